@@ -1,0 +1,131 @@
+"""``create_app``: the lab's Flask app, one blueprint per chapter, JSON errors everywhere.
+
+A chapter adds itself with one line in :data:`BLUEPRINTS`. Its module provides
+
+* ``bp``: a :class:`flask.Blueprint` with its endpoints;
+* optionally ``OPTIONS``: a list of :class:`~labserver.config.Option` (its config keys);
+* optionally ``init_app(app)``: anything to do once per app, e.g.
+  :func:`~labserver.auth.register_authenticator`.
+
+Views reach the lab's shared parts through :func:`lab_state` (store, clock, request log).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from .clock import LabClock
+from .config import CORE_OPTIONS, Option, merge
+from .http_errors import LabError, StoreUnavailable, error_response
+from .requestlog import RequestLog
+from .store import UNREACHABLE, connect, describe
+from .users import seed_demo_users
+
+#: The chapters' blueprint modules, registered in this order. One line per chapter.
+BLUEPRINTS = (
+    "labserver.chapters.core",
+)
+
+
+class StoreUnreachableAtStart(RuntimeError):
+    """The lab could not reach its store while starting (raised by ``create_app``)."""
+
+
+@dataclass
+class LabState:
+    """What every blueprint shares: ``app.extensions["lab"]``."""
+
+    store: redis.Redis
+    clock: LabClock
+    request_log: RequestLog
+    options: list[Option]
+    authenticators: list = field(default_factory=list)
+    #: Unexpected exceptions (answered with 500). Tests assert this stays empty.
+    crashes: list[str] = field(default_factory=list)
+
+
+def lab_state() -> LabState:
+    """The current app's :class:`LabState` (inside a request or app context)."""
+    return current_app.extensions["lab"]
+
+
+def create_app(
+    config: dict[str, Any] | None = None,
+    *,
+    store: redis.Redis | None = None,
+    clock: LabClock | None = None,
+) -> Flask:
+    """Build the lab app.
+
+    ``config``: keys from ``python -m labserver config`` (unknown keys raise ``KeyError``).
+    ``store``: a redis-py client; default a new embedded fakeredis server.
+    ``clock``: the :class:`LabClock` every time decision uses; default a ticking one.
+    """
+    modules = [importlib.import_module(name) for name in BLUEPRINTS]
+    options = list(CORE_OPTIONS) + [o for m in modules for o in getattr(m, "OPTIONS", ())]
+
+    app = Flask("labserver")
+    app.config.update(merge(options, config, flask_keys=set(app.config)))
+    app.json.sort_keys = False  # answers read top to bottom as the code writes them
+
+    store = connect() if store is None else store
+    clock = LabClock() if clock is None else clock
+    request_log = RequestLog(clock.now, service=app.config["SERVICE_NAME"],
+                             maxlen=app.config["REQUEST_LOG_SIZE"])
+    app.extensions["lab"] = LabState(store=store, clock=clock, request_log=request_log,
+                                     options=options)
+    app.wsgi_app = request_log.middleware(app.wsgi_app)
+    _register_error_handlers(app)
+
+    if app.config["SEED_DEMO_USERS"]:
+        try:
+            seed_demo_users(store)
+        except UNREACHABLE as exc:
+            raise StoreUnreachableAtStart(
+                f"the lab could not reach its store at {describe(store)} ({exc}). "
+                "Start that Redis server, or unset REDIS_URL to use the embedded store."
+            ) from None
+
+    for module in modules:
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(LabError)
+    def lab_error(exc: LabError):
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        # werkzeug's own 404/405/413/...: same JSON shape, its headers (e.g. Allow) kept.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        code = (exc.name or "error").lower().replace(" ", "_")
+        description = exc.description or exc.name
+        if exc.code == 404:
+            description = f"no route {request.path!r}; GET / lists every route"
+        elif exc.code == 405:
+            description = f"{request.method} is not allowed on {request.path!r}; allowed: {headers.get('Allow', '-')}"
+        return error_response(exc.code or 400, code, description, headers)
+
+    for unreachable in UNREACHABLE:
+        @app.errorhandler(unreachable)
+        def store_down(exc: Exception):
+            return StoreUnavailable(
+                f"the session store ({describe(lab_state().store)}) is unreachable, "
+                f"so this request is refused rather than decided without it ({type(exc).__name__})"
+            ).response()
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception):
+        # Never expected: every client mistake is a LabError. Recorded so tests can see it.
+        lab_state().crashes.append(f"{type(exc).__name__}: {exc}")
+        return error_response(500, "server_error", "the lab failed unexpectedly; see lab.crashes")

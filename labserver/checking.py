@@ -1,0 +1,143 @@
+"""``check("ex01")``: run an exercise's test suite against the learner's file and report.
+
+The suite runs in a fresh Python process (pytest, the same suite CI runs), so the learner's
+latest save is what gets tested, and a broken or endless exercise cannot harm the notebook's
+kernel. The report shows ✓/✗ per check and, for the first failure, what happened and a hint.
+``check`` never raises: an unsolved exercise is a report, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60.0  # seconds a whole suite may take before the check gives up
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One test of a suite: its one-line description, outcome, and what to do if it failed."""
+
+    test: str
+    doc: str
+    outcome: str  # "passed", "failed" or "skipped"
+    problem: str = ""
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class CheckReport:
+    """The result of checking one exercise; shown as a ✓/✗ report in a notebook."""
+
+    exercise: str
+    module: str  # path of the file under test, relative to the course folder
+    results: list[CheckResult] = field(default_factory=list)
+    error: str = ""  # why the suite could not run at all, if it could not
+
+    @property
+    def passed(self) -> int:
+        """How many checks pass."""
+        return sum(r.passed for r in self.results)
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    @property
+    def ok(self) -> bool:
+        """True when the suite ran and every check passes."""
+        return not self.error and self.total > 0 and self.passed == self.total
+
+    def text(self) -> str:
+        """The report as plain text (what the notebook shows)."""
+        if self.error:
+            return f"{self.exercise} · could not be checked ({self.module})\n  {self.error}"
+        if self.ok:
+            head = f"{self.exercise} · all {self.total} checks pass ✓   ({self.module})"
+        else:
+            head = f"{self.exercise} · {self.passed} of {self.total} checks pass   ({self.module})"
+        lines = [head] + [f"  {'✓' if r.passed else '✗'} {r.doc}" for r in self.results]
+        first = next((r for r in self.results if not r.passed), None)
+        if first is not None:
+            lines += ["", f"First to fix: {first.doc}"]
+            if first.problem:
+                lines.append(f"  what happened: {first.problem}")
+            if first.hint:
+                lines.append(f"  hint: {first.hint}")
+            lines.append(f"Edit {self.module}, save, and run this cell again.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text())
+
+
+def suite_path(exercise: str, root: Path = ROOT) -> Path | None:
+    """The test file for ``exercise`` (e.g. ``"ex01"``), or None if there is none."""
+    matches = sorted((root / "tests" / "exercises").glob(f"test_{exercise}_*.py"))
+    return matches[0] if len(matches) == 1 else None
+
+
+def run_suite(exercise: str, impl: str = "exercises", *, root: Path = ROOT,
+              timeout: float = TIMEOUT) -> CheckReport:
+    """Run ``exercise``'s suite against the modules in ``impl`` (a folder name or path)."""
+    suite = suite_path(exercise, root)
+    if suite is None:
+        known = sorted(p.name.split("_")[1] for p in (root / "tests" / "exercises").glob("test_ex*_*.py"))
+        return CheckReport(exercise, "?", error=f"no exercise called {exercise!r}; "
+                                               f"there are: {', '.join(known) or 'none'}")
+    module_name = suite.stem.removeprefix("test_") + ".py"
+    folder = root / impl if impl in ("exercises", "solutions") else Path(impl)
+    module = folder / module_name
+    shown = str(module.relative_to(root)) if module.is_relative_to(root) else str(module)
+    if not module.is_file():
+        return CheckReport(exercise, shown, error=f"{shown} does not exist")
+
+    with tempfile.TemporaryDirectory(prefix="labcheck-") as tmp:
+        report_file = Path(tmp) / "report.json"
+        env = {**os.environ, "LAB_CHECK_REPORT": str(report_file),
+               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # 0.3 s instead of 4 s to start
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        command = [sys.executable, "-m", "pytest", str(suite), f"--impl={folder}",
+                   "-p", "labserver._check_report", "-p", "no:cacheprovider",
+                   "-o", "addopts=", "-q", "--no-header"]
+        try:
+            run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                                 timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return CheckReport(exercise, shown, error=(
+                f"the checks did not finish within {timeout:g} s: is there an endless loop, "
+                "or a wait for something that never comes?"))
+        if not report_file.exists():
+            tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+            return CheckReport(exercise, shown, error="pytest could not run: " + " | ".join(tail))
+        data = json.loads(report_file.read_text(encoding="utf-8"))
+
+    report = CheckReport(exercise, shown, [CheckResult(**r) for r in data["results"]])
+    if data["collect_errors"] and not report.results:
+        last = data["collect_errors"][0].strip().splitlines()[-1:]
+        report.error = "the test suite could not be loaded: " + " ".join(last)
+    return report
+
+
+def check(exercise: str) -> CheckReport:
+    """Check the learner's solution to ``exercise`` (e.g. ``"ex01"``) and show the report.
+
+    Runs ``tests/exercises/test_<exercise>_*.py`` against ``exercises/``. Never raises.
+    """
+    try:
+        return run_suite(exercise, "exercises")
+    except Exception as exc:  # a check cell must never show a traceback
+        return CheckReport(exercise, "?", error=f"the check itself failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,136 @@
+"""Every error the lab answers with, in one place.
+
+Each failure is an exception class with a fixed HTTP status and a short machine-readable
+``error`` code (the OAuth / RFC 6750 style), plus a human ``error_description`` saying which
+rule failed. The app turns any of them into the JSON body::
+
+    {"error": "<code>", "error_description": "<which rule failed, in words>"}
+
+Hierarchy (like PyJWT's exceptions, one docstring each)::
+
+    LabError
+    ├── InvalidRequest          400 invalid_request
+    ├── AuthenticationRequired  401 authentication_required
+    ├── InvalidCredentials      401 invalid_credentials
+    ├── InvalidToken            401 invalid_token        (+ WWW-Authenticate: Bearer error=...)
+    ├── Forbidden               403 forbidden
+    ├── NotFound                404 not_found
+    └── StoreUnavailable        503 store_unavailable
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, jsonify
+
+
+class LabError(Exception):
+    """Base class: an answer the lab gives on purpose, never a crash."""
+
+    status = 400
+    error = "invalid_request"
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.headers = dict(headers or {})
+
+    def response(self) -> Response:
+        """This error as a Flask JSON response with its status and headers."""
+        return error_response(self.status, self.error, self.description, self.headers)
+
+
+class InvalidRequest(LabError):
+    """400: the request itself is malformed: not JSON, a missing or wrongly typed field,
+    a value too long, a header that cannot be parsed."""
+
+    status = 400
+    error = "invalid_request"
+
+
+class AuthenticationRequired(LabError):
+    """401: the endpoint needs a credential and the request presented none."""
+
+    status = 401
+    error = "authentication_required"
+
+
+class InvalidCredentials(LabError):
+    """401: a username/password pair was presented and is wrong (which half is not said)."""
+
+    status = 401
+    error = "invalid_credentials"
+
+
+class InvalidToken(LabError):
+    """401: a bearer token was presented and failed a rule (RFC 6750 section 3.1).
+
+    The response carries ``WWW-Authenticate: Bearer error="invalid_token",
+    error_description="..."`` naming the rule, as RFC 6750 asks.
+    """
+
+    status = 401
+    error = "invalid_token"
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
+        headers = {"WWW-Authenticate": bearer_challenge(self.error, description), **(headers or {})}
+        super().__init__(description, headers=headers)
+
+
+class Forbidden(LabError):
+    """403: the caller is known but lacks the role (or other right) the endpoint needs."""
+
+    status = 403
+    error = "forbidden"
+
+
+class NotFound(LabError):
+    """404: the named thing (user, session, route) does not exist."""
+
+    status = 404
+    error = "not_found"
+
+
+class StoreUnavailable(LabError):
+    """503: the session/token store cannot be reached, so the lab fails closed.
+
+    Nothing that needs the store is decided without it: no session is trusted, no token
+    is checked against a deny list that could not be read.
+    """
+
+    status = 503
+    error = "store_unavailable"
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description, headers={"Retry-After": "1", **(headers or {})})
+
+
+def error_response(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The lab's one error shape: ``{"error", "error_description"}`` with ``status``."""
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# RFC 6750 section 3: error_description may only hold %x20-21 / %x23-5B / %x5D-7E,
+# so no double quote and no backslash can ever need escaping inside the quoted string.
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None, realm: str = "jwt-lab") -> str:
+    """A ``WWW-Authenticate`` value for the Bearer scheme, e.g.
+    ``Bearer realm="jwt-lab", error="invalid_token", error_description="token expired"``.
+
+    Without ``error`` it is the bare challenge RFC 6750 asks for when no token was sent.
+    """
+    parts = [f'realm="{realm}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{_NOT_ALLOWED_IN_DESCRIPTION.sub("?", description)}"')
+    return "Bearer " + ", ".join(parts)

@@ -1,0 +1,147 @@
+"""``start_lab()``: the lab server, running inside the notebook's own Python process.
+
+    >>> lab = start_lab()
+    >>> lab.http.get("/health").json()
+    {'status': 'ok'}
+
+The handle gives a notebook everything it needs: the base URL, an HTTP client with a cookie jar
+(``lab.http``), the store the server writes to (``lab.store``), the clock every time decision
+reads (``lab.clock``), the request log, and ``stop()``. Re-running the cell that starts the lab
+stops the previous one first, so no thread or port is leaked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+from urllib.parse import urljoin
+
+import redis
+import requests
+
+from . import store as store_module
+from .app import create_app
+from .clock import LabClock
+from .requestlog import RequestLog
+from .server import ServerThread
+
+#: Every lab HTTP call gives up after this many seconds instead of hanging a cell.
+HTTP_TIMEOUT = 10.0
+
+_current: Lab | None = None
+_current_lock = threading.Lock()
+
+
+class LabHTTP(requests.Session):
+    """A ``requests.Session`` for one lab: paths like ``"/health"`` are joined to its URL,
+    and every request has a timeout. It keeps cookies, like one browser would."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+        # A lab on loopback must never be reached through a proxy from the environment.
+        self.trust_env = False
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return super().request(method, urljoin(self.base_url, url), *args, **kwargs)
+
+
+class Lab:
+    """A running lab. Use :func:`start_lab` to make one."""
+
+    def __init__(self, app, server: ServerThread) -> None:
+        state = app.extensions["lab"]
+        self.app = app
+        self.url: str = server.url
+        self.store: redis.Redis = state.store
+        self.clock: LabClock = state.clock
+        self.request_log: RequestLog = state.request_log
+        self._server = server
+        self._clients: list[LabHTTP] = []
+        self.http: LabHTTP = self.client()
+
+    def client(self) -> LabHTTP:
+        """A new HTTP client with an empty cookie jar: a second browser, another user."""
+        http = LabHTTP(self.url + "/")
+        self._clients.append(http)
+        return http
+
+    @property
+    def running(self) -> bool:
+        """True from start until :meth:`stop`."""
+        return self._server.running
+
+    @property
+    def crashes(self) -> list[str]:
+        """Unexpected server exceptions (each was answered with a 500); should stay empty."""
+        return self.app.extensions["lab"].crashes
+
+    @property
+    def server_log(self) -> list[str]:
+        """Protocol-level problems the HTTP server saw (bad request lines, dropped connections)."""
+        return self._server.server_log
+
+    def store_outage(self) -> contextlib.AbstractContextManager[None]:
+        """``with lab.store_outage():`` the store is unreachable, for the server and the notebook."""
+        return store_module.outage(self.store)
+
+    def stop(self) -> None:
+        """Close the clients, stop the server and wait for its threads. Safe to call twice."""
+        global _current
+        for http in self._clients:
+            http.close()
+        self._server.stop()
+        with _current_lock:
+            if _current is self:
+                _current = None
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Lab {state} at {self.url} · store: {store_module.describe(self.store)} · {self.clock!r}>"
+
+
+def start_lab(
+    config: dict[str, Any] | None = None,
+    *,
+    redis_url: str | None = None,
+    clock: LabClock | None = None,
+    replace: bool = True,
+    ssl_context: Any = None,
+) -> Lab:
+    """Start the lab server on a free loopback port and return its :class:`Lab` handle.
+
+    ``config``: lab config keys (``python -m labserver config`` lists them).
+    ``redis_url``: a real Redis to use as the store; default ``$REDIS_URL`` if set, else the
+    embedded fakeredis store. ``""`` forces the embedded store.
+    ``clock``: a :class:`LabClock` to share (default: a new ticking clock).
+    ``replace``: stop the lab this process started before (re-running the cell is safe);
+    pass ``False`` to run several labs side by side, and stop each yourself.
+    ``ssl_context``: serve HTTPS (e.g. ``"adhoc"``: a throwaway self-signed certificate).
+    """
+    global _current
+    if replace:
+        with _current_lock:
+            previous, _current = _current, None
+        if previous is not None:
+            previous.stop()
+    url = store_module.redis_url_from_env() if redis_url is None else redis_url
+    app = create_app(config, store=store_module.connect(url or None), clock=clock)
+    lab = Lab(app, ServerThread(app, ssl_context=ssl_context))
+    if replace:
+        with _current_lock:
+            _current = lab
+    return lab
+
+
+def current_lab() -> Lab | None:
+    """The lab the last ``start_lab()`` (with ``replace=True``) started, if still running."""
+    return _current
+

@@ -1,0 +1,135 @@
+"""The lab's request log: what reached the server, and which credential came with it.
+
+werkzeug's own access log would print from the server thread into whichever notebook cell
+happens to be running; the lab silences it and records requests here instead, so a notebook
+can show them on purpose (``lab.request_log.show()``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from werkzeug.datastructures import Authorization
+from werkzeug.http import parse_cookie
+
+#: How much of a secret value the log shows; enough to tell two credentials apart.
+_VISIBLE = 8
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the lab saw it."""
+
+    number: int
+    time: float  # lab-clock seconds
+    service: str
+    method: str
+    path: str
+    status: int
+    credential: str  # e.g. "cookie session=Xq3v9…", "Bearer eyJhbGci…", "Basic alice", "-"
+
+
+def abbreviate(secret: str) -> str:
+    """The first few characters of ``secret`` and an ellipsis (whole if it is short)."""
+    return secret if len(secret) <= _VISIBLE else secret[:_VISIBLE] + "…"
+
+
+def describe_credential(environ: dict) -> str:
+    """Which credential a request presented, abbreviated so the log never holds a whole one."""
+    shown = []
+    header = environ.get("HTTP_AUTHORIZATION")
+    if header:
+        auth = Authorization.from_header(header)
+        if auth is None:
+            shown.append("Authorization (unparsable)")
+        elif auth.type == "basic":
+            shown.append(f"Basic {auth.username}")
+        elif auth.token:
+            shown.append(f"{auth.type.capitalize()} {abbreviate(auth.token)}")
+        else:
+            shown.append(f"Authorization {auth.type}")
+    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+    for name, value in cookies.items(multi=True):
+        shown.append(f"cookie {name}={abbreviate(value)}")
+    return ", ".join(shown) or "-"
+
+
+class RequestLog:
+    """The last ``maxlen`` requests the lab answered, newest last; thread-safe."""
+
+    def __init__(self, clock_now: Callable[[], float], service: str = "lab", maxlen: int = 1000):
+        self._now = clock_now
+        self.service = service
+        self._entries: deque[LoggedRequest] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def record(self, environ: dict, status: int) -> None:
+        """Add one request (called by :meth:`middleware` for every response)."""
+        path = environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        with self._lock:
+            self._count += 1
+            self._entries.append(LoggedRequest(
+                number=self._count, time=self._now(), service=self.service,
+                method=environ.get("REQUEST_METHOD", "?"), path=path, status=status,
+                credential=describe_credential(environ),
+            ))
+
+    def middleware(self, wsgi_app: Callable) -> Callable:
+        """Wrap a WSGI app so that every response it starts is recorded here."""
+
+        def logged_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            def recording_start_response(status: str, headers, exc_info=None):
+                try:
+                    self.record(environ, int(status.split(" ", 1)[0]))
+                except Exception:  # a log must never break a response
+                    pass
+                return start_response(status, headers, exc_info)
+
+            return wsgi_app(environ, recording_start_response)
+
+        return logged_app
+
+    @property
+    def entries(self) -> list[LoggedRequest]:
+        """A copy of the recorded requests, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
+    def last(self, n: int = 1) -> list[LoggedRequest]:
+        """The newest ``n`` requests, oldest first."""
+        return self.entries[-n:] if n > 0 else []
+
+    def clear(self) -> None:
+        """Forget every recorded request (numbering goes on)."""
+        with self._lock:
+            self._entries.clear()
+
+    def table(self, n: int = 10) -> str:
+        """The newest ``n`` requests as an aligned text table."""
+        rows = self.last(n)
+        if not rows:
+            return "(no requests yet)"
+        width = max(len(f"{r.method} {r.path}") for r in rows)
+        lines = [f"{'#':>4}  {'request':<{width}}  status  credential presented"]
+        for r in rows:
+            lines.append(f"{r.number:>4}  {r.method + ' ' + r.path:<{width}}  {r.status:>6}  {r.credential}")
+        return "\n".join(lines)
+
+    def show(self, n: int = 10) -> None:
+        """Print :meth:`table` (the notebooks' way of showing what crossed the wire)."""
+        print(self.table(n))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(self.entries)
+
+    def __repr__(self) -> str:
+        return f"<RequestLog: {len(self)} requests recorded; .show() prints the newest>"

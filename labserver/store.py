@@ -1,0 +1,105 @@
+"""The lab's store: one redis-py client for everything stateful.
+
+Sessions, deny lists, refresh-token families and users' token versions all live here, under
+keys that start with ``lab:`` (so a real Redis can be shared: the lab never touches other keys).
+
+* By default the store is an embedded `fakeredis` server, in this process: the lab's server
+  thread and the notebook share it, so a learner can look at exactly what the server stored.
+* With a URL (``start_lab(redis_url=...)`` or the ``REDIS_URL`` environment variable) the same
+  code talks to a real Redis server instead. Nothing else changes.
+
+Values come back as ``str`` (``decode_responses=True``): easier to read in a notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import fakeredis
+import redis
+
+PREFIX = "lab:"
+
+# A real Redis that is down must fail fast (a 503 in milliseconds), not hang a notebook cell.
+_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+
+#: The exceptions that mean "the store could not be reached"; the app answers them with 503.
+UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def key(*parts: str) -> str:
+    """The store key for ``parts``: ``key("session", sid)`` is ``"lab:session:<sid>"``."""
+    return PREFIX + ":".join(parts)
+
+
+def redis_url_from_env() -> str | None:
+    """``REDIS_URL`` from the environment, or None when unset or empty."""
+    return os.environ.get("REDIS_URL") or None
+
+
+def connect(redis_url: str | None = None) -> redis.Redis:
+    """A client for a real Redis at ``redis_url``, or for a new embedded fakeredis server.
+
+    Connecting is lazy in redis-py: an unreachable server shows up on the first command.
+    """
+    if redis_url:
+        return redis.Redis.from_url(redis_url, decode_responses=True, **_TIMEOUTS)
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+
+def is_embedded(store: redis.Redis) -> bool:
+    """True for the in-process fakeredis store, False for a real Redis server."""
+    return isinstance(store, fakeredis.FakeRedis)
+
+
+def describe(store: redis.Redis) -> str:
+    """Where the store lives, in words: ``embedded fakeredis`` or ``redis://host:port/db``."""
+    if is_embedded(store):
+        return "embedded fakeredis"
+    kwargs = store.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+def lab_keys(store: redis.Redis, pattern: str = "*") -> list[str]:
+    """The lab's keys matching ``pattern`` (after the ``lab:`` prefix), sorted."""
+    return sorted(store.scan_iter(match=PREFIX + pattern, count=500))
+
+
+def delete_lab_keys(store: redis.Redis) -> int:
+    """Delete every ``lab:`` key (and nothing else); returns how many were deleted."""
+    doomed = lab_keys(store)
+    return store.delete(*doomed) if doomed else 0
+
+
+@contextlib.contextmanager
+def outage(store: redis.Redis) -> Iterator[None]:
+    """Make ``store`` unreachable inside the ``with`` block, for everyone using this client.
+
+    The failure is real as far as redis-py is concerned (a ``ConnectionError`` on every
+    command), so the lab's fail-closed path runs exactly as it would on a crashed Redis:
+    fakeredis is told to emulate a lost connection; a real Redis client is pointed at a
+    socket that does not exist.
+    """
+    if is_embedded(store):
+        server = store.connection_pool.connection_kwargs["server"]
+        server.connected = False
+        try:
+            yield
+        finally:
+            server.connected = True
+    else:
+        real_pool = store.connection_pool
+        store.connection_pool = redis.ConnectionPool(
+            connection_class=redis.UnixDomainSocketConnection,
+            path="/nonexistent/jwt-lab-store-outage.sock",
+            decode_responses=True,
+        )
+        try:
+            yield
+        finally:
+            store.connection_pool.disconnect()
+            store.connection_pool = real_pool
