@@ -16,8 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 
-# Read once here for tests/, then hidden from the notebook kernels nbval starts.
-TEST_REDIS_URL = os.environ.pop("REDIS_URL", None) or None
+# Moved aside for tests/ (see tests/conftest.py), so the notebook kernels nbval starts never see it.
+if os.environ.get("REDIS_URL"):
+    os.environ["LAB_TEST_REDIS_URL"] = os.environ.pop("REDIS_URL")
 
 # Kernels started by nbval must import labserver even without `make`'s .pth file.
 os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -24,7 +24,10 @@ def json_object() -> dict[str, Any]:
             f"expected a JSON body with Content-Type: application/json, "
             f"got {request.mimetype or 'no content type'}"
         )
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidRequest("the JSON body is nested too deeply") from None
     if body is None:
         raise InvalidRequest("the body is not valid JSON (or not UTF-8)")
     if not isinstance(body, dict):

@@ -41,6 +41,10 @@ class _LabRequestHandler(WSGIRequestHandler):
             "error_description": message or explain or long or phrase,
         }).encode()
         self.log_error("code %d, message %s", code, message)
+        # http.server answers an unparsable request line the HTTP/0.9 way: a bare body with no
+        # status line. Nobody speaks 0.9 any more; a status line makes the refusal readable.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
         self.send_response(code, message)
         self.send_header("Content-Type", "application/json")
         self.send_header("Connection", "close")

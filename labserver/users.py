@@ -88,21 +88,14 @@ def user_key(username: str) -> str:
 
 
 def seed_demo_users(store: redis.Redis) -> None:
-    """Create the demo users that are not in the store yet (an existing record is kept,
-    so several lab instances can share one real Redis)."""
-    pipe = store.pipeline()
+    """Create the demo users, keeping any field already stored (HSETNX), so that several lab
+    instances can share one real Redis without undoing each other's role changes."""
+    pipe = store.pipeline(transaction=False)
     for demo in DEMO_USERS:
-        pipe.exists(user_key(demo.username))
-    present = pipe.execute()
-    pipe = store.pipeline()
-    for demo, exists in zip(DEMO_USERS, present):
-        if not exists:
-            pipe.hset(user_key(demo.username), mapping={
-                "password_hash": demo.password_hash,
-                "roles": " ".join(demo.roles),
-                "token_version": 1,
-                "display_name": demo.display_name,
-            })
+        fields = {"password_hash": demo.password_hash, "roles": " ".join(demo.roles),
+                  "token_version": 1, "display_name": demo.display_name}
+        for name, value in fields.items():
+            pipe.hsetnx(user_key(demo.username), name, value)
     pipe.execute()
 
 

@@ -1,0 +1,9 @@
+"""The course's widgets: classes whose state and logic are plain Python.
+
+Each class builds its ipywidgets in ``__init__`` and reacts in ordinary methods, so a test can
+set ``.value`` or call ``.click()`` without a browser; a notebook only displays the object.
+"""
+
+from .roundtrip import WidgetRoundTrip
+
+__all__ = ["WidgetRoundTrip"]

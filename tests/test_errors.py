@@ -1,0 +1,177 @@
+"""Bad input gets a clear 4xx JSON error, never a 500; a missing store fails closed with 503.
+
+Two layers: a table of known-bad requests over real HTTP (so that the HTTP server's own
+refusals are covered too), and hypothesis throwing generated garbage at every route.
+"""
+
+import base64
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from labserver import PASSWORDS
+
+ADMIN = ("admin", PASSWORDS["admin"])
+JSON = {"Content-Type": "application/json"}
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+ADMIN_HEADER = {"Authorization": basic(*ADMIN)}
+
+# (description, method, path, extra request kwargs, expected status, expected error code)
+BAD_REQUESTS = [
+    ("unknown route", "GET", "/no/such/route", {}, 404, "not_found"),
+    ("wrong method", "DELETE", "/health", {}, 405, "method_not_allowed"),
+    ("no credential", "GET", "/whoami", {}, 401, "authentication_required"),
+    ("wrong password", "GET", "/whoami", {"headers": {"Authorization": basic("alice", "nope")}},
+     401, "invalid_credentials"),
+    ("unknown user", "GET", "/whoami", {"headers": {"Authorization": basic("mallory", "x")}},
+     401, "invalid_credentials"),
+    ("Basic not base64", "GET", "/whoami", {"headers": {"Authorization": "Basic !!!not-base64"}},
+     400, "invalid_request"),
+    ("Basic without colon", "GET", "/whoami",
+     {"headers": {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}}, 401, "invalid_credentials"),
+    ("unsupported scheme", "GET", "/whoami", {"headers": {"Authorization": "Digest abc"}},
+     401, "authentication_required"),
+    ("empty Authorization", "GET", "/whoami", {"headers": {"Authorization": ""}},
+     401, "authentication_required"),
+    ("garbage cookies", "GET", "/whoami", {"headers": {"Cookie": "=;;;\x7f session=\"unterminated"}},
+     401, "authentication_required"),
+    ("not an admin", "GET", "/admin/users", {"headers": {"Authorization": basic("bob", PASSWORDS["bob"])}},
+     403, "forbidden"),
+    ("body not JSON", "PUT", "/admin/users/alice/roles",
+     {"headers": {**ADMIN_HEADER, **JSON}, "data": b"{roles: [user"}, 400, "invalid_request"),
+    ("body not UTF-8", "PUT", "/admin/users/alice/roles",
+     {"headers": {**ADMIN_HEADER, **JSON}, "data": b'{"roles": ["\xff\xfe"]}'}, 400, "invalid_request"),
+    ("form instead of JSON", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "data": {"roles": "user"}}, 400, "invalid_request"),
+    ("JSON list, not object", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "json": ["user"]}, 400, "invalid_request"),
+    ("missing field", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "json": {}}, 400, "invalid_request"),
+    ("wrong type", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "json": {"roles": "user"}}, 400, "invalid_request"),
+    ("unknown role", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "json": {"roles": ["superuser"]}}, 400, "invalid_request"),
+    ("too many items", "PUT", "/admin/users/alice/roles",
+     {"headers": ADMIN_HEADER, "json": {"roles": ["user"] * 1000}}, 400, "invalid_request"),
+    ("deeply nested JSON", "PUT", "/admin/users/alice/roles",
+     {"headers": {**ADMIN_HEADER, **JSON}, "data": b"[" * 30000 + b"]" * 30000}, 400, "invalid_request"),
+    ("roles of unknown user", "PUT", "/admin/users/mallory/roles",
+     {"headers": ADMIN_HEADER, "json": {"roles": ["user"]}}, 404, "not_found"),
+    ("oversized body", "PUT", "/admin/users/alice/roles",
+     {"headers": {**ADMIN_HEADER, **JSON}, "data": b" " * (65 * 1024)}, 413, "request_entity_too_large"),
+]
+
+
+def assert_lab_error(response, status, error):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error", "error_description"}
+    assert body["error"] == error
+    assert isinstance(body["error_description"], str) and body["error_description"]
+
+
+@pytest.mark.parametrize(("what", "method", "path", "kwargs", "status", "error"), BAD_REQUESTS,
+                         ids=[row[0] for row in BAD_REQUESTS])
+def test_bad_request_gets_a_json_error(lab, what, method, path, kwargs, status, error):
+    response = lab.http.request(method, path, **kwargs)
+    assert_lab_error(response, status, error)
+
+
+def test_401_without_credential_carries_a_challenge(lab):
+    response = lab.http.get("/whoami")
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="jwt-lab"'
+
+
+def test_405_names_the_allowed_methods(lab):
+    response = lab.http.delete("/health")
+    assert "GET" in response.headers["Allow"]
+    assert "GET" in response.json()["error_description"]
+
+
+def _raw_exchange(url: str, raw: bytes) -> bytes:
+    """Send raw bytes to the lab and read the answer (for requests `requests` cannot make)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as s:
+        s.sendall(raw)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(("what", "raw", "status"), [
+    ("request line too long", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
+    ("header too long", b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    ("bad HTTP version", b"GET /health HTTP/9.x\r\n\r\n", 400),
+    ("not HTTP at all", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello tls\r\n\r\n", 400),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_http_server_refusals_are_json_too(lab, what, raw, status):
+    answer = _raw_exchange(lab.url, raw)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode()
+    assert b"Content-Type: application/json" in head
+    parsed = json.loads(body)
+    assert set(parsed) == {"error", "error_description"}
+    assert lab.http.get("/health").ok, "the server keeps serving after a bad request"
+
+
+def test_store_outage_fails_closed_with_503(lab):
+    with lab.store_outage():
+        for method, path, kwargs in [
+            ("GET", "/health/store", {}),
+            ("GET", "/whoami", {"auth": ("alice", PASSWORDS["alice"])}),
+            ("GET", "/admin/users", {"auth": ADMIN}),
+            ("PUT", "/admin/users/alice/roles", {"auth": ADMIN, "json": {"roles": ["user"]}}),
+        ]:
+            response = lab.http.request(method, path, **kwargs)
+            assert_lab_error(response, 503, "store_unavailable")
+            assert response.headers["Retry-After"] == "1"
+        assert lab.http.get("/health").status_code == 200, "liveness does not need the store"
+    assert lab.http.get("/health/store").status_code == 200, "the store is back after the outage"
+
+
+# --- generated garbage, through Flask's test client (fast), against every route ---
+
+ROUTES = ["/", "/health", "/health/store", "/whoami", "/admin/users",
+          "/admin/users/alice/roles", "/admin/users/%00/roles", "/admin/users/" + "x" * 300 + "/roles"]
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    path=st.sampled_from(ROUTES),
+    authorization=st.one_of(
+        st.none(), header_text,
+        st.builds(lambda u, p: basic(u, p), st.text(max_size=30), st.text(max_size=30)),
+        st.just(basic(*ADMIN)),
+    ),
+    cookie=st.one_of(st.none(), header_text),
+    content_type=st.sampled_from([None, "application/json", "text/plain", "application/x-www-form-urlencoded"]),
+    body=st.one_of(st.binary(max_size=300), st.builds(lambda v: json.dumps(v).encode(), st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=5) | st.dictionaries(st.sampled_from(["roles", "x"]), children, max_size=3),
+        max_leaves=10))),
+)
+def test_generated_garbage_never_gets_a_500(client, method, path, authorization, cookie, content_type, body):
+    headers = {}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    if cookie is not None:
+        headers["Cookie"] = cookie
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = client.open(path, method=method, headers=headers, data=body)
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert set(response.get_json()) == {"error", "error_description"}
