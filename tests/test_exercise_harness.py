@@ -1,0 +1,97 @@
+"""The exercise harness, both ways: every suite passes on solutions/ and fails on the stubs.
+
+A suite that passed on an untouched stub could not catch anything, so each check of each
+suite must fail there. ``check()`` must report, never raise: unsolved, broken, endless or
+unknown exercises all become a readable report.
+"""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labserver.checking import ROOT, check, run_suite
+
+EXERCISES = sorted(p.stem.split("_")[0] for p in (ROOT / "exercises").glob("ex[0-9][0-9]_*.py"))
+
+
+def _stubs_untouched() -> bool:
+    """True when exercises/ matches git's HEAD (or there is no git to ask)."""
+    try:
+        diff = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "exercises"], cwd=ROOT,
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return diff.returncode != 1
+
+
+def test_there_is_at_least_one_exercise():
+    assert EXERCISES
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_each_exercise_has_a_stub_a_solution_and_a_suite(exercise):
+    stub = next((ROOT / "exercises").glob(f"{exercise}_*.py"))
+    assert (ROOT / "solutions" / stub.name).is_file(), f"solutions/{stub.name} is missing"
+    assert (ROOT / "tests" / "exercises" / f"test_{stub.name}").is_file()
+    assert "NotImplementedError" in stub.read_text(), "a stub raises NotImplementedError with a hint"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_check_passes_on_the_solution(exercise):
+    report = run_suite(exercise, "solutions")
+    assert report.ok, report.text()
+    assert "all" in report.text() and "✗" not in report.text()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_check_fails_on_the_untouched_stub(exercise):
+    if not _stubs_untouched():
+        pytest.skip("exercises/ has been edited (yours, we hope!); CI checks the untouched stubs")
+    report = run_suite(exercise, "exercises")
+    assert not report.error, report.error
+    assert report.total > 0
+    passing = [r.doc for r in report.results if r.passed]
+    assert passing == [], f"these checks pass on the stub, so they cannot catch anything: {passing}"
+
+
+def test_report_for_a_stub_shows_the_hint_of_the_first_failure():
+    text = run_suite("ex01", "exercises").text() if _stubs_untouched() else pytest.skip("edited")
+    assert "0 of 8 checks pass" in text
+    assert "First to fix:" in text and "hint: start with record = store.hgetall" in text
+
+
+def _broken_copy(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "impl"
+    folder.mkdir()
+    (folder / "ex01_session_lookup.py").write_text(body)
+    return folder
+
+
+def test_a_wrong_answer_shows_the_assert_message_as_hint(tmp_path):
+    folder = _broken_copy(tmp_path, (ROOT / "solutions" / "ex01_session_lookup.py").read_text()
+                          .replace(">= idle_timeout", "> idle_timeout"))
+    report = run_suite("ex01", str(folder))
+    assert 0 < report.passed < report.total
+    assert "hint: idle for exactly idle_timeout counts as timed out: compare with >=" in report.text()
+    assert "what happened: assert" in report.text()
+
+
+def test_a_syntax_error_is_a_report_not_a_traceback(tmp_path):
+    folder = _broken_copy(tmp_path, "def lookup_session(:\n")
+    report = run_suite("ex01", str(folder))
+    assert report.passed == 0 and report.total == 8
+    assert "SyntaxError" in report.text()
+
+
+def test_an_endless_loop_times_out_into_a_report(tmp_path):
+    folder = _broken_copy(tmp_path, "from labserver.store import key\n"
+                                    "def session_key(s): return key('session', s)\n"
+                                    "def lookup_session(*a, **k):\n    while True: pass\n")
+    report = run_suite("ex01", str(folder), timeout=3)
+    assert "did not finish within 3 s" in report.text()
+
+
+def test_unknown_exercise_is_a_report():
+    report = check("ex99")
+    assert "no exercise called 'ex99'" in report.text() and "ex01" in report.text()
