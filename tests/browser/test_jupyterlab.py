@@ -145,8 +145,12 @@ def _browse(tmp_path: Path, disable_widgets: bool) -> None:
                 _run_notebook_00(page, lab, widget_timeout=5_000 if disable_widgets else 15_000)
             finally:
                 ARTIFACTS.mkdir(exist_ok=True)
-                name = "nb00-no-widgets.png" if disable_widgets else "nb00.png"
-                page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+                name = "nb00-no-widgets" if disable_widgets else "nb00"
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+                # What each output area shows, to diagnose a failure without a browser.
+                texts = page.locator(".jp-OutputArea-output").all_inner_texts()
+                (ARTIFACTS / f"{name}-outputs.txt").write_text("\n----\n".join(texts))
+                shutil.copy(tmp_path / "jupyterlab.log", ARTIFACTS / f"{name}-jupyterlab.log")
                 browser.close()
         kernels = lab.kernel_pids()
     finally:
