@@ -1,6 +1,6 @@
 """Notebook 00 in a real JupyterLab, driven by a real browser (Debian's Chromium via Playwright).
 
-This is what ``make lab`` gives a learner: the same command line (:func:`lab_command`), opened
+This is what ``make lab`` gives a learner: the same command (``python -m labserver open``), opened
 at the root URL, must show notebook 00; "Run All" must run it without an error, and the widget
 must be alive (the kernel answers a slider move). A second test disables the widget extension
 and checks that the same test then fails, so that it can fail.
@@ -10,19 +10,20 @@ Skipped when no Chromium is found, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it)
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from labserver.jupyter import jupyter_env, lab_command, write_offline_overrides
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,8 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_start_the_lab.ipynb"
+CODE_CELLS = sum(c["cell_type"] == "code" for c in json.loads(NOTEBOOK.read_text())["cells"])
 
 
 def _free_port() -> int:
@@ -55,7 +58,7 @@ class JupyterLab:
 
     def __init__(self, home: Path, disable_widgets: bool = False) -> None:
         self.port, self.token = _free_port(), secrets.token_hex(16)
-        env = jupyter_env()
+        env = dict(os.environ)
         for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
                      "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
             env[name] = str(home / name.lower())
@@ -71,10 +74,10 @@ class JupyterLab:
             labconfig.mkdir(parents=True)
             (labconfig / "page_config.json").write_text(
                 '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}')
-        write_offline_overrides()
         self.log = open(home / "jupyterlab.log", "w")
         self.process = subprocess.Popen(
-            lab_command(port=self.port, token=self.token, browser=False),
+            [sys.executable, "-m", "labserver", "open", "--no-browser",
+             f"--port={self.port}", f"--token={self.token}"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.port}"
@@ -116,11 +119,13 @@ def _run_notebook_00(page, lab: JupyterLab, widget_timeout: int) -> None:
     page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-    outputs = page.locator(".jp-OutputArea-output")
-    outputs.filter(has_text="Edit exercises/ex01_session_lookup.py").wait_for(timeout=60_000)
-    outputs.filter(has_text="Lab running at http://127.0.0.1:").wait_for()
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-    assert page.locator(".jp-OutputArea-output.jp-OutputArea-executeResult", has_text="Traceback").count() == 0
+    # Committed outputs are on the page from the start, so wait for proof of a fresh run: the
+    # last code cell's prompt shows the count of code cells a fresh kernel has executed.
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+    playwright.expect(prompts.nth(CODE_CELLS - 1)).to_have_text(f"[{CODE_CELLS}]:", timeout=120_000)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
 
     label = page.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw")
     label.wait_for(timeout=widget_timeout)
@@ -132,8 +137,7 @@ def _run_notebook_00(page, lab: JupyterLab, widget_timeout: int) -> None:
 
 
 def _browse(tmp_path: Path, disable_widgets: bool) -> None:
-    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "00_start_the_lab.ipynb"
-    committed = notebook.read_bytes()
+    committed = NOTEBOOK.read_bytes()
     lab = JupyterLab(tmp_path, disable_widgets=disable_widgets)
     try:
         with playwright.sync_playwright() as p:
@@ -151,11 +155,15 @@ def _browse(tmp_path: Path, disable_widgets: bool) -> None:
                 texts = page.locator(".jp-OutputArea-output").all_inner_texts()
                 (ARTIFACTS / f"{name}-outputs.txt").write_text("\n----\n".join(texts))
                 shutil.copy(tmp_path / "jupyterlab.log", ARTIFACTS / f"{name}-jupyterlab.log")
+                # Shown by pytest only if the test fails: enough to diagnose it from CI's log.
+                print("outputs on the page:\n" + "\n----\n".join(t[:300] for t in texts))
+                print("JupyterLab log, last lines:\n" + "".join(
+                    (tmp_path / "jupyterlab.log").read_text().splitlines(keepends=True)[-25:]))
                 browser.close()
         kernels = lab.kernel_pids()
     finally:
         lab.stop()
-        assert notebook.read_bytes() == committed, "the browser test must not change the notebook"
+        assert NOTEBOOK.read_bytes() == committed, "the browser test must not change the notebook"
     for pid in kernels:  # the kernels JupyterLab started are gone with it
         assert not Path(f"/proc/{pid}").exists() or subprocess.run(
             ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip() in ("", "Z")
@@ -167,5 +175,5 @@ def test_make_lab_opens_notebook_00_and_it_runs_with_live_widgets(tmp_path):
 
 def test_the_browser_test_fails_without_the_widget_extension(tmp_path):
     """Negative control: with the widget manager disabled, the widget check must fail."""
-    with pytest.raises(playwright.TimeoutError):
+    with pytest.raises(playwright.TimeoutError, match="the kernel saw"):
         _browse(tmp_path, disable_widgets=True)

@@ -1,0 +1,27 @@
+"""Widgets are plain Python underneath; the self-check reads the real pins."""
+
+from pathlib import Path
+
+from labserver.selfcheck import pinned_versions, self_check
+from labserver.widgets import WidgetRoundTrip
+
+
+def test_round_trip_label_follows_the_slider():
+    widget = WidgetRoundTrip(value=2)
+    assert widget.label.value == "the kernel saw 2"
+    widget.slider.value = 9
+    assert widget.label.value == "the kernel saw 9"
+    assert "IntSlider" in widget._repr_mimebundle_()["text/plain"]
+
+
+def test_pins_are_read_from_requirements(tmp_path: Path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("# c\nFlask==3.1.3\njupyterlab_widgets==3.0.17\ntomli==2.5.0 ; python_version < '3.11'\n-r other.txt\n")
+    assert pinned_versions(req) == {"flask": "3.1.3", "jupyterlab-widgets": "3.0.17", "tomli": "2.5.0"}
+
+
+def test_self_check_passes_in_the_course_environment():
+    report = self_check()
+    assert report.ok, report.text()
+    assert "Ready for the course." in report.text()
+    assert {what for _, what, _ in report.rows} >= {"Python", "PyJWT", "widget front end"}
