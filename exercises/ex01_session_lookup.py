@@ -1,7 +1,8 @@
-"""Exercise 01 · Look up a server-side session, with idle and absolute timeouts.
+"""Exercise 01 · Make session IDs, and look sessions up with idle and absolute timeouts.
 
 Chapter 1 builds on this: a session is an opaque ID in a cookie, and everything else lives in
-the server's store. A session record is a hash at ``session_key(session_id)``::
+the server's store. The ID must be unguessable: whoever holds it *is* the user. A session
+record is a hash at ``session_key(session_id)``::
 
     user       the username it belongs to
     created    lab-clock seconds when it was created      (stored as a string)
@@ -11,12 +12,24 @@ Check your work in the notebook with ``check("ex01")``, or from a terminal with
 ``.venv/bin/python -m pytest tests/exercises/test_ex01_session_lookup.py --impl exercises``.
 """
 
+import secrets  # noqa: F401  (you will want it)
+
 from labserver.store import key
 
 
 def session_key(session_id: str) -> str:
     """Where a session record lives in the store (given; do not change)."""
     return key("session", session_id)
+
+
+def new_session_id() -> str:
+    """Return a new session ID: at least 128 bits from a cryptographic random source, as
+    URL-safe text (letters, digits, ``-`` and ``_``), so it can go into a cookie as it is.
+    """
+    raise NotImplementedError(
+        "the secrets module makes unguessable tokens: secrets.token_urlsafe(n) gives n random "
+        "bytes as URL-safe text"
+    )
 
 
 def lookup_session(store, clock, session_id, *, idle_timeout, absolute_timeout):

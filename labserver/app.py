@@ -24,12 +24,13 @@ from .clock import LabClock
 from .config import CORE_OPTIONS, Option, merge
 from .http_errors import LabError, StoreUnavailable, error_response
 from .requestlog import RequestLog
-from .store import UNREACHABLE, connect, describe
+from .store import UNREACHABLE, connect, count_round_trips, describe
 from .users import seed_demo_users
 
 #: The chapters' blueprint modules, registered in this order. One line per chapter.
 BLUEPRINTS = (
     "labserver.chapters.core",
+    "labserver.chapters.sessions",
 )
 
 
@@ -74,7 +75,7 @@ def create_app(
     app.config.update(merge(options, config, flask_keys=set(app.config)))
     app.json.sort_keys = False  # answers read top to bottom as the code writes them
 
-    store = connect() if store is None else store
+    store = count_round_trips(connect() if store is None else store)
     clock = LabClock() if clock is None else clock
     request_log = RequestLog(clock.now, service=app.config["SERVICE_NAME"],
                              maxlen=app.config["REQUEST_LOG_SIZE"])

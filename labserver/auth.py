@@ -47,11 +47,11 @@ class Principal:
         return {**self.user.to_json(), "authenticated_by": self.via, **self.details}
 
 
-def register_authenticator(app, name: str, authenticator: Authenticator, challenge: str) -> None:
+def register_authenticator(app, name: str, authenticator: Authenticator, challenge: str | None) -> None:
     """Teach ``app`` one more kind of credential.
 
     ``challenge`` is this scheme's ``WWW-Authenticate`` value, sent with 401 answers to
-    requests that carried no credential at all.
+    requests that carried no credential at all (None for credentials HTTP has no scheme for).
     """
     app.extensions["lab"].authenticators.append((name, authenticator, challenge))
 
@@ -74,7 +74,7 @@ def _authenticate() -> Principal:
     presented = f"the Authorization scheme {header.split()[0][:20]!r} is not accepted here; " if header.strip() else ""
     raise AuthenticationRequired(
         f"{presented}this endpoint needs a credential ({schemes})",
-        headers={"WWW-Authenticate": ", ".join(c for _, _, c in registered)},
+        headers={"WWW-Authenticate": ", ".join(c for _, _, c in registered if c)},
     )
 
 

@@ -13,7 +13,9 @@ Hierarchy (like PyJWT's exceptions, one docstring each)::
     ├── AuthenticationRequired  401 authentication_required
     ├── InvalidCredentials      401 invalid_credentials
     ├── InvalidToken            401 invalid_token        (+ WWW-Authenticate: Bearer error=...)
+    ├── InvalidSession          401 invalid_session
     ├── Forbidden               403 forbidden
+    ├── CsrfRejected            403 invalid_csrf_token
     ├── NotFound                404 not_found
     └── StoreUnavailable        503 store_unavailable
 """
@@ -78,11 +80,27 @@ class InvalidToken(LabError):
         super().__init__(description, headers=headers)
 
 
+class InvalidSession(LabError):
+    """401: a session cookie was presented and does not name a live session (unknown,
+    logged out, revoked, timed out, or malformed); the description says which."""
+
+    status = 401
+    error = "invalid_session"
+
+
 class Forbidden(LabError):
     """403: the caller is known but lacks the role (or other right) the endpoint needs."""
 
     status = 403
     error = "forbidden"
+
+
+class CsrfRejected(LabError):
+    """403: a state-changing request authenticated by a cookie lacks the session's CSRF token
+    (or carries a wrong one), so it may come from another site's page: refused."""
+
+    status = 403
+    error = "invalid_csrf_token"
 
 
 class NotFound(LabError):

@@ -25,6 +25,7 @@ from .app import create_app
 from .clock import LabClock
 from .requestlog import RequestLog
 from .server import ServerThread
+from .tls import LabTLS
 
 #: Every lab HTTP call gives up after this many seconds instead of hanging a cell.
 HTTP_TIMEOUT = 10.0
@@ -51,7 +52,7 @@ class LabHTTP(requests.Session):
 class Lab:
     """A running lab. Use :func:`start_lab` to make one."""
 
-    def __init__(self, app, server: ServerThread) -> None:
+    def __init__(self, app, server: ServerThread, tls: LabTLS | None = None) -> None:
         state = app.extensions["lab"]
         self.app = app
         self.url: str = server.url
@@ -59,12 +60,15 @@ class Lab:
         self.clock: LabClock = state.clock
         self.request_log: RequestLog = state.request_log
         self._server = server
+        self._tls = tls
         self._clients: list[LabHTTP] = []
         self.http: LabHTTP = self.client()
 
     def client(self) -> LabHTTP:
         """A new HTTP client with an empty cookie jar: a second browser, another user."""
         http = LabHTTP(self.url + "/")
+        if self._tls is not None:
+            http.verify = str(self._tls.cert_path)  # trust the lab's own certificate, only it
         self._clients.append(http)
         return http
 
@@ -93,6 +97,8 @@ class Lab:
         for http in self._clients:
             http.close()
         self._server.stop()
+        if self._tls is not None:
+            self._tls.cleanup()
         with _current_lock:
             if _current is self:
                 _current = None
@@ -114,7 +120,7 @@ def start_lab(
     redis_url: str | None = None,
     clock: LabClock | None = None,
     replace: bool = True,
-    ssl_context: Any = None,
+    https: bool = False,
 ) -> Lab:
     """Start the lab server on a free loopback port and return its :class:`Lab` handle.
 
@@ -124,7 +130,8 @@ def start_lab(
     ``clock``: a :class:`LabClock` to share (default: a new ticking clock).
     ``replace``: stop the lab this process started before (re-running the cell is safe);
     pass ``False`` to run several labs side by side, and stop each yourself.
-    ``ssl_context``: serve HTTPS (e.g. ``"adhoc"``: a throwaway self-signed certificate).
+    ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
+    (and every ``lab.client()``) trusts.
     """
     global _current
     if replace:
@@ -134,7 +141,8 @@ def start_lab(
             previous.stop()
     url = store_module.redis_url_from_env() if redis_url is None else redis_url
     app = create_app(config, store=store_module.connect(url or None), clock=clock)
-    lab = Lab(app, ServerThread(app, ssl_context=ssl_context))
+    tls = LabTLS() if https else None
+    lab = Lab(app, ServerThread(app, ssl_context=tls.context if tls else None), tls)
     if replace:
         with _current_lock:
             _current = lab

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from werkzeug.datastructures import Authorization
 from werkzeug.http import parse_cookie
 
+from .store import counting_round_trips
+
 #: How much of a secret value the log shows; enough to tell two credentials apart.
 _VISIBLE = 8
 
@@ -30,11 +32,22 @@ class LoggedRequest:
     path: str
     status: int
     credential: str  # e.g. "cookie session=Xq3v9…", "Bearer eyJhbGci…", "Basic alice", "-"
+    credential_bytes: int  # size of the Cookie and Authorization headers the client sent
+    store_round_trips: int  # store commands (or whole pipelines) made to answer it
 
 
 def abbreviate(secret: str) -> str:
     """The first few characters of ``secret`` and an ellipsis (whole if it is short)."""
     return secret if len(secret) <= _VISIBLE else secret[:_VISIBLE] + "…"
+
+
+def credential_bytes(environ: dict) -> int:
+    """Bytes of credential the client sent: its ``Cookie`` and ``Authorization`` header lines."""
+    size = 0
+    for name, header in (("Cookie", "HTTP_COOKIE"), ("Authorization", "HTTP_AUTHORIZATION")):
+        if environ.get(header):
+            size += len(f"{name}: ".encode()) + len(environ[header].encode("latin-1", "replace"))
+    return size
 
 
 def describe_credential(environ: dict) -> str:
@@ -67,7 +80,7 @@ class RequestLog:
         self._lock = threading.Lock()
         self._count = 0
 
-    def record(self, environ: dict, status: int) -> None:
+    def record(self, environ: dict, status: int, store_round_trips: int = 0) -> None:
         """Add one request (called by :meth:`middleware` for every response)."""
         path = environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
@@ -77,21 +90,24 @@ class RequestLog:
             self._entries.append(LoggedRequest(
                 number=self._count, time=self._now(), service=self.service,
                 method=environ.get("REQUEST_METHOD", "?"), path=path, status=status,
-                credential=describe_credential(environ),
+                credential=describe_credential(environ), credential_bytes=credential_bytes(environ),
+                store_round_trips=store_round_trips,
             ))
 
     def middleware(self, wsgi_app: Callable) -> Callable:
         """Wrap a WSGI app so that every response it starts is recorded here."""
 
         def logged_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            def recording_start_response(status: str, headers, exc_info=None):
-                try:
-                    self.record(environ, int(status.split(" ", 1)[0]))
-                except Exception:  # a log must never break a response
-                    pass
-                return start_response(status, headers, exc_info)
+            with counting_round_trips() as round_trips:
 
-            return wsgi_app(environ, recording_start_response)
+                def recording_start_response(status: str, headers, exc_info=None):
+                    try:
+                        self.record(environ, int(status.split(" ", 1)[0]), round_trips[0])
+                    except Exception:  # a log must never break a response
+                        pass
+                    return start_response(status, headers, exc_info)
+
+                return wsgi_app(environ, recording_start_response)
 
         return logged_app
 
@@ -111,14 +127,19 @@ class RequestLog:
             self._entries.clear()
 
     def table(self, n: int = 10) -> str:
-        """The newest ``n`` requests as an aligned text table."""
+        """The newest ``n`` requests as an aligned text table.
+
+        ``store``: store round trips the server made to answer; ``bytes``: size of the
+        credential headers (Cookie, Authorization) the client sent.
+        """
         rows = self.last(n)
         if not rows:
             return "(no requests yet)"
         width = max(len(f"{r.method} {r.path}") for r in rows)
-        lines = [f"{'#':>4}  {'request':<{width}}  status  credential presented"]
+        lines = [f"{'#':>4}  {'request':<{width}}  status  store  bytes  credential presented"]
         for r in rows:
-            lines.append(f"{r.number:>4}  {r.method + ' ' + r.path:<{width}}  {r.status:>6}  {r.credential}")
+            lines.append(f"{r.number:>4}  {r.method + ' ' + r.path:<{width}}  {r.status:>6}  "
+                         f"{r.store_round_trips:>5}  {r.credential_bytes:>5}  {r.credential}")
         return "\n".join(lines)
 
     def show(self, n: int = 10) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from contextvars import ContextVar
 
 import fakeredis
 import redis
@@ -27,6 +28,10 @@ _TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 
 #: The exceptions that mean "the store could not be reached"; the app answers them with 503.
 UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+# The round-trip counter of the request being handled (None outside a request).
+_round_trips: ContextVar[list[int] | None] = ContextVar("lab_store_round_trips", default=None)
 
 
 def key(*parts: str) -> str:
@@ -103,3 +108,38 @@ def outage(store: redis.Redis) -> Iterator[None]:
         finally:
             store.connection_pool.disconnect()
             store.connection_pool = real_pool
+
+
+def count_round_trips(store: redis.Redis) -> redis.Redis:
+    """Make ``store`` count its round trips into the request being handled (see
+    :func:`counting_round_trips`); calls made outside a request are not counted.
+
+    A round trip is one command, or one whole pipeline: each checks a connection out of the
+    client's pool exactly once, so that is where the count is taken. redis-py has no hook
+    for this, so the pool's ``get_connection`` is wrapped (once per pool).
+    """
+    pool = store.connection_pool
+    if getattr(pool, "_lab_counted", False):
+        return store
+    get_connection = pool.get_connection
+
+    def counted(*args, **kwargs):
+        counter = _round_trips.get()
+        if counter is not None:
+            counter[0] += 1
+        return get_connection(*args, **kwargs)
+
+    pool.get_connection = counted
+    pool._lab_counted = True
+    return store
+
+
+@contextlib.contextmanager
+def counting_round_trips() -> Iterator[list[int]]:
+    """``with counting_round_trips() as n:`` store round trips made inside land in ``n[0]``."""
+    counter = [0]
+    token = _round_trips.set(counter)
+    try:
+        yield counter
+    finally:
+        _round_trips.reset(token)

@@ -99,7 +99,8 @@ def seed_demo_users(store: redis.Redis) -> None:
     pipe.execute()
 
 
-def _from_record(username: str, record: dict[str, str]) -> User:
+def user_from_record(username: str, record: dict[str, str]) -> User:
+    """A :class:`User` from the hash stored at :func:`user_key`."""
     return User(
         username=username,
         roles=tuple(record.get("roles", "").split()),
@@ -111,7 +112,7 @@ def _from_record(username: str, record: dict[str, str]) -> User:
 def get_user(store: redis.Redis, username: str) -> User | None:
     """The user as stored now, or None if there is no such user."""
     record = store.hgetall(user_key(username))
-    return _from_record(username, record) if record else None
+    return user_from_record(username, record) if record else None
 
 
 def list_users(store: redis.Redis) -> list[User]:
@@ -129,7 +130,7 @@ def check_password(store: redis.Redis, username: str, password: str) -> User | N
         return None
     if not check_password_hash(record["password_hash"], password):
         return None
-    return _from_record(username, record)
+    return user_from_record(username, record)
 
 
 def set_roles(store: redis.Redis, username: str, roles: list[str] | tuple[str, ...]) -> User | None:

@@ -57,7 +57,7 @@ def test_every_check_fails_on_the_untouched_stub(exercise):
 
 def test_report_for_a_stub_shows_the_hint_of_the_first_failure():
     text = run_suite("ex01", "exercises").text() if _stubs_untouched() else pytest.skip("edited")
-    assert "0 of 8 checks pass" in text
+    assert "0 of 13 checks pass" in text
     assert "First to fix:" in text and "hint: start with record = store.hgetall" in text
 
 
@@ -80,7 +80,7 @@ def test_a_wrong_answer_shows_the_assert_message_as_hint(tmp_path):
 def test_a_syntax_error_is_a_report_not_a_traceback(tmp_path):
     folder = _broken_copy(tmp_path, "def lookup_session(:\n")
     report = run_suite("ex01", str(folder))
-    assert report.passed == 0 and report.total == 8
+    assert report.passed == 0 and report.total == 13
     assert "SyntaxError" in report.text()
 
 
@@ -95,3 +95,11 @@ def test_an_endless_loop_times_out_into_a_report(tmp_path):
 def test_unknown_exercise_is_a_report():
     report = check("ex99")
     assert "no exercise called 'ex99'" in report.text() and "ex01" in report.text()
+
+
+def test_fixation_checks_catch_a_naive_login():
+    """Exercise 03's suite fails on a login that promotes the presented session ID."""
+    report = run_suite("ex03", str(ROOT / "tests" / "exercises" / "naive"))
+    failed = {r.test for r in report.results if not r.passed}
+    assert {"test_login_never_reuses_the_presented_id",
+            "test_the_planted_id_does_not_become_the_victims_session"} <= failed, report.text()

@@ -133,8 +133,10 @@ def test_repr_says_where_and_what(lab):
     assert "stopped" in repr(lab)
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-def test_https_lab_with_a_throwaway_certificate():
-    with start_lab(redis_url="", replace=False, ssl_context="adhoc") as lab:
+def test_https_lab_with_a_certificate_only_its_clients_trust():
+    with start_lab(redis_url="", replace=False, https=True) as lab:
         assert lab.url.startswith("https://127.0.0.1:")
-        assert lab.http.get("/health", verify=False).json() == {"status": "ok"}
+        assert lab.http.get("/health").json() == {"status": "ok"}  # verified, no warning
+        assert lab.client().get("/health").ok
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(lab.url + "/health", timeout=5)  # default trust store: refused

@@ -1,10 +1,52 @@
-"""Checks for exercise 01: ``lookup_session`` with idle and absolute timeouts.
+"""Checks for exercise 01: ``new_session_id`` and ``lookup_session`` with idle and absolute
+timeouts.
 
 Each test's docstring is the line a learner sees; each assert's message is the hint shown
 for the first failure.
 """
 
+import random
+import re
+import time
+
 IDLE, ABSOLUTE = 900, 8 * 3600
+
+
+def test_id_is_url_safe_text(impl):
+    """A session ID is URL-safe text that can go into a cookie as it is."""
+    session_id = impl.new_session_id()
+    assert isinstance(session_id, str), "return a str (secrets.token_urlsafe does)"
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", session_id), \
+        "only letters, digits, '-' and '_': no padding '=', no spaces"
+
+
+def test_id_carries_at_least_128_bits(impl):
+    """A session ID carries at least 128 random bits."""
+    assert len(impl.new_session_id()) >= 22, \
+        "128 bits are 16 bytes, which URL-safe base64 writes as 22 characters: token_urlsafe(16) or more"
+
+
+def test_ids_never_repeat(impl):
+    """10,000 IDs in a row are all different."""
+    ids = {impl.new_session_id() for _ in range(10_000)}
+    assert len(ids) == 10_000, "each call must give a fresh random ID"
+
+
+def test_ids_do_not_come_from_the_random_module(impl):
+    """IDs stay unguessable when the random module is seeded (they do not come from it)."""
+    random.seed(1)
+    first = impl.new_session_id()
+    random.seed(1)
+    assert impl.new_session_id() != first, \
+        "the random module is predictable (seed it and it repeats): use secrets instead"
+
+
+def test_ids_do_not_depend_on_the_time(impl, monkeypatch):
+    """IDs stay different when the clock stands still (they do not come from the time)."""
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_800_000_000_000_000_000)
+    assert impl.new_session_id() != impl.new_session_id(), \
+        "a timestamp can be guessed: take the ID from secrets, not from the clock"
 
 
 def put_session(impl, store, clock, sid="s1", user="alice", age=0.0, idle=0.0):
