@@ -121,8 +121,8 @@ def _register_error_handlers(app: Flask) -> None:
         @app.errorhandler(unreachable)
         def store_down(exc: Exception):
             return StoreUnavailable(
-                f"the session store ({describe(lab_state().store)}) is unreachable, "
-                f"so this request is refused rather than decided without it ({type(exc).__name__})"
+                f"the store ({describe(lab_state().store)}) is unreachable, so the request is "
+                "refused rather than decided without it"
             ).response()
 
     @app.errorhandler(Exception)

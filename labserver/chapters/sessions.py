@@ -220,12 +220,14 @@ def admin_list_sessions(username: str, principal: Principal):
     for session_id in ids:
         pipe.hgetall(session_key(session_id))
     now = state.clock.now()
+    live = sorted(((sid, rec) for sid, rec in zip(ids, pipe.execute()) if rec),
+                  key=lambda pair: float(pair[1]["created"]))
     sessions = [
         {"handle": session_handle(sid), "client": rec.get("client", ""),
          "created": _iso(float(rec["created"])), "idle_for": round(now - float(rec["last_seen"]))}
-        for sid, rec in zip(ids, pipe.execute()) if rec
+        for sid, rec in live
     ]
-    return jsonify(user=username, sessions=sorted(sessions, key=lambda s: s["created"]))
+    return jsonify(user=username, sessions=sessions)
 
 
 @bp.delete("/admin/users/<username>/sessions/<handle>")
