@@ -25,7 +25,12 @@ def logout_everywhere(store, username):
     """Delete every session of ``username`` and the set that lists them.
 
     Return how many session records were actually deleted (an ID in the set whose record
-    has already expired does not count). Other users' sessions are untouched.
+    has already expired does not count). Other users' sessions are untouched. A user with no
+    sessions gives 0 and no error (careful: Redis refuses a DEL with no keys at all).
+
+    (Like the lab's own version, this is not atomic: a login between reading the set and
+    deleting it leaves one session behind. A Redis transaction with WATCH, or a Lua script,
+    would close that gap; for the lab, it is fine.)
     """
     raise NotImplementedError(
         "store.smembers(user_sessions_key(username)) gives the IDs; store.delete(*keys) deletes "

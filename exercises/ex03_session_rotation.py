@@ -10,16 +10,21 @@ Check your work in the notebook with ``check("ex03")``, or from a terminal with
 ``.venv/bin/python -m pytest tests/exercises/test_ex03_session_rotation.py --impl exercises``.
 """
 
-from labserver.session_records import create_session, session_key
+from labserver.session_records import create_session, delete_session
+
+#: The store's clean-up time for a session: the 8 h absolute timeout and a minute.
+TTL = 8 * 3600 + 60
 
 
 def login(store, clock, username, presented_session_id=None):
     """Start a session for ``username`` (whose password was just checked); return its ID.
 
     ``presented_session_id`` is the session cookie the browser sent with the login request,
-    or None. Use ``create_session(store, clock, username, ttl=3600)`` (given) to make the
-    new session; ``session_key(id)`` is where a record lives.
+    or None. Two helpers are given: ``create_session(store, clock, username, ttl=TTL)`` makes
+    a new session and returns its ID; ``delete_session(store, session_id)`` deletes one (and
+    its entry in its user's set of sessions).
     """
     raise NotImplementedError(
-        "never reuse presented_session_id: delete its record, then return a fresh create_session(...)"
+        "never reuse presented_session_id: delete_session(store, presented_session_id) if there "
+        "is one, then return a fresh create_session(store, clock, username, ttl=TTL)"
     )

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from .clock import LabClock
 from .config import CORE_OPTIONS, Option, merge
 from .http_errors import LabError, StoreUnavailable, error_response
+from .keys import KeyRing
 from .requestlog import RequestLog
 from .store import UNREACHABLE, connect, count_round_trips, describe
 from .users import seed_demo_users
@@ -31,6 +32,7 @@ from .users import seed_demo_users
 BLUEPRINTS = (
     "labserver.chapters.core",
     "labserver.chapters.sessions",
+    "labserver.chapters.tokens",
 )
 
 
@@ -44,6 +46,7 @@ class LabState:
 
     store: redis.Redis
     clock: LabClock
+    keys: KeyRing
     request_log: RequestLog
     options: list[Option]
     authenticators: list = field(default_factory=list)
@@ -61,12 +64,14 @@ def create_app(
     *,
     store: redis.Redis | None = None,
     clock: LabClock | None = None,
+    keys: KeyRing | None = None,
 ) -> Flask:
     """Build the lab app.
 
     ``config``: keys from ``python -m labserver config`` (unknown keys raise ``KeyError``).
     ``store``: a redis-py client; default a new embedded fakeredis server.
     ``clock``: the :class:`LabClock` every time decision uses; default a ticking one.
+    ``keys``: the :class:`KeyRing` that signs and verifies tokens; default new keys.
     """
     modules = [importlib.import_module(name) for name in BLUEPRINTS]
     options = list(CORE_OPTIONS) + [o for m in modules for o in getattr(m, "OPTIONS", ())]
@@ -79,8 +84,8 @@ def create_app(
     clock = LabClock() if clock is None else clock
     request_log = RequestLog(clock.now, service=app.config["SERVICE_NAME"],
                              maxlen=app.config["REQUEST_LOG_SIZE"])
-    app.extensions["lab"] = LabState(store=store, clock=clock, request_log=request_log,
-                                     options=options)
+    app.extensions["lab"] = LabState(store=store, clock=clock, keys=keys or KeyRing(),
+                                     request_log=request_log, options=options)
     app.wsgi_app = request_log.middleware(app.wsgi_app)
     _register_error_handlers(app)
 

@@ -40,7 +40,8 @@ class Principal:
 
     user: User
     via: str  # "basic", "session", "bearer", ...
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. trusted token claims
+    details: dict[str, Any] = field(default_factory=dict)  # shown in to_json(), e.g. the kid
+    claims: dict[str, Any] = field(default_factory=dict)  # a bearer token's verified claims
 
     def to_json(self) -> dict:
         """The caller as an API answer shows it."""

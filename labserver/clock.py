@@ -14,6 +14,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from .timefmt import iso
+
 
 class LabClock:
     """Wall-clock time plus an offset that only moves forward, or a frozen time.
@@ -63,7 +65,7 @@ class LabClock:
 
     def isoformat(self) -> str:
         """Lab time as ISO 8601 UTC to the second, e.g. ``2026-11-27T21:33:05Z``."""
-        return self.datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(self.now())
 
     def __repr__(self) -> str:
         mode = "frozen" if self.frozen else "ticking"

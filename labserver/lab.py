@@ -23,6 +23,7 @@ import requests
 from . import store as store_module
 from .app import create_app
 from .clock import LabClock
+from .keys import KeyRing
 from .requestlog import RequestLog
 from .server import ServerThread
 from .tls import LabTLS
@@ -58,6 +59,7 @@ class Lab:
         self.url: str = server.url
         self.store: redis.Redis = state.store
         self.clock: LabClock = state.clock
+        self.keys: KeyRing = state.keys
         self.request_log: RequestLog = state.request_log
         self._server = server
         self._tls = tls

@@ -31,6 +31,7 @@ import redis
 
 from .clock import LabClock
 from .store import key
+from .timefmt import duration
 
 #: Bytes of randomness in a session ID: 256 bits (OWASP asks for at least 64 bits of entropy).
 SESSION_ID_BYTES = 32
@@ -113,12 +114,12 @@ def find_session(
         return Lookup(None, "the session record is incomplete")
     if now - created >= absolute_timeout:
         delete_session(store, session_id, username=user)
-        return Lookup(None, f"the session expired: {_duration(now - created)} old, "
-                            f"absolute limit {_duration(absolute_timeout)}")
+        return Lookup(None, f"the session expired: {duration(now - created)} old, "
+                            f"absolute limit {duration(absolute_timeout)}")
     if now - last_seen >= idle_timeout:
         delete_session(store, session_id, username=user)
-        return Lookup(None, f"the session expired: idle for {_duration(now - last_seen)}, "
-                            f"idle limit {_duration(idle_timeout)}")
+        return Lookup(None, f"the session expired: idle for {duration(now - last_seen)}, "
+                            f"idle limit {duration(idle_timeout)}")
     if touch:
         store.hset(session_key(session_id), "last_seen", now)
         last_seen = now
@@ -184,13 +185,3 @@ def login(
         delete_session(store, presented_session_id)
     return create_session(store, clock, username, client=client, ttl=ttl)
 
-
-def _duration(seconds: float) -> str:
-    """``3725`` → ``"1 h 2 min 5 s"``; short and exact enough for an error message."""
-    seconds = int(round(seconds))
-    parts = []
-    for unit, size in (("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size} {unit}")
-            seconds %= size
-    return " ".join(parts)

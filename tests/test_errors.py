@@ -89,7 +89,7 @@ def test_bad_request_gets_a_json_error(lab, what, method, path, kwargs, status, 
 
 def test_401_without_credential_carries_a_challenge(lab):
     response = lab.http.get("/whoami")
-    assert response.headers["WWW-Authenticate"] == 'Basic realm="jwt-lab"'
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="jwt-lab", Bearer realm="jwt-lab"'
 
 
 def test_405_names_the_allowed_methods(lab):

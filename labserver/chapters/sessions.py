@@ -14,23 +14,24 @@ Endpoints:
 
 The cookie is ``HttpOnly`` (page scripts cannot read it), ``SameSite=Lax`` (configurable),
 ``Path=/``, and ``Secure`` exactly when the lab is served over HTTPS. Over plain HTTP on
-127.0.0.1 ``Secure`` stays off, because many clients (Python's cookie jar, curl) then never send
-the cookie back. Under HTTPS the cookie is named ``__Host-session``: the ``__Host-`` prefix makes
-browsers insist on ``Secure``, ``Path=/`` and no ``Domain``, so no subdomain can overwrite it.
+127.0.0.1 ``Secure`` stays off, because Python's cookie jar (which ``requests`` uses) never sends
+a ``Secure`` cookie over HTTP; browsers make an exception for localhost. Under HTTPS the cookie
+is named ``__Host-session``: the ``__Host-`` prefix makes browsers insist on ``Secure``,
+``Path=/`` and no ``Domain``, so no subdomain can plant or overwrite it.
 
-CSRF: every state-changing request authenticated by the cookie must carry the session's token
-in ``X-CSRF-Token`` (the synchronizer-token pattern). Browsers attach cookies to cross-site
-requests; they do not let another site read the token, so a forged request cannot carry it.
-A required custom header alone would also stop forged fetches (CORS), but not a cross-site
-``<form>`` post to an endpoint that also accepts form data; the token covers both.
-``SameSite=Lax`` is a second layer, not the defence: same-site subdomains are not cross-site.
+CSRF (OWASP CSRF Prevention Cheat Sheet): every state-changing request authenticated by the
+cookie must carry the session's token in ``X-CSRF-Token``. The layers, outermost first:
+``SameSite=Lax`` keeps the cookie off cross-site POSTs and subresource requests (but not off
+requests from sibling subdomains, which are "same site", nor off top-level GET links, which is
+why no GET may change anything); the endpoints accept JSON bodies only, which an HTML form
+cannot send; a custom header cannot be added by another origin's script without CORS approval;
+and the token is a secret another origin cannot read, which still holds if CORS is ever
+configured too loosely.
 """
 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
-
 from flask import Blueprint, Request, current_app, jsonify, make_response, request
 from werkzeug.http import dump_cookie
 
@@ -48,6 +49,7 @@ from ..session_records import (
     session_key,
     user_session_ids,
 )
+from ..timefmt import iso
 from ..users import User, check_password, get_user, user_from_record, user_key
 
 bp = Blueprint("sessions", __name__)
@@ -129,10 +131,6 @@ def session_authenticator(req: Request) -> Principal | None:
     user = user_from_record(record["user"], user_record)
     return Principal(user=user, via="session",
                      details={"session": session_handle(session_id), "csrf_token": record["csrf"]})
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.post("/session/login")
@@ -224,7 +222,7 @@ def admin_list_sessions(username: str, principal: Principal):
                   key=lambda pair: float(pair[1]["created"]))
     sessions = [
         {"handle": session_handle(sid), "client": rec.get("client", ""),
-         "created": _iso(float(rec["created"])), "idle_for": round(now - float(rec["last_seen"]))}
+         "created": iso(float(rec["created"])), "idle_for": round(now - float(rec["last_seen"]))}
         for sid, rec in live
     ]
     return jsonify(user=username, sessions=sessions)

@@ -8,6 +8,7 @@ for the first failure.
 import random
 import re
 import time
+import zlib
 
 IDLE, ABSOLUTE = 900, 8 * 3600
 
@@ -30,6 +31,13 @@ def test_ids_never_repeat(impl):
     """10,000 IDs in a row are all different."""
     ids = {impl.new_session_id() for _ in range(10_000)}
     assert len(ids) == 10_000, "each call must give a fresh random ID"
+
+
+def test_ids_look_random(impl):
+    """1,000 IDs do not compress: there is no pattern in them (no counter, no timestamp)."""
+    joined = "".join(impl.new_session_id() for _ in range(1000)).encode()
+    assert len(zlib.compress(joined, 9)) >= 15_000, \
+        "at least 128 random bits per ID, with no structure: secrets.token_urlsafe(16) or more"
 
 
 def test_ids_do_not_come_from_the_random_module(impl):

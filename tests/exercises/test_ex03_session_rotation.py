@@ -7,7 +7,7 @@ TIMEOUTS = {"idle_timeout": 900, "absolute_timeout": 8 * 3600}
 
 def planted(store, clock):
     """A session ID the attacker knows: their own, pre-login, and planted in the victim's browser."""
-    return create_session(store, clock, "attacker", ttl=3600)
+    return create_session(store, clock, "attacker", ttl=8 * 3600 + 60)
 
 
 def test_login_gives_a_session_for_the_user(impl, store, clock):
@@ -15,7 +15,7 @@ def test_login_gives_a_session_for_the_user(impl, store, clock):
     session_id = impl.login(store, clock, "alice")
     record = lookup_session(store, clock, session_id, **TIMEOUTS)
     assert record is not None and record["user"] == "alice", \
-        "create the session with create_session(store, clock, username, ttl=3600) and return its ID"
+        "create the session with create_session(store, clock, username, ttl=TTL) and return its ID"
 
 
 def test_login_never_reuses_the_presented_id(impl, store, clock):
@@ -39,7 +39,7 @@ def test_the_presented_session_is_deleted(impl, store, clock):
     known = planted(store, clock)
     impl.login(store, clock, "alice", known)
     assert lookup_session(store, clock, known, **TIMEOUTS) is None, \
-        "delete the record at session_key(presented_session_id): a login ends any earlier session"
+        "delete_session(store, presented_session_id): a login ends any earlier session"
 
 
 def test_an_unknown_presented_id_is_harmless(impl, store, clock):

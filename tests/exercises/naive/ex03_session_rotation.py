@@ -11,4 +11,4 @@ def login(store, clock, username, presented_session_id=None):
     if presented_session_id and store.exists(session_key(presented_session_id)):
         store.hset(session_key(presented_session_id), "user", username)  # promoted: fixation
         return presented_session_id
-    return create_session(store, clock, username, ttl=3600)
+    return create_session(store, clock, username, ttl=8 * 3600 + 60)

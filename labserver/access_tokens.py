@@ -1,0 +1,187 @@
+"""Access tokens: issuing them, and verifying every trust rule with a precise reason.
+
+The claims layer over :mod:`labserver.keys` (the keys) and PyJWT (the signatures). A token the
+lab issues is a JWT access token in the shape of RFC 9068::
+
+    header   {"alg": "ES256", "typ": "at+jwt", "kid": "es256-1"}
+    payload  {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "client_id", "roles", "token_version"}
+
+:func:`verify_access_token` checks, in this order, and stops at the first rule that fails:
+
+=====================  ========================================================================
+rule                   refused when
+=====================  ========================================================================
+malformed              not three base64url parts of JSON, or longer than 8 KiB
+algorithm_not_allowed  ``alg`` is ``none`` (any spelling), or not the one algorithm of the key
+unknown_key            no ``kid``, or a ``kid`` the lab does not publish (never was, or retired)
+wrong_type             ``typ`` is not ``at+jwt`` (RFC 9068; RFC 8725 section 3.11)
+bad_signature          the signature does not verify with that key (tampered, or another key)
+missing_claim          ``exp``, ``iat``, ``sub`` (or ``iss``/``aud``) absent
+wrong_issuer           ``iss`` is not exactly the lab's issuer
+wrong_audience         ``aud`` is not exactly this API (a list is refused too: strict)
+invalid_claim          a claim of the wrong type (e.g. ``sub`` not a string, ``exp`` not a number)
+expired                ``exp`` <= now - leeway
+not_yet_valid          ``nbf`` > now + leeway
+issued_in_the_future   ``iat`` > now + leeway
+=====================  ========================================================================
+
+Time is the lab clock's. PyJWT compares ``exp``/``nbf``/``iat`` with the wall clock, which a
+notebook may have left behind with ``lab.clock.advance()``, so PyJWT's own time checks are
+switched off and the three comparisons above are made here, against the lab clock, with the
+same semantics as PyJWT's (same boundaries, same leeway). Signatures, ``iss``, ``aud`` and
+required claims are PyJWT's work, never re-implemented.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .keys import KeyRing, SigningKey
+from .timefmt import duration, iso
+
+MAX_TOKEN_LENGTH = 8 * 1024
+TOKEN_TYPE = "at+jwt"
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What this API requires of a token it accepts."""
+
+    issuer: str
+    audience: str
+    leeway: float = 30.0  # seconds of clock skew tolerated between issuer and API
+    required: tuple[str, ...] = ("exp", "iat", "sub")
+
+
+class TokenRejected(Exception):
+    """A token failed one rule. ``rule`` is its code (see the table above); ``description``
+    says what exactly was wrong, in words fit for ``error_description``."""
+
+    def __init__(self, rule: str, description: str) -> None:
+        super().__init__(f"{rule.replace('_', ' ')}: {description}")
+        self.rule = rule
+        self.description = description
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token that passed every rule: its header, its claims, and the key that verified it."""
+
+    header: dict
+    claims: dict
+    key: SigningKey
+
+
+def issue_access_token(
+    keys: KeyRing, *, subject: str, issuer: str, audience: str, now: float, lifetime: int,
+    alg: str = "ES256", client_id: str = "jwt-lab", extra: dict[str, Any] | None = None,
+) -> str:
+    """Sign a new access token for ``subject`` with the current ``alg`` key."""
+    key = keys.current(alg)
+    issued = int(now)
+    claims = {
+        "iss": issuer, "sub": subject, "aud": audience,
+        "iat": issued, "nbf": issued, "exp": issued + int(lifetime),
+        "jti": secrets.token_urlsafe(16), "client_id": client_id, **(extra or {}),
+    }
+    return jwt.encode(claims, key.signing_key, algorithm=key.alg,
+                      headers={"typ": TOKEN_TYPE, "kid": key.kid})
+
+
+def verify_signature(token: str, key: SigningKey) -> tuple[dict, bytes]:
+    """The signing layer alone: check ``token``'s signature with ``key`` (and only ``key``'s
+    algorithm); return the header and the payload bytes. No claim is looked at."""
+    decoded = jwt.PyJWS().decode_complete(token, key.verifying_key, algorithms=[key.alg])
+    return decoded["header"], decoded["payload"]
+
+
+def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: float) -> VerifiedToken:
+    """Check every trust rule (see the module's table); return the verified token or raise
+    :class:`TokenRejected` naming the first rule that failed."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+        raise TokenRejected("malformed", "expected three base64url parts separated by dots, at most 8 KiB")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise TokenRejected("malformed", f"the header cannot be read ({exc})") from None
+    key = _key_for(header, keys)
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower().removeprefix("application/") != TOKEN_TYPE:
+        raise TokenRejected("wrong_type", f"typ must be {TOKEN_TYPE!r} (an access token), not {typ!r}")
+
+    try:
+        claims = jwt.decode(
+            token, key.verifying_key, algorithms=[key.alg],
+            issuer=policy.issuer, audience=policy.audience,
+            # Time claims are checked below against the lab clock (see the module docstring).
+            options={"require": list(policy.required), "strict_aud": True,
+                     "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    except jwt.InvalidSignatureError:
+        raise TokenRejected("bad_signature", f"the signature does not match key {key.kid}: the token was "
+                                             "changed after signing, or signed with another key") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenRejected("missing_claim", f"the claim {exc.claim!r} is required") from None
+    except jwt.InvalidIssuerError:
+        got = _unverified_claims(token).get("iss")
+        raise TokenRejected("wrong_issuer", f"iss must be {policy.issuer!r}, not {got!r}") from None
+    except jwt.InvalidAudienceError:
+        got = _unverified_claims(token).get("aud")
+        raise TokenRejected("wrong_audience", f"aud must be exactly {policy.audience!r}, not {got!r}") from None
+    except jwt.DecodeError as exc:
+        raise TokenRejected("malformed", f"the payload cannot be read ({exc})") from None
+    except jwt.InvalidTokenError as exc:
+        raise TokenRejected("invalid_claim", str(exc)) from None
+
+    _check_times(claims, policy, now)
+    return VerifiedToken(header=header, claims=claims, key=key)
+
+
+def _key_for(header: dict, keys: KeyRing) -> SigningKey:
+    """The published key this header names, if its algorithm is that key's one algorithm."""
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise TokenRejected("malformed", "the header has no alg")
+    if alg.strip().lower() == "none":
+        raise TokenRejected("algorithm_not_allowed", f"alg {alg!r}: an unsigned token is never accepted")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenRejected("unknown_key", "the header has no kid, so no key can be chosen")
+    key = keys.get(kid)
+    if key is None:
+        raise TokenRejected("unknown_key", f"kid {kid[:40]!r} is not a key this server publishes "
+                                           "(retired, or never its own)")
+    if alg != key.alg:
+        raise TokenRejected("algorithm_not_allowed", f"the header says {alg[:20]!r}, but key {kid} "
+                                                     f"only verifies {key.alg}")
+    return key
+
+
+def _check_times(claims: dict, policy: TokenPolicy, now: float) -> None:
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TokenRejected("invalid_claim", f"{name} must be a number of seconds, not {value!r}")
+    leeway = policy.leeway
+    if claims["exp"] <= now - leeway:
+        raise TokenRejected("expired", f"the token expired {duration(now - claims['exp'])} ago, at "
+                                       f"{iso(claims['exp'])} (leeway {leeway:g} s)")
+    if "nbf" in claims and claims["nbf"] > now + leeway:
+        raise TokenRejected("not_yet_valid", f"the token is not valid before {iso(claims['nbf'])}, "
+                                             f"{duration(claims['nbf'] - now)} from now (leeway {leeway:g} s)")
+    if claims["iat"] > now + leeway:
+        raise TokenRejected("issued_in_the_future", f"iat is {duration(claims['iat'] - now)} in the future "
+                                                    f"(leeway {leeway:g} s)")
+
+
+def _unverified_claims(token: str) -> dict:
+    # Only called after PyJWT has verified the signature, to quote a wrong iss/aud back.
+    return jwt.decode(token, options={"verify_signature": False})
+

@@ -1,0 +1,21 @@
+"""Times and durations in words, the same way everywhere in the lab's answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def iso(seconds: float) -> str:
+    """Epoch seconds as ISO 8601 UTC to the second: ``2026-11-27T21:33:05Z``."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def duration(seconds: float) -> str:
+    """``3725`` → ``"1 h 2 min 5 s"``; ``900`` → ``"15 min"``: short, exact to the second."""
+    seconds = int(round(abs(seconds)))
+    parts = []
+    for unit, size in (("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+    return " ".join(parts)
