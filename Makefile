@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
 
-.PHONY: lab test notebooks bench setup clean
+.PHONY: lab test notebooks bench screenshots setup clean
 
 lab: $(READY)
 	$(PY) -m labserver open
@@ -23,6 +23,10 @@ notebooks: $(READY)
 # Lab start/stop time and requests/s through the in-process server, against Flask's test client.
 bench: $(READY)
 	$(PY) -m labserver bench
+
+# Refresh docs/claims-editor.png, taken by the real-browser test of the claims editor.
+screenshots: $(READY)
+	LAB_SCREENSHOTS=docs $(PY) -m pytest tests/browser -k claims_editor_shows -q
 
 setup: $(READY)
 

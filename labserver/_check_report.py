@@ -25,8 +25,8 @@ def _describe(excinfo) -> tuple[str, str]:
         # pytest rewrites "assert x, msg" into "msg\nassert <explanation>".
         text = str(exc)
         hint, _, explanation = text.partition("\nassert ")
-        if not explanation:
-            return _first_line("assert " + text) if text else "an assert failed", ""
+        if not explanation:  # raised by hand with a message: the message is the hint
+            return "the check failed", _first_line(text)
         return _first_line("assert " + explanation), hint.strip()
     message = _first_line(str(exc))
     if isinstance(exc, NotImplementedError):
@@ -40,6 +40,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" or report.failed:
         doc = _first_line(getattr(item, "function", None).__doc__ or "") or item.name
+        if getattr(item, "callspec", None) is not None:
+            doc += f" [{item.callspec.id}]"
         entry = {"test": item.name, "doc": doc, "outcome": report.outcome, "problem": "", "hint": ""}
         if report.failed and call.excinfo is not None:
             entry["problem"], entry["hint"] = _describe(call.excinfo)

@@ -79,18 +79,22 @@ class VerifiedToken:
     key: SigningKey
 
 
-def issue_access_token(
-    keys: KeyRing, *, subject: str, issuer: str, audience: str, now: float, lifetime: int,
-    alg: str = "ES256", client_id: str = "jwt-lab", extra: dict[str, Any] | None = None,
-) -> str:
-    """Sign a new access token for ``subject`` with the current ``alg`` key."""
-    key = keys.current(alg)
+def access_token_claims(
+    subject: str, *, issuer: str, audience: str, now: float, lifetime: int,
+    client_id: str = "jwt-lab", extra: dict[str, Any] | None = None,
+) -> dict:
+    """The claims of an access token for ``subject`` issued at ``now`` (RFC 9068's set)."""
     issued = int(now)
-    claims = {
+    return {
         "iss": issuer, "sub": subject, "aud": audience,
         "iat": issued, "nbf": issued, "exp": issued + int(lifetime),
-        "jti": secrets.token_urlsafe(16), "client_id": client_id, **(extra or {}),
+        "jti": secrets.token_urlsafe(32), "client_id": client_id, **(extra or {}),
     }
+
+
+def issue_access_token(keys: KeyRing, claims: dict, alg: str = "ES256") -> str:
+    """Sign ``claims`` with the current ``alg`` key; the header names the key and the type."""
+    key = keys.current(alg)
     return jwt.encode(claims, key.signing_key, algorithm=key.alg,
                       headers={"typ": TOKEN_TYPE, "kid": key.kid})
 

@@ -30,6 +30,14 @@ class LabClock:
         self._offset = 0.0
         self._frozen_at = frozen_at
 
+    @classmethod
+    def frozen(cls) -> LabClock:
+        """A clock standing still at the current wall-clock second, until advanced.
+
+        Token times are whole seconds; with a still clock, "expired 30 s ago" is exact.
+        """
+        return cls(frozen_at=float(int(time.time())))
+
     def now(self) -> float:
         """Lab time in epoch seconds (a float, like :func:`time.time`)."""
         base = time.time() if self._frozen_at is None else self._frozen_at
@@ -49,13 +57,17 @@ class LabClock:
             self._offset += seconds
         return self.now()
 
+    def advance_to(self, when: float) -> float:
+        """Move lab time forward to the epoch second ``when`` (``ValueError`` if it is past)."""
+        return self.advance(when - self.now())
+
     @property
     def offset(self) -> float:
         """How far lab time is ahead of where it started (seconds)."""
         return self._offset
 
     @property
-    def frozen(self) -> bool:
+    def is_frozen(self) -> bool:
         """True when the clock stands still between calls to :meth:`advance`."""
         return self._frozen_at is not None
 
@@ -68,5 +80,5 @@ class LabClock:
         return iso(self.now())
 
     def __repr__(self) -> str:
-        mode = "frozen" if self.frozen else "ticking"
+        mode = "frozen" if self.is_frozen else "ticking"
         return f"LabClock({self.isoformat()}, {mode}, advanced {self._offset:+g} s)"

@@ -13,7 +13,7 @@ def test_ticking_clock_follows_the_wall_clock():
     before = time.time()
     now = clock.now()
     assert before <= now <= time.time()
-    assert not clock.frozen
+    assert not clock.is_frozen
 
 
 def test_frozen_clock_stands_still_until_advanced():
@@ -49,3 +49,16 @@ def test_datetime_views_are_utc():
     assert clock.datetime().tzinfo is timezone.utc
     assert clock.isoformat() == "2027-01-15T08:00:00Z"
     assert repr(clock) == "LabClock(2027-01-15T08:00:00Z, frozen, advanced +0 s)"
+
+
+def test_frozen_now_stands_at_a_whole_second():
+    clock = LabClock.frozen()
+    assert clock.is_frozen and clock.now() == int(clock.now())
+    assert abs(clock.now() - time.time()) < 2
+
+
+def test_advance_to_a_moment():
+    clock = LabClock(frozen_at=100.0)
+    assert clock.advance_to(130) == 130
+    with pytest.raises(ValueError):
+        clock.advance_to(120)

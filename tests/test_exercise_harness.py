@@ -103,3 +103,10 @@ def test_fixation_checks_catch_a_naive_login():
     failed = {r.test for r in report.results if not r.passed}
     assert {"test_login_never_reuses_the_presented_id",
             "test_the_planted_id_does_not_become_the_victims_session"} <= failed, report.text()
+
+
+def test_confusion_checks_catch_a_verifier_that_trusts_the_header():
+    """Exercise 04's suite fails on a verifier that takes the algorithm from the token."""
+    report = run_suite("ex04", str(ROOT / "tests" / "exercises" / "naive"))
+    failed = {r.test for r in report.results if not r.passed}
+    assert {"test_alg_none_is_refused", "test_hs256_under_an_rsa_kid_is_refused"} <= failed, report.text()

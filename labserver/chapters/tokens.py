@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Request, current_app, jsonify
 
-from ..access_tokens import TokenPolicy, TokenRejected, issue_access_token, verify_access_token
+from ..access_tokens import (
+    TokenPolicy,
+    TokenRejected,
+    access_token_claims,
+    issue_access_token,
+    verify_access_token,
+)
 from ..app import lab_state
 from ..auth import Principal, current_principal, register_authenticator, require_role
 from ..config import Option
@@ -97,12 +103,12 @@ def token():
     if user is None:
         raise InvalidCredentials("wrong username or password")
     config = current_app.config
-    access_token = issue_access_token(
-        state.keys, subject=user.username, issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"], now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"],
-        alg=alg, client_id=config["TOKEN_CLIENT_ID"],
+    claims = access_token_claims(
+        user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
+        now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"], client_id=config["TOKEN_CLIENT_ID"],
         extra={"roles": list(user.roles), "token_version": user.token_version},
     )
+    access_token = issue_access_token(state.keys, claims, alg)
     response = jsonify(access_token=access_token, token_type="Bearer", expires_in=config["TOKEN_LIFETIME"])
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
     return response

@@ -4,6 +4,7 @@ Each class builds its ipywidgets in ``__init__`` and reacts in ordinary methods,
 set ``.value`` or call ``.click()`` without a browser; a notebook only displays the object.
 """
 
+from .claims_editor import ClaimsEditor
 from .roundtrip import WidgetRoundTrip
 
-__all__ = ["WidgetRoundTrip"]
+__all__ = ["ClaimsEditor", "WidgetRoundTrip"]

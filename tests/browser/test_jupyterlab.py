@@ -1,17 +1,24 @@
-"""Notebook 00 in a real JupyterLab, driven by a real browser (Debian's Chromium via Playwright).
+"""The notebooks in a real JupyterLab, driven by a real browser (Debian's Chromium via Playwright).
 
-This is what ``make lab`` gives a learner: the same command (``python -m labserver open``), opened
-at the root URL, must show notebook 00; "Run All" must run it without an error, and the widget
-must be alive (the kernel answers a slider move). A second test disables the widget extension
-and checks that the same test then fails, so that it can fail.
+This is what ``make lab`` gives a learner: JupyterLab started by the same command
+(``python -m labserver open``). The tests check that
 
-Skipped when no Chromium is found, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it).
+* the root URL opens notebook 00, "Run All" runs it without an error, and its widget is alive
+  (the kernel answers a slider move);
+* notebook 02 runs, and its claims editor renders as real widgets: changing a claim and pressing
+  "Verify with the lab" shows the lab server's new verdict (a screenshot is kept);
+* with the widget front end disabled, both widget checks fail (negative controls), so they can.
+
+Skipped when no Chromium is found, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it). With
+``LAB_SCREENSHOTS=<folder>`` the claims editor's screenshot is also saved there (``make screenshots``
+refreshes the one in ``docs/``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -23,7 +30,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 
 pytestmark = pytest.mark.browser
 
@@ -42,9 +48,10 @@ CHROMIUM_ARGS = [
     # Nothing but loopback: every other host name resolves to nothing.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_start_the_lab.ipynb"
-CODE_CELLS = sum(c["cell_type"] == "code" for c in json.loads(NOTEBOOK.read_text())["cells"])
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+NB00 = "00_start_the_lab.ipynb"
+NB02 = "02_read_and_verify_jwt_claims.ipynb"
 
 
 def _free_port() -> int:
@@ -53,17 +60,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _code_cells(notebook: str) -> int:
+    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+    return sum(c["cell_type"] == "code" for c in cells)
+
+
 class JupyterLab:
-    """JupyterLab started with the course's own command line, in throwaway Jupyter folders."""
+    """JupyterLab started with the course's own command, in throwaway Jupyter folders."""
 
     def __init__(self, home: Path, disable_widgets: bool = False) -> None:
+        self.home = home
         self.port, self.token = _free_port(), secrets.token_hex(16)
         env = dict(os.environ)
         for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
                      "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
             env[name] = str(home / name.lower())
         # The test's own JupyterLab settings: never autosave (Run All would otherwise write fresh
-        # outputs into the committed notebook), and render every cell (no lazy windowing).
+        # outputs into the committed notebooks), and render every cell (no lazy windowing).
         settings = home / "jupyterlab_settings_dir" / "@jupyterlab"
         (settings / "docmanager-extension").mkdir(parents=True)
         (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
@@ -74,7 +87,8 @@ class JupyterLab:
             labconfig.mkdir(parents=True)
             (labconfig / "page_config.json").write_text(
                 '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}')
-        self.log = open(home / "jupyterlab.log", "w")
+        self.log_path = home / "jupyterlab.log"
+        self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "labserver", "open", "--no-browser",
              f"--port={self.port}", f"--token={self.token}"],
@@ -93,7 +107,7 @@ class JupyterLab:
                 break
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"JupyterLab did not start; see {home / 'jupyterlab.log'}")
+        raise RuntimeError(f"JupyterLab did not start; see {self.log_path}")
 
     def kernel_pids(self) -> list[int]:
         out = subprocess.run(["pgrep", "-f", "ipykernel_launcher", "-P", str(self.process.pid)],
@@ -111,69 +125,147 @@ class JupyterLab:
         self.log.close()
 
 
-def _run_notebook_00(page, lab: JupyterLab, widget_timeout: int) -> None:
-    """Open the root URL, expect notebook 00, run all cells, and move the slider."""
-    page.goto(f"{lab.url}/?token={lab.token}")
+@pytest.fixture(scope="module")
+def committed_notebooks():
+    """The notebooks' bytes before the browser tests; they must be the same after."""
+    before = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    yield
+    changed = [p.name for p, data in before.items() if p.read_bytes() != data]
+    assert changed == [], f"the browser tests must not change notebooks: {changed}"
+
+
+def _jupyterlab(tmp_path_factory, disable_widgets: bool):
+    lab = JupyterLab(tmp_path_factory.mktemp("jupyterlab"), disable_widgets=disable_widgets)
+    kernels: list[int] = []
+    try:
+        yield lab
+        kernels = lab.kernel_pids()
+    finally:
+        lab.stop()
+    for pid in kernels:  # the kernels JupyterLab started are gone with it
+        state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+        assert state.stdout.strip() in ("", "Z"), f"kernel {pid} outlived JupyterLab"
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory, committed_notebooks):
+    yield from _jupyterlab(tmp_path_factory, disable_widgets=False)
+
+
+@pytest.fixture(scope="module")
+def jupyterlab_without_widgets(tmp_path_factory, committed_notebooks):
+    yield from _jupyterlab(tmp_path_factory, disable_widgets=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    yield page
+    # Kept for diagnosis: a screenshot, what each output area shows, and JupyterLab's log; the
+    # outputs and log tail are printed too, which pytest shows only when the test fails.
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = request.node.name
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    texts = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output").all_inner_texts()
+    (ARTIFACTS / f"{name}-outputs.txt").write_text("\n----\n".join(texts))
+    print("outputs on the page:\n" + "\n----\n".join(t[:300] for t in texts))
+    lab = request.node.funcargs.get("jupyterlab") or request.node.funcargs.get("jupyterlab_without_widgets")
+    if lab is not None:
+        print("JupyterLab log, last lines:\n" + "".join(lab.log_path.read_text().splitlines(True)[-25:]))
+    page.close()
+
+
+def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
+    """Open ``notebook`` (at ``url_path``, default its own URL in a fresh workspace), run all
+    cells, wait until done; return the notebook's panel."""
+    reset = "" if url_path else "reset&"  # a notebook's own URL: in a fresh workspace
+    page.goto(f"{lab.url}{url_path or '/lab/tree/notebooks/' + notebook}?{reset}token={lab.token}")
     page.wait_for_selector(".jp-NotebookPanel", timeout=30_000)
-    assert "00_start_the_lab.ipynb" in page.url
+    assert notebook in page.url
+    panel = page.locator(".jp-NotebookPanel:visible")
+    playwright.expect(page.locator(".lm-TabBar-tab.jp-mod-current")).to_contain_text(notebook[:12])
     page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
     # Committed outputs are on the page from the start, so wait for proof of a fresh run: the
     # last code cell's prompt shows the count of code cells a fresh kernel has executed.
-    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
-    playwright.expect(prompts.nth(CODE_CELLS - 1)).to_have_text(f"[{CODE_CELLS}]:", timeout=120_000)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    cells = _code_cells(notebook)
+    prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt")
+    playwright.expect(prompts.nth(cells - 1)).to_have_text(f"[{cells}]:", timeout=120_000)
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, errors.all_inner_texts()
-    assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+    assert panel.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+    return panel
 
-    label = page.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw")
-    label.wait_for(timeout=widget_timeout)
+
+def check_slider(page, panel, timeout: int) -> None:
+    """The round-trip widget of notebook 00: the kernel answers a slider move."""
+    label = panel.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw")
+    label.wait_for(timeout=timeout)
     assert label.inner_text() == "the kernel saw 3"
-    page.locator(".jp-OutputArea-output .widget-slider .noUi-handle").focus()
+    panel.locator(".jp-OutputArea-output .widget-slider .noUi-handle").focus()
     page.keyboard.press("ArrowRight")
-    page.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw 4").wait_for(timeout=15_000)
-    label.scroll_into_view_if_needed()  # for the screenshot in test-artifacts/
+    panel.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw 4").wait_for(timeout=15_000)
+    label.scroll_into_view_if_needed()
 
 
-def _browse(tmp_path: Path, disable_widgets: bool) -> None:
-    committed = NOTEBOOK.read_bytes()
-    lab = JupyterLab(tmp_path, disable_widgets=disable_widgets)
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                # All cells have run when the widget is waited for: 5 s is plenty for the
-                # negative control, which must time out.
-                _run_notebook_00(page, lab, widget_timeout=5_000 if disable_widgets else 15_000)
-            finally:
-                ARTIFACTS.mkdir(exist_ok=True)
-                name = "nb00-no-widgets" if disable_widgets else "nb00"
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-                # What each output area shows, to diagnose a failure without a browser.
-                texts = page.locator(".jp-OutputArea-output").all_inner_texts()
-                (ARTIFACTS / f"{name}-outputs.txt").write_text("\n----\n".join(texts))
-                shutil.copy(tmp_path / "jupyterlab.log", ARTIFACTS / f"{name}-jupyterlab.log")
-                # Shown by pytest only if the test fails: enough to diagnose it from CI's log.
-                print("outputs on the page:\n" + "\n----\n".join(t[:300] for t in texts))
-                print("JupyterLab log, last lines:\n" + "".join(
-                    (tmp_path / "jupyterlab.log").read_text().splitlines(keepends=True)[-25:]))
-                browser.close()
-        kernels = lab.kernel_pids()
-    finally:
-        lab.stop()
-        assert NOTEBOOK.read_bytes() == committed, "the browser test must not change the notebook"
-    for pid in kernels:  # the kernels JupyterLab started are gone with it
-        assert not Path(f"/proc/{pid}").exists() or subprocess.run(
-            ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip() in ("", "Z")
+def check_claims_editor(page, panel, timeout: int) -> None:
+    """Notebook 02's claims editor: edit the audience, verify, see the server's new verdict."""
+    verify = panel.get_by_role("button", name="Verify with the lab")
+    verify.wait_for(timeout=timeout)
+    # `has` is matched inside each candidate, so it is a page-relative locator, not `verify`.
+    editor = panel.locator(".jp-OutputArea-output .widget-vbox").filter(
+        has=page.get_by_role("button", name="Verify with the lab")).first
+    editor.scroll_into_view_if_needed()
+    verify.click()
+    verdict = editor.locator(".widget-html", has_text=re.compile("accepted|invalid_token"))
+    playwright.expect(verdict).to_contain_text("✓ 200 accepted", timeout=15_000)
+
+    aud = editor.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^aud$"))).locator("input")
+    aud.fill("https://other-api.test")
+    aud.press("Tab")
+    playwright.expect(editor.locator(".widget-html", has_text="press")).to_be_visible(timeout=15_000)
+    verify.click()
+    playwright.expect(verdict).to_contain_text("wrong audience", timeout=15_000)
+    playwright.expect(editor).to_contain_text('"aud": "https://other-api.test"')
+
+    shot = editor.screenshot()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "claims-editor.png").write_bytes(shot)
+    if os.environ.get("LAB_SCREENSHOTS"):
+        target = Path(os.environ["LAB_SCREENSHOTS"])
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "claims-editor.png").write_bytes(shot)
 
 
-def test_make_lab_opens_notebook_00_and_it_runs_with_live_widgets(tmp_path):
-    _browse(tmp_path, disable_widgets=False)
+def test_make_lab_opens_notebook_00_and_its_widget_is_live(page, jupyterlab):
+    panel = run_all(page, jupyterlab, NB00, url_path="/")  # the root URL must lead to notebook 00
+    check_slider(page, panel, timeout=15_000)
 
 
-def test_the_browser_test_fails_without_the_widget_extension(tmp_path):
-    """Negative control: with the widget manager disabled, the widget check must fail."""
+def test_claims_editor_shows_the_servers_new_verdict(page, jupyterlab):
+    panel = run_all(page, jupyterlab, NB02)
+    check_claims_editor(page, panel, timeout=15_000)
+
+
+# Negative controls: everything runs, but with the widget front end disabled, the widget checks
+# time out. All cells have run by then, so 5 s is plenty.
+
+def test_without_the_widget_extension_the_slider_check_fails(page, jupyterlab_without_widgets):
+    panel = run_all(page, jupyterlab_without_widgets, NB00, url_path="/")
     with pytest.raises(playwright.TimeoutError, match="the kernel saw"):
-        _browse(tmp_path, disable_widgets=True)
+        check_slider(page, panel, timeout=5_000)
+
+
+def test_without_the_widget_extension_the_claims_editor_check_fails(page, jupyterlab_without_widgets):
+    panel = run_all(page, jupyterlab_without_widgets, NB02)
+    with pytest.raises(playwright.TimeoutError, match="Verify with the lab"):
+        check_claims_editor(page, panel, timeout=5_000)

@@ -1,0 +1,30 @@
+"""Exercise 05 · Choose the key that verifies a token from a JWKS, by its kid.
+
+An API that trusts an identity provider does not hold its keys: it fetches the provider's JSON
+Web Key Set (``/.well-known/jwks.json``) and picks, for each token, the key whose ``kid`` the
+token names. The algorithm comes from the key (its ``alg``), never from the token's header.
+
+Check your work in the notebook with ``check("ex05")``, or from a terminal with
+``.venv/bin/python -m pytest tests/exercises/test_ex05_key_from_jwks.py --impl exercises``.
+"""
+
+import jwt
+
+
+def key_for_token(token, jwks):
+    """Return ``(alg, key)`` to verify ``token`` with, from ``jwks`` (a dict ``{"keys": [...]}``).
+
+    * find the JWK whose ``kid`` equals the token header's ``kid``, among keys meant for
+      signatures (``"use"`` absent or ``"sig"``);
+    * turn it into a key object with ``jwt.PyJWK(jwk)``; ``.key`` is the key, and
+      ``.algorithm_name`` the algorithm the JWK is for;
+    * no kid in the token, or no such key: raise ``jwt.InvalidTokenError``.
+    """
+    kid = jwt.get_unverified_header(token).get("kid")
+    if kid is None:
+        raise jwt.InvalidTokenError("the token names no kid")
+    for jwk in jwks.get("keys", []):
+        if jwk.get("kid") == kid and jwk.get("use", "sig") == "sig":
+            key = jwt.PyJWK(jwk)
+            return key.algorithm_name, key.key
+    raise jwt.InvalidTokenError(f"no signing key with kid {kid!r} in the key set")

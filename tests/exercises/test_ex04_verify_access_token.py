@@ -1,0 +1,160 @@
+"""Checks for exercise 04: ``verify_access_token``, against real and forged tokens.
+
+The tokens are made relative to the wall clock (PyJWT checks exp and nbf against it), in the
+past or the future as each check needs: no test waits.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.utils import base64url_encode
+
+ISS, AUD = "https://issuer.jwt-lab.test", "https://api.jwt-lab.test"
+
+
+@pytest.fixture(scope="module")
+def ring():
+    """Private keys by kid, and the public key set a verifier gets."""
+    private = {
+        "es256-1": ("ES256", ec.generate_private_key(ec.SECP256R1())),
+        "eddsa-1": ("EdDSA", ed25519.Ed25519PrivateKey.generate()),
+        "rs256-1": ("RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        "hs256-1": ("HS256", b"s" * 32),
+    }
+    public = {kid: (alg, key if alg == "HS256" else key.public_key()) for kid, (alg, key) in private.items()}
+    return private, public
+
+
+def make(ring, kid="es256-1", header=None, **changes):
+    private, _ = ring
+    alg, key = private[kid]
+    now = int(time.time())
+    claims = {"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "nbf": now, "exp": now + 300, **changes}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": "at+jwt", **(header or {})})
+
+
+def verify(impl, ring, token):
+    return impl.verify_access_token(token, ring[1], issuer=ISS, audience=AUD, leeway=30)
+
+
+def refuses(impl, ring, token, hint, error=jwt.InvalidTokenError):
+    """The token must be refused with ``error``; otherwise fail with ``hint``."""
+    try:
+        verify(impl, ring, token)
+    except NotImplementedError:
+        raise
+    except error:
+        return
+    except Exception as exc:  # noqa: BLE001
+        raise AssertionError(f"{hint} (it raised {type(exc).__name__}, not {error.__name__})") from None
+    raise AssertionError(f"{hint} (the token was accepted)")
+
+
+@pytest.mark.parametrize("kid", ["es256-1", "eddsa-1", "rs256-1", "hs256-1"])
+def test_a_good_token_gives_its_claims(impl, ring, kid):
+    """A correct token is accepted and its claims returned (every algorithm)."""
+    claims = verify(impl, ring, make(ring, kid))
+    assert isinstance(claims, dict) and claims.get("sub") == "alice", \
+        "return the claims jwt.decode gives you, for every key in keys"
+
+
+def test_alg_none_is_refused(impl, ring):
+    """An unsigned token (alg: none, any spelling) is refused."""
+    _, public = ring
+    now = int(time.time())
+    body = {"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300, "roles": ["admin"]}
+    part = lambda obj: base64url_encode(json.dumps(obj).encode()).decode()  # noqa: E731
+    for spelling in ("none", "None", "NONE"):
+        token = f"{part({'alg': spelling, 'kid': 'es256-1'})}.{part(body)}."
+        refuses(impl, ring, token, "never let the header choose the algorithm: algorithms=[the key's own alg]")
+
+
+def test_hs256_under_an_rsa_kid_is_refused(impl, ring):
+    """Algorithm confusion: an HS256 token 'signed' with the RSA public key is refused."""
+    private, _ = ring
+    pem = private["rs256-1"][1].public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    part = lambda obj: base64url_encode(json.dumps(obj).encode()).decode()  # noqa: E731
+    now = int(time.time())
+    signing_input = f"{part({'alg': 'HS256', 'kid': 'rs256-1'})}." + part(
+        {"iss": ISS, "aud": AUD, "sub": "mallory", "iat": now, "exp": now + 300})
+    token = signing_input + "." + base64url_encode(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()).decode()
+    refuses(impl, ring, token, "the algorithm must come from keys[kid] (RS256 here), never the header")
+
+
+def test_unknown_kid_is_refused(impl, ring):
+    """A token naming a kid that is not in keys is refused."""
+    refuses(impl, ring, make(ring, header={"kid": "es256-99"}),
+            "a kid missing from keys: raise jwt.InvalidTokenError yourself")
+
+
+def test_missing_kid_is_refused(impl, ring):
+    """A token with no kid is refused."""
+    private, _ = ring
+    token = jwt.encode({"sub": "alice", "iss": ISS, "aud": AUD, "iat": int(time.time()), "exp": int(time.time()) + 60},
+                       private["es256-1"][1], algorithm="ES256")
+    refuses(impl, ring, token, "no kid, no key: raise jwt.InvalidTokenError")
+
+
+def test_tampered_payload_is_refused(impl, ring):
+    """A payload changed after signing is refused."""
+    header, _, signature = make(ring).split(".")
+    payload = base64url_encode(json.dumps({"iss": ISS, "aud": AUD, "sub": "mallory", "iat": 1, "exp": 2**33}).encode()).decode()
+    refuses(impl, ring, f"{header}.{payload}.{signature}", "verify the signature (jwt.decode with the key)",
+            jwt.InvalidSignatureError)
+
+
+def test_token_from_another_key_is_refused(impl, ring):
+    """A token signed by a key the verifier does not have (under a known kid) is refused."""
+    other = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    token = jwt.encode({"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300}, other,
+                       algorithm="ES256", headers={"kid": "es256-1"})
+    refuses(impl, ring, token, "verify with the key from keys[kid]", jwt.InvalidSignatureError)
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub"])
+def test_required_claims(impl, ring, claim):
+    """exp, iat and sub are required."""
+    refuses(impl, ring, make(ring, **{claim: None}),
+            "jwt.decode(..., options={'require': ['exp', 'iat', 'sub']})", jwt.MissingRequiredClaimError)
+
+
+def test_wrong_issuer_is_refused(impl, ring):
+    """A token from another issuer is refused."""
+    refuses(impl, ring, make(ring, iss="https://evil.test"), "pass issuer=issuer to jwt.decode",
+            jwt.InvalidIssuerError)
+
+
+def test_wrong_audience_is_refused(impl, ring):
+    """A token for another API (aud) is refused."""
+    refuses(impl, ring, make(ring, aud="https://other-api.test"), "pass audience=audience to jwt.decode",
+            jwt.InvalidAudienceError)
+
+
+def test_expired_outside_the_leeway_is_refused(impl, ring):
+    """A token that expired a minute ago is refused."""
+    now = int(time.time())
+    refuses(impl, ring, make(ring, iat=now - 400, nbf=now - 400, exp=now - 60),
+            "jwt.decode checks exp itself; pass leeway=leeway, not more", jwt.ExpiredSignatureError)
+
+
+def test_expired_inside_the_leeway_is_accepted(impl, ring):
+    """A token that expired 10 s ago passes: that is what the 30 s leeway is for."""
+    now = int(time.time())
+    claims = verify(impl, ring, make(ring, iat=now - 300, nbf=now - 300, exp=now - 10))
+    assert claims["sub"] == "alice", "pass leeway=leeway to jwt.decode"
+
+
+def test_not_yet_valid_is_refused(impl, ring):
+    """A token whose nbf is 5 minutes ahead is refused."""
+    now = int(time.time())
+    refuses(impl, ring, make(ring, nbf=now + 300, exp=now + 600), "jwt.decode checks nbf itself",
+            jwt.ImmatureSignatureError)
