@@ -33,6 +33,7 @@ BLUEPRINTS = (
     "labserver.chapters.core",
     "labserver.chapters.sessions",
     "labserver.chapters.tokens",
+    "labserver.chapters.revocation",
 )
 
 
@@ -69,7 +70,7 @@ def create_app(
     """Build the lab app.
 
     ``config``: keys from ``python -m labserver config`` (unknown keys raise ``KeyError``).
-    ``store``: a redis-py client; default a new embedded fakeredis server.
+    ``store``: a redis-py client; default a new embedded fakeredis server on ``clock``'s time.
     ``clock``: the :class:`LabClock` every time decision uses; default a ticking one.
     ``keys``: the :class:`KeyRing` that signs and verifies tokens; default new keys.
     """
@@ -80,8 +81,8 @@ def create_app(
     app.config.update(merge(options, config, flask_keys=set(app.config)))
     app.json.sort_keys = False  # answers read top to bottom as the code writes them
 
-    store = count_round_trips(connect() if store is None else store)
     clock = LabClock() if clock is None else clock
+    store = count_round_trips(connect(clock=clock) if store is None else store)
     request_log = RequestLog(clock.now, service=app.config["SERVICE_NAME"],
                              maxlen=app.config["REQUEST_LOG_SIZE"])
     app.extensions["lab"] = LabState(store=store, clock=clock, keys=keys or KeyRing(),

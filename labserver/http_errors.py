@@ -10,6 +10,7 @@ Hierarchy (like PyJWT's exceptions, one docstring each)::
 
     LabError
     ├── InvalidRequest          400 invalid_request
+    ├── InvalidGrant            400 invalid_grant        (RFC 6749 section 5.2)
     ├── AuthenticationRequired  401 authentication_required
     ├── InvalidCredentials      401 invalid_credentials
     ├── InvalidToken            401 invalid_token        (+ WWW-Authenticate: Bearer error=...)
@@ -49,6 +50,14 @@ class InvalidRequest(LabError):
 
     status = 400
     error = "invalid_request"
+
+
+class InvalidGrant(LabError):
+    """400: a refresh token (or other grant) that cannot be used: unknown, expired, reused,
+    or its family revoked (RFC 6749 section 5.2)."""
+
+    status = 400
+    error = "invalid_grant"
 
 
 class AuthenticationRequired(LabError):

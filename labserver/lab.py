@@ -142,7 +142,8 @@ def start_lab(
         if previous is not None:
             previous.stop()
     url = store_module.redis_url_from_env() if redis_url is None else redis_url
-    app = create_app(config, store=store_module.connect(url or None), clock=clock)
+    clock = LabClock() if clock is None else clock
+    app = create_app(config, store=store_module.connect(url or None, clock=clock), clock=clock)
     tls = LabTLS() if https else None
     lab = Lab(app, ServerThread(app, ssl_context=tls.context if tls else None), tls)
     if replace:

@@ -5,6 +5,8 @@ keys that start with ``lab:`` (so a real Redis can be shared: the lab never touc
 
 * By default the store is an embedded `fakeredis` server, in this process: the lab's server
   thread and the notebook share it, so a learner can look at exactly what the server stored.
+  Its keys expire by the lab clock (see :func:`connect`), so a TTL runs out when lab time
+  passes, the way a real Redis's would when real time passes.
 * With a URL (``start_lab(redis_url=...)`` or the ``REDIS_URL`` environment variable) the same
   code talks to a real Redis server instead. Nothing else changes.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -44,14 +47,33 @@ def redis_url_from_env() -> str | None:
     return os.environ.get("REDIS_URL") or None
 
 
-def connect(redis_url: str | None = None) -> redis.Redis:
+def connect(redis_url: str | None = None, clock=None) -> redis.Redis:
     """A client for a real Redis at ``redis_url``, or for a new embedded fakeredis server.
 
-    Connecting is lazy in redis-py: an unreachable server shows up on the first command.
+    With a ``clock`` (a :class:`~labserver.clock.LabClock`), the embedded server keeps time by
+    it: ``EXPIRE``, ``SET ... EX`` and ``TTL`` count lab seconds, so moving the lab clock
+    expires keys. A real Redis always counts real seconds. Connecting is lazy in redis-py: an
+    unreachable server shows up on the first command.
     """
     if redis_url:
         return redis.Redis.from_url(redis_url, decode_responses=True, **_TIMEOUTS)
-    return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    server = fakeredis.FakeServer()
+    if clock is not None:
+        _keep_lab_time(server, clock)
+    return fakeredis.FakeRedis(server=server, decode_responses=True)
+
+
+def _keep_lab_time(server: fakeredis.FakeServer, clock) -> None:
+    # fakeredis stamps each database with time.time() before every command and expires keys
+    # against that stamp. A database whose "time" is the lab clock (and ignores the stamp)
+    # makes the embedded store expire keys on lab time. This reaches into fakeredis's Database
+    # class (pinned version); tests/test_store.py checks that it still works.
+    from fakeredis._core._database import Database
+
+    class LabTimeDatabase(Database):
+        time = property(lambda self: clock.now(), lambda self, value: None)
+
+    server.dbs = defaultdict(lambda: LabTimeDatabase(server.lock))
 
 
 def is_embedded(store: redis.Redis) -> bool:
@@ -114,22 +136,32 @@ def count_round_trips(store: redis.Redis) -> redis.Redis:
     """Make ``store`` count its round trips into the request being handled (see
     :func:`counting_round_trips`); calls made outside a request are not counted.
 
-    A round trip is one command, or one whole pipeline: each checks a connection out of the
-    client's pool exactly once, so that is where the count is taken. redis-py has no hook
-    for this, so the pool's ``get_connection`` is wrapped (once per pool).
+    A round trip is one write of commands to the server followed by reading the answer: one
+    command, one whole pipeline, or one step of a WATCH block. Every one goes through the
+    connection's ``send_packed_command``, so that is where the count is taken. redis-py has no
+    hook for this, so each connection the pool hands out is wrapped once.
     """
     pool = store.connection_pool
     if getattr(pool, "_lab_counted", False):
         return store
     get_connection = pool.get_connection
 
-    def counted(*args, **kwargs):
-        counter = _round_trips.get()
-        if counter is not None:
-            counter[0] += 1
-        return get_connection(*args, **kwargs)
+    def counted_connection(*args, **kwargs):
+        connection = get_connection(*args, **kwargs)
+        if not getattr(connection, "_lab_counted", False):
+            send = connection.send_packed_command
 
-    pool.get_connection = counted
+            def counted_send(*send_args, **send_kwargs):
+                counter = _round_trips.get()
+                if counter is not None:
+                    counter[0] += 1
+                return send(*send_args, **send_kwargs)
+
+            connection.send_packed_command = counted_send
+            connection._lab_counted = True
+        return connection
+
+    pool.get_connection = counted_connection
     pool._lab_counted = True
     return store
 

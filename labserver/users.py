@@ -136,14 +136,21 @@ def check_password(store: redis.Redis, username: str, password: str) -> User | N
 def set_roles(store: redis.Redis, username: str, roles: list[str] | tuple[str, ...]) -> User | None:
     """Replace a user's roles; returns the updated user, or None if there is no such user.
 
-    Unknown role names raise ``ValueError`` (the endpoint turns that into a 400).
+    Removing any role also bumps the user's token version, so that tokens still carrying the
+    old roles fail wherever the token version is checked (chapter 3). Unknown role names raise
+    ``ValueError`` (the endpoint turns that into a 400).
     """
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLES)}")
-    if not store.exists(user_key(username)):
+    before = get_user(store, username)
+    if before is None:
         return None
-    store.hset(user_key(username), "roles", " ".join(r for r in ROLES if r in roles))
+    pipe = store.pipeline(transaction=True)
+    pipe.hset(user_key(username), "roles", " ".join(r for r in ROLES if r in roles))
+    if set(before.roles) - set(roles):
+        pipe.hincrby(user_key(username), "token_version", 1)
+    pipe.execute()
     return get_user(store, username)
 
 

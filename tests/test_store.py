@@ -104,3 +104,27 @@ def test_real_redis_outage_fails_closed(lab):
 def test_real_redis_ttl_is_real(store):
     store.set(key("ttl"), "1", px=1500)
     assert 0 < store.pttl(key("ttl")) <= 1500
+
+
+def test_embedded_store_expires_keys_on_lab_time():
+    from labserver.clock import LabClock
+
+    clock = LabClock(frozen_at=1_800_000_000.0)
+    store = connect(clock=clock)
+    store.set(key("short"), "1", ex=60)
+    store.set(key("long"), "1", ex=3600)
+    assert store.ttl(key("short")) == 60
+    clock.advance(59)
+    assert store.ttl(key("short")) == 1
+    clock.advance(1.001)  # like Redis, a key expires once its moment has passed
+    assert store.get(key("short")) is None, "60 lab seconds later the key is gone"
+    assert store.ttl(key("long")) == 3540  # TTL rounds to the nearest second, as in Redis
+    assert lab_keys(store) == [key("long")]
+
+
+def test_lab_store_follows_the_labs_clock(lab):
+    if not is_embedded(lab.store):
+        pytest.skip("a real Redis keeps real time")
+    lab.store.set(key("x"), "1", ex=10)
+    lab.clock.advance(10.001)
+    assert lab.store.exists(key("x")) == 0

@@ -58,3 +58,8 @@ def test_token_version_starts_at_one_and_only_grows(seeded):
 
 def test_list_users(seeded):
     assert [u.username for u in list_users(seeded)] == ["admin", "alice", "bob"]
+
+
+def test_removing_a_role_bumps_the_token_version_adding_one_does_not(seeded):
+    assert set_roles(seeded, "alice", ["user", "editor"]).token_version == 1
+    assert set_roles(seeded, "alice", ["user"]).token_version == 2

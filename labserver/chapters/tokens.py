@@ -2,8 +2,10 @@
 
 Endpoints:
 
-* ``POST /oauth/token``            ``{"username", "password"[, "alg"]}`` → ``{"access_token",
-  "token_type": "Bearer", "expires_in"}`` (an RFC 9068-shaped JWT, signed with ``alg``)
+* ``POST /oauth/token``            ``{"username", "password"[, "alg", "lifetime"]}`` →
+  ``{"access_token", "token_type": "Bearer", "expires_in"[, "refresh_token"]}`` (an RFC
+  9068-shaped JWT signed with ``alg``; a refresh token too when ``REFRESH_TOKENS`` is on), or
+  ``{"grant_type": "refresh_token", "refresh_token"}`` → the same, with the refresh token rotated
 * ``GET  /api/me``                 needs ``Authorization: Bearer <token>``; answers with the claims
   it verified and trusted, and reads nothing from the store
 * ``GET  /.well-known/jwks.json``  the public keys, each with its ``kid`` (RFC 7517)
@@ -29,10 +31,19 @@ from ..access_tokens import (
 from ..app import lab_state
 from ..auth import Principal, current_principal, register_authenticator, require_role
 from ..config import Option
-from ..http_errors import AuthenticationRequired, InvalidCredentials, InvalidRequest, InvalidToken, NotFound, bearer_challenge
+from ..http_errors import (
+    AuthenticationRequired,
+    InvalidCredentials,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidToken,
+    NotFound,
+    bearer_challenge,
+)
 from ..inputs import json_object, string_field
 from ..keys import ALGORITHMS
-from ..users import User, check_password
+from ..refresh_tokens import RefreshRejected, issue_refresh_token, use_refresh_token
+from ..users import User, check_password, get_user
 
 bp = Blueprint("tokens", __name__)
 
@@ -46,6 +57,12 @@ OPTIONS = (
            "Seconds of clock difference tolerated between issuer and API on exp, nbf and iat."),
     Option("TOKEN_ALG", "ES256", f"Default signing algorithm: one of {', '.join(ALGORITHMS)}."),
     Option("TOKEN_CLIENT_ID", "jwt-lab-notebook", "The client_id claim (RFC 9068) of issued tokens."),
+    Option("TOKEN_MAX_LIFETIME", 24 * 3600,
+           "Longest access-token lifetime a token request may ask for with 'lifetime' (a lab "
+           "convenience for experiments; real servers set lifetimes per client)."),
+    Option("REFRESH_TOKENS", False,
+           "Also issue a refresh token (rotated on every use; chapter 3) with each access token."),
+    Option("REFRESH_LIFETIME", 24 * 3600, "Seconds a refresh-token family lives after login."),
 )
 
 
@@ -91,25 +108,51 @@ def bearer_authenticator(req: Request) -> Principal | None:
 
 @bp.post("/oauth/token")
 def token():
-    """Check the password; answer with a signed access token."""
+    """The token endpoint: the password grant, or (chapter 3) the refresh-token grant."""
     body = json_object()
-    username = string_field(body, "username", max_length=64)
-    password = string_field(body, "password", max_length=256)
-    alg = string_field(body, "alg", max_length=10) if "alg" in body else current_app.config["TOKEN_ALG"]
+    grant = string_field(body, "grant_type", max_length=32) if "grant_type" in body else "password"
+    config, state = current_app.config, lab_state()
+    alg = string_field(body, "alg", max_length=10) if "alg" in body else config["TOKEN_ALG"]
     if alg not in ALGORITHMS:
         raise InvalidRequest(f"alg must be one of {', '.join(ALGORITHMS)}, not {alg!r}")
-    state = lab_state()
-    user = check_password(state.store, username, password)
-    if user is None:
-        raise InvalidCredentials("wrong username or password")
-    config = current_app.config
+    lifetime = body.get("lifetime", config["TOKEN_LIFETIME"])
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 0 < lifetime <= config["TOKEN_MAX_LIFETIME"]:
+        raise InvalidRequest(f"lifetime must be a whole number of seconds from 1 to {config['TOKEN_MAX_LIFETIME']}")
+
+    refresh_token = None
+    if grant == "password":
+        username = string_field(body, "username", max_length=64)
+        password = string_field(body, "password", max_length=256)
+        user = check_password(state.store, username, password)
+        if user is None:
+            raise InvalidCredentials("wrong username or password")
+        if config["REFRESH_TOKENS"]:
+            refresh_token = issue_refresh_token(state.store, state.clock, user.username,
+                                                lifetime=config["REFRESH_LIFETIME"])
+    elif grant == "refresh_token":
+        if not config["REFRESH_TOKENS"]:
+            raise InvalidRequest("this lab issues no refresh tokens (REFRESH_TOKENS is off)")
+        try:
+            username, refresh_token = use_refresh_token(
+                state.store, state.clock, string_field(body, "refresh_token", max_length=256))
+        except RefreshRejected as exc:
+            raise InvalidGrant(str(exc)) from None
+        user = get_user(state.store, username)
+        if user is None:
+            raise InvalidGrant("the refresh token's user no longer exists")
+    else:
+        raise InvalidRequest(f"grant_type must be 'password' or 'refresh_token', not {grant[:32]!r}")
+
     claims = access_token_claims(
         user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-        now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"], client_id=config["TOKEN_CLIENT_ID"],
+        now=state.clock.now(), lifetime=lifetime, client_id=config["TOKEN_CLIENT_ID"],
         extra={"roles": list(user.roles), "token_version": user.token_version},
     )
-    access_token = issue_access_token(state.keys, claims, alg)
-    response = jsonify(access_token=access_token, token_type="Bearer", expires_in=config["TOKEN_LIFETIME"])
+    answer = {"access_token": issue_access_token(state.keys, claims, alg), "token_type": "Bearer",
+              "expires_in": lifetime}
+    if refresh_token:
+        answer["refresh_token"] = refresh_token
+    response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
     return response
 

@@ -1,0 +1,132 @@
+"""Chapter 3: revoking tokens that are already out there, and what each way costs.
+
+Endpoints:
+
+* ``POST /oauth/revoke``            ``{"token"}``: RFC 7009. An access token goes on the deny list
+  until its ``exp`` plus the leeway; a refresh token's whole family is revoked. Always 200, for unknown or
+  invalid tokens too (so the endpoint tells a prober nothing).
+* ``POST /oauth/introspect``        ``{"token"}``: RFC 7662, for resource servers (here: admin).
+  ``{"active": true, ...}`` for a live token, ``{"active": false}`` with no reason otherwise.
+* ``POST /oauth/logout-everywhere`` the caller's token version is bumped and every refresh-token
+  family revoked.
+* ``GET /api/me/version-checked``   like ``/api/me``, plus the token-version check (1 store read)
+* ``GET /api/me/deny-checked``      like ``/api/me``, plus the deny-list check (1 store read)
+* ``GET /api/reports``              needs the ``editor`` role *as stored now* (1 store read)
+* ``GET /api/reports/from-token``   needs ``editor`` in the token's ``roles`` claim (0 reads)
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ..access_tokens import TokenRejected, verify_access_token
+from ..app import lab_state
+from ..auth import Principal, current_principal, require_role
+from ..http_errors import AuthenticationRequired, Forbidden, InvalidToken, bearer_challenge
+from ..inputs import json_object, string_field
+from ..refresh_tokens import refresh_token_state, revoke_refresh_token, revoke_user_families
+from ..revocation import deny, is_denied, token_version_problem
+from ..users import bump_token_version, get_user
+from .tokens import policy
+
+bp = Blueprint("revocation", __name__)
+
+
+def _bearer_caller() -> Principal:
+    """The caller, who must have sent a verified bearer token."""
+    principal = current_principal()
+    if principal.via != "bearer":
+        raise AuthenticationRequired(
+            f"this API takes a bearer token (Authorization: Bearer ...), not {principal.via} credentials",
+            headers={"WWW-Authenticate": bearer_challenge()})
+    return principal
+
+
+def _verified_claims(token: str) -> dict | None:
+    """The claims of ``token`` if it is one of the lab's valid access tokens, else None."""
+    state = lab_state()
+    try:
+        return verify_access_token(token, state.keys, policy(), state.clock.now()).claims
+    except TokenRejected:
+        return None
+
+
+@bp.post("/oauth/revoke")
+def revoke():
+    """RFC 7009: revoke an access token (deny list) or a refresh token (its family)."""
+    token = string_field(json_object(), "token", max_length=8192)
+    state = lab_state()
+    claims = _verified_claims(token)
+    if claims is not None:
+        deny(state.store, state.clock, claims, leeway=policy().leeway,
+             reason="revoked by its holder (RFC 7009)")
+    else:
+        revoke_refresh_token(state.store, token, reason="revoked by its holder (RFC 7009)")
+    return jsonify({})  # 200 whatever the token was: RFC 7009 section 2.2
+
+
+@bp.post("/oauth/introspect")
+@require_role("admin")
+def introspect(principal: Principal):
+    """RFC 7662: is this token active right now, every check included? No reasons given."""
+    token = string_field(json_object(), "token", max_length=8192)
+    state = lab_state()
+    claims = _verified_claims(token)
+    if claims is not None:
+        if is_denied(state.store, claims) or token_version_problem(state.store, claims):
+            return jsonify(active=False)
+        return jsonify(active=True, token_type="access_token", **claims)
+    refresh = refresh_token_state(state.store, state.clock, token)
+    if refresh is not None:
+        return jsonify(active=True, token_type="refresh_token", username=refresh["username"],
+                       exp=refresh["exp"])
+    return jsonify(active=False)
+
+
+@bp.post("/oauth/logout-everywhere")
+def logout_everywhere():
+    """End every token of the caller: bump the token version, revoke all refresh families."""
+    principal = _bearer_caller()
+    store = lab_state().store
+    version = bump_token_version(store, principal.user.username)
+    families = revoke_user_families(store, principal.user.username, "logged out everywhere")
+    return jsonify(token_version=version, refresh_families_revoked=families)
+
+
+@bp.get("/api/me/version-checked")
+def me_version_checked():
+    """``/api/me``, refusing tokens older than the user's current token version."""
+    principal = _bearer_caller()
+    problem = token_version_problem(lab_state().store, principal.claims)
+    if problem:
+        raise InvalidToken(f"revoked: {problem}")
+    return jsonify(sub=principal.user.username, roles=list(principal.user.roles), checked="token version")
+
+
+@bp.get("/api/me/deny-checked")
+def me_deny_checked():
+    """``/api/me``, refusing tokens on the deny list."""
+    principal = _bearer_caller()
+    if is_denied(lab_state().store, principal.claims):
+        raise InvalidToken("revoked: the token is on the deny list")
+    return jsonify(sub=principal.user.username, roles=list(principal.user.roles), checked="deny list")
+
+
+@bp.get("/api/reports")
+def reports():
+    """A sensitive endpoint: the ``editor`` role is re-read from the store on every request."""
+    principal = _bearer_caller()
+    user = get_user(lab_state().store, principal.user.username)
+    if user is None or not user.has_role("editor"):
+        raise Forbidden("the reports need the editor role, which the user does not have now "
+                        "(re-checked in the store, whatever the token says)")
+    return jsonify(reports=["q3-revenue", "incidents"], roles_checked="in the store")
+
+
+@bp.get("/api/reports/from-token")
+def reports_from_token():
+    """The same reports, trusting the ``roles`` claim of the token (no store read)."""
+    principal = _bearer_caller()
+    if not principal.user.has_role("editor"):
+        raise Forbidden("the reports need the editor role, which the token does not carry")
+    return jsonify(reports=["q3-revenue", "incidents"], roles_checked="in the token")

@@ -1,0 +1,76 @@
+"""Checks for exercise 06: refresh-token rotation with reuse detection."""
+
+import pytest
+
+
+def rejected(impl, store, token, hint):
+    try:
+        impl.rotate(store, token)
+    except NotImplementedError:
+        raise
+    except impl.RefreshRejected:
+        return
+    raise AssertionError(hint)
+
+
+def test_rotation_gives_a_new_token(impl, store):
+    """Using a refresh token gives a new, different one."""
+    old = impl.issue(store, "alice")
+    new = impl.rotate(store, old)
+    assert isinstance(new, str) and new != old, "return issue(store, user, family): a fresh token"
+
+
+def test_the_new_token_works_in_turn(impl, store):
+    """The new token can be used once in its turn, and so on."""
+    token = impl.issue(store, "alice")
+    for _ in range(3):
+        token = impl.rotate(store, token)
+    assert store.hget(impl.token_key(token), "user") == "alice", "keep the same user along the chain"
+
+
+def test_the_new_token_is_in_the_same_family(impl, store):
+    """The successor belongs to the same family."""
+    old = impl.issue(store, "alice")
+    new = impl.rotate(store, old)
+    assert store.hget(impl.token_key(new), "family") == store.hget(impl.token_key(old), "family"), \
+        "pass the old token's family to issue(): rotation keeps the family"
+
+
+def test_a_used_token_is_refused(impl, store):
+    """A token that was already used is refused."""
+    old = impl.issue(store, "alice")
+    impl.rotate(store, old)
+    rejected(impl, store, old, "mark the token used (hset used 1), and refuse it when it comes back")
+
+
+def test_reuse_revokes_the_family_so_both_parties_are_locked_out(impl, store):
+    """Reuse of an old token revokes the family: the thief's and the victim's next refresh fail."""
+    stolen = impl.issue(store, "alice")
+    victims_current = impl.rotate(store, stolen)  # the victim refreshed first
+    rejected(impl, store, stolen, "the thief replays the used token: refuse it")
+    rejected(impl, store, victims_current,
+             "on reuse, revoke the whole family (hset family_key(...) revoked 1): the victim's newer "
+             "token must fail too, since the server cannot tell who is who")
+
+
+def test_other_families_are_untouched(impl, store):
+    """Reuse in one family does not affect another family."""
+    mine = impl.issue(store, "alice")
+    other = impl.issue(store, "alice")  # a second device: a second family
+    impl.rotate(store, mine)
+    with pytest.raises(impl.RefreshRejected):
+        impl.rotate(store, mine)
+    assert impl.rotate(store, other), "only revoke the reused token's own family"
+
+
+def test_unknown_token_is_refused(impl, store):
+    """A token the server never issued is refused."""
+    rejected(impl, store, "made-up", "hgetall of an unknown key is {}: raise RefreshRejected")
+
+
+def test_the_store_never_holds_a_token_in_clear(impl, store):
+    """After rotations, no key and no value in the store is a token itself."""
+    first = impl.issue(store, "alice")
+    second = impl.rotate(store, first)
+    dump = " ".join(list(store.keys("*")) + [v for k in store.keys("*") for v in store.hgetall(k).values()])
+    assert first not in dump and second not in dump, "store records under token_key(token) (a hash) only"
