@@ -249,3 +249,6 @@ def test_revocation_window_experiment():
     assert all(results[n].round_trips_per_request == 1 for n in immediate[1:])
     assert results["JWT, 60 min, signature only"].round_trips_per_request == 0
     assert "window" in revocation_window.table(list(results.values())).splitlines()[0]
+    figure = revocation_window.plot(list(results.values()))
+    labels = {t.get_text() for t in figure.axes[0].texts}
+    assert labels == set(results), "one labelled point per strategy"

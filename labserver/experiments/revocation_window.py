@@ -273,10 +273,7 @@ def table(results: list[Result]) -> str:
 
 def plot(results: list[Result]):
     """Window against store round trips per request, one labelled point per strategy."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; notebooks show the figure inline anyway
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # a notebook's kernel draws inline; elsewhere Agg is picked
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for r in results:
@@ -289,4 +286,5 @@ def plot(results: list[Result]):
     ax.grid(True, alpha=0.3)
     ax.set_xlim(-0.15, max(r.round_trips_per_request for r in results) + 1.2)
     fig.tight_layout()
+    plt.close(fig)  # returned for display, not kept in pyplot's list of open figures
     return fig
