@@ -17,18 +17,27 @@ import jwt
 
 
 def verify_access_token(token, keys, *, issuer, audience, leeway=30):
-    """Return the token's claims if it passes every rule; raise ``jwt.InvalidTokenError``
-    (or one of its subclasses) otherwise. The rules:
+    """Return the token's claims if it passes every rule; raise ``jwt.InvalidTokenError`` or
+    the subclass named below otherwise. The rules:
 
-    * the header's ``kid`` names a key in ``keys`` (no kid, or an unknown one: refuse);
-    * the signature verifies with that key, using *only that key's* algorithm
-      (so ``alg: none``, or HS256 under an RSA key's kid, is refused);
-    * ``exp``, ``iat`` and ``sub`` are present;
-    * ``iss`` equals ``issuer`` and ``aud`` equals ``audience``;
-    * ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference.
+    * the header's ``typ`` is ``"at+jwt"`` (an access token, RFC 9068), or the full media type
+      ``"application/at+jwt"``; anything else: ``jwt.InvalidTokenError``;
+    * the header's ``kid`` names a key in ``keys``; no kid, or an unknown one:
+      ``jwt.InvalidTokenError``;
+    * the signature verifies with that key, using *only that key's* algorithm (so ``alg: none``,
+      HS256 under an RSA key's kid, or PS256 under an RS256 key's kid are refused);
+      ``jwt.InvalidAlgorithmError`` or ``jwt.InvalidSignatureError``;
+    * ``exp``, ``iat`` and ``sub`` are present: ``jwt.MissingRequiredClaimError``;
+    * ``iss`` equals ``issuer``: ``jwt.InvalidIssuerError``; ``aud`` is ``audience`` (or a list
+      holding it, which PyJWT accepts by default): ``jwt.InvalidAudienceError``;
+    * ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference:
+      ``jwt.ExpiredSignatureError``, ``jwt.ImmatureSignatureError``.
+
+    PyJWT's ``jwt.decode`` raises all of these itself when given the right arguments; only the
+    ``typ`` and ``kid`` rules are yours to write.
     """
     raise NotImplementedError(
-        "kid = jwt.get_unverified_header(token).get('kid'); look up (alg, key) = keys[kid]; then "
+        "header = jwt.get_unverified_header(token) gives typ and kid; look up (alg, key) = keys[kid]; then "
         "jwt.decode(token, key, algorithms=[alg], issuer=..., audience=..., leeway=..., "
         "options={'require': [...]})"
     )

@@ -17,7 +17,8 @@ def key_for_token(token, jwks):
     * find the JWK whose ``kid`` equals the token header's ``kid``, among keys meant for
       signatures (``"use"`` absent or ``"sig"``);
     * turn it into a key object with ``jwt.PyJWK(jwk)``; ``.key`` is the key, and
-      ``.algorithm_name`` the algorithm the JWK is for;
+      ``.algorithm_name`` the algorithm: the JWK's own ``alg`` (PyJWK guesses one from the key
+      type when the JWK has none: RSA gives RS256, which is why identity providers publish it);
     * no kid in the token, or no such key: raise ``jwt.InvalidTokenError``.
     """
     raise NotImplementedError(

@@ -13,7 +13,8 @@ rule                   refused when
 =====================  ========================================================================
 malformed              not three base64url parts of JSON, or longer than 8 KiB
 algorithm_not_allowed  ``alg`` is ``none`` (any spelling), or not the one algorithm of the key
-unknown_key            no ``kid``, or a ``kid`` the lab does not publish (never was, or retired)
+unknown_key            no ``kid``, or a ``kid`` not in the lab's own key set (never was, or retired);
+                       a key the token brings itself (``jwk``, ``jku``, ``x5u``) is never used
 wrong_type             ``typ`` is not ``at+jwt`` (RFC 9068; RFC 8725 section 3.11)
 bad_signature          the signature does not verify with that key (tampered, or another key)
 missing_claim          ``exp``, ``iat``, ``sub`` (or ``iss``/``aud``) absent
@@ -160,7 +161,7 @@ def _key_for(header: dict, keys: KeyRing) -> SigningKey:
         raise TokenRejected("unknown_key", "the header has no kid, so no key can be chosen")
     key = keys.get(kid)
     if key is None:
-        raise TokenRejected("unknown_key", f"kid {kid[:40]!r} is not a key this server publishes "
+        raise TokenRejected("unknown_key", f"kid {kid[:40]!r} is not in this server's key set "
                                            "(retired, or never its own)")
     if alg != key.alg:
         raise TokenRejected("algorithm_not_allowed", f"the header says {alg[:20]!r}, but key {kid} "

@@ -79,3 +79,11 @@ def test_roles_are_split_on_commas(editor):
 
 def test_plain_text_view_is_stable(editor):
     assert editor._repr_mimebundle_()["text/plain"].startswith("ClaimsEditor")
+
+
+def test_verify_signs_the_form_afresh_unless_tampered(editor):
+    editor.lab.clock.advance(3600)  # the token shown was issued an hour ago
+    assert "✓ 200" in click_verify(editor), "the form's token is issued at the moment of verifying"
+    editor.tamper_button.click()
+    editor.lab.clock.advance(3600)
+    assert "bad signature" in click_verify(editor), "a tampered token is sent as it is"

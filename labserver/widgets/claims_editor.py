@@ -117,7 +117,14 @@ class ClaimsEditor:
     # --- the lab's verdict ---
 
     def verify(self) -> str:
-        """Send the token to the lab's API (``GET /api/me``); show and return its verdict."""
+        """Send the token to the lab's API (``GET /api/me``); show and return its verdict.
+
+        The form describes a token issued *now*: unless it was tampered with, the token is
+        signed afresh at the lab clock's current time first, so the form's "exp in" and
+        "nbf in" always count from the moment of verifying.
+        """
+        if not self._tampered:
+            self.rebuild()
         response = self.lab.http.get("/api/me", headers={"Authorization": f"Bearer {self._token}"})
         body = response.json()
         if response.status_code == 200:

@@ -72,7 +72,7 @@ def test_alg_none_is_refused(impl, ring):
     body = {"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300, "roles": ["admin"]}
     part = lambda obj: base64url_encode(json.dumps(obj).encode()).decode()  # noqa: E731
     for spelling in ("none", "None", "NONE"):
-        token = f"{part({'alg': spelling, 'kid': 'es256-1'})}.{part(body)}."
+        token = f"{part({'alg': spelling, 'kid': 'es256-1', 'typ': 'at+jwt'})}.{part(body)}."
         refuses(impl, ring, token, "never let the header choose the algorithm: algorithms=[the key's own alg]")
 
 
@@ -83,10 +83,35 @@ def test_hs256_under_an_rsa_kid_is_refused(impl, ring):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     part = lambda obj: base64url_encode(json.dumps(obj).encode()).decode()  # noqa: E731
     now = int(time.time())
-    signing_input = f"{part({'alg': 'HS256', 'kid': 'rs256-1'})}." + part(
+    signing_input = f"{part({'alg': 'HS256', 'kid': 'rs256-1', 'typ': 'at+jwt'})}." + part(
         {"iss": ISS, "aud": AUD, "sub": "mallory", "iat": now, "exp": now + 300})
     token = signing_input + "." + base64url_encode(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()).decode()
     refuses(impl, ring, token, "the algorithm must come from keys[kid] (RS256 here), never the header")
+
+
+@pytest.mark.parametrize(("kid", "alg"), [("rs256-1", "PS256"), ("hs256-1", "HS384"), ("es256-1", "ES384")])
+def test_another_algorithm_under_a_known_kid_is_refused(impl, ring, kid, alg):
+    """A validly signed token whose alg is not its key's own algorithm is refused."""
+    private, _ = ring
+    key = private[kid][1]
+    if alg == "ES384":  # an ES384 signature needs a P-384 key: the attacker's own, under our kid
+        key = ec.generate_private_key(ec.SECP384R1())
+    now = int(time.time())
+    token = jwt.encode({"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300}, key,
+                       algorithm=alg, headers={"kid": kid, "typ": "at+jwt"})
+    refuses(impl, ring, token, f"the key {kid} is for {private[kid][0]} only: pass algorithms=[that alg]",
+            jwt.InvalidAlgorithmError)
+
+
+@pytest.mark.parametrize("typ", ["JWT", None])
+def test_a_token_that_is_not_an_access_token_is_refused(impl, ring, typ):
+    """A token whose typ is not at+jwt is refused (an ID token is not an access token)."""
+    private, _ = ring
+    now = int(time.time())
+    header = {"kid": "es256-1", "typ": typ}
+    token = jwt.encode({"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300},
+                       private["es256-1"][1], algorithm="ES256", headers=header)
+    refuses(impl, ring, token, "check jwt.get_unverified_header(token)['typ'] yourself: PyJWT does not")
 
 
 def test_unknown_kid_is_refused(impl, ring):
@@ -99,7 +124,7 @@ def test_missing_kid_is_refused(impl, ring):
     """A token with no kid is refused."""
     private, _ = ring
     token = jwt.encode({"sub": "alice", "iss": ISS, "aud": AUD, "iat": int(time.time()), "exp": int(time.time()) + 60},
-                       private["es256-1"][1], algorithm="ES256")
+                       private["es256-1"][1], algorithm="ES256", headers={"typ": "at+jwt"})
     refuses(impl, ring, token, "no kid, no key: raise jwt.InvalidTokenError")
 
 
@@ -116,7 +141,7 @@ def test_token_from_another_key_is_refused(impl, ring):
     other = ec.generate_private_key(ec.SECP256R1())
     now = int(time.time())
     token = jwt.encode({"iss": ISS, "aud": AUD, "sub": "alice", "iat": now, "exp": now + 300}, other,
-                       algorithm="ES256", headers={"kid": "es256-1"})
+                       algorithm="ES256", headers={"kid": "es256-1", "typ": "at+jwt"})
     refuses(impl, ring, token, "verify with the key from keys[kid]", jwt.InvalidSignatureError)
 
 
@@ -140,9 +165,9 @@ def test_wrong_audience_is_refused(impl, ring):
 
 
 def test_expired_outside_the_leeway_is_refused(impl, ring):
-    """A token that expired a minute ago is refused."""
+    """A token that expired 35 s ago is refused (the leeway is 30 s)."""
     now = int(time.time())
-    refuses(impl, ring, make(ring, iat=now - 400, nbf=now - 400, exp=now - 60),
+    refuses(impl, ring, make(ring, iat=now - 400, nbf=now - 400, exp=now - 35),
             "jwt.decode checks exp itself; pass leeway=leeway, not more", jwt.ExpiredSignatureError)
 
 

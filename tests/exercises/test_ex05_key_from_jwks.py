@@ -62,12 +62,22 @@ def test_missing_kid_is_refused(impl, provider):
         impl.key_for_token(t, jwks)
 
 
-def test_the_algorithm_comes_from_the_key_not_the_header(impl, provider):
-    """A header that claims HS256 under an RSA kid still gets RS256 (from the JWK)."""
+@pytest.mark.parametrize("header_alg", ["HS256", "PS256"])
+def test_the_algorithm_comes_from_the_key_not_the_header(impl, provider, header_alg):
+    """Whatever alg the header claims under an RSA kid, the answer is RS256 (from the JWK)."""
     private, jwks = provider
-    forged = jwt.encode({"sub": "mallory"}, b"k" * 32, algorithm="HS256", headers={"kid": "rs256-1"})
+    key = b"k" * 32 if header_alg == "HS256" else private["rs256-1"][1]
+    forged = jwt.encode({"sub": "mallory"}, key, algorithm=header_alg, headers={"kid": "rs256-1"})
     alg, _ = impl.key_for_token(forged, jwks)
     assert alg == "RS256", "never take the algorithm from the token's header: it is the attacker's"
+
+
+def test_a_key_without_use_is_a_signing_key(impl, provider):
+    """A JWK without "use" can verify (use is optional in RFC 7517)."""
+    _, jwks = provider
+    no_use = {"keys": [{k: v for k, v in jwk.items() if k != "use"} for jwk in jwks["keys"]]}
+    alg, _ = impl.key_for_token(token(provider, "eddsa-1"), no_use)
+    assert alg == "EdDSA", "accept a JWK whose use is absent, as well as one whose use is 'sig'"
 
 
 def test_encryption_keys_are_not_used_to_verify(impl, provider):
