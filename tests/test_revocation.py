@@ -10,7 +10,7 @@ from labserver import PASSWORDS, LabClock, start_lab
 from labserver.experiments import revocation_window
 from labserver.refresh_tokens import hash_token
 from labserver.revocation import deny_key, deny_list_size
-from labserver.store import lab_keys
+from labserver.store import is_embedded, lab_keys
 
 ADMIN = ("admin", PASSWORDS["admin"])
 
@@ -147,11 +147,14 @@ def test_revoking_an_access_token_denies_it_until_exp_plus_leeway(lab):
     lab.clock.advance(200 + 29)
     assert lab.http.get("/api/me/deny-checked", headers=bearer(token)).status_code == 401, \
         "inside the leeway the token would still pass: the entry must still be there"
-    lab.clock.advance(2)
-    assert deny_list_size(lab.store) == 0, "the entry leaves once the token can no longer pass"
+    if is_embedded(lab.store):  # a real Redis counts real seconds, not the lab's
+        lab.clock.advance(2)
+        assert deny_list_size(lab.store) == 0, "the entry leaves once the token can no longer pass"
 
 
 def test_the_deny_list_stays_bounded(lab):
+    if not is_embedded(lab.store):
+        pytest.skip("a real Redis expires keys in real seconds, and this test moves the lab clock")
     sizes = []
     for _ in range(30):  # one revocation a minute, each token living 5 minutes
         token = tokens(lab, lifetime=300)["access_token"]
