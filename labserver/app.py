@@ -34,6 +34,7 @@ BLUEPRINTS = (
     "labserver.chapters.sessions",
     "labserver.chapters.tokens",
     "labserver.chapters.revocation",
+    "labserver.chapters.bff",
 )
 
 
@@ -51,6 +52,8 @@ class LabState:
     request_log: RequestLog
     options: list[Option]
     authenticators: list = field(default_factory=list)
+    #: The certificate a lab served over HTTPS uses, for the server's calls to itself.
+    tls_cert: str | None = None
     #: Unexpected exceptions (answered with 500). Tests assert this stays empty.
     crashes: list[str] = field(default_factory=list)
 

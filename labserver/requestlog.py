@@ -80,15 +80,23 @@ class RequestLog:
         self._lock = threading.Lock()
         self._count = 0
 
-    def record(self, environ: dict, status: int, store_round_trips: int = 0) -> None:
+    def arrived(self) -> int:
+        """A number for a request that has just arrived: requests are numbered in arrival
+        order, so a request that the server makes while answering another (a BFF calling the
+        API) comes right after it."""
+        with self._lock:
+            self._count += 1
+            return self._count
+
+    def record(self, environ: dict, status: int, store_round_trips: int = 0, number: int | None = None) -> None:
         """Add one request (called by :meth:`middleware` for every response)."""
         path = environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
+        number = self.arrived() if number is None else number
         with self._lock:
-            self._count += 1
             self._entries.append(LoggedRequest(
-                number=self._count, time=self._now(), service=self.service,
+                number=number, time=self._now(), service=self.service,
                 method=environ.get("REQUEST_METHOD", "?"), path=path, status=status,
                 credential=describe_credential(environ), credential_bytes=credential_bytes(environ),
                 store_round_trips=store_round_trips,
@@ -98,11 +106,12 @@ class RequestLog:
         """Wrap a WSGI app so that every response it starts is recorded here."""
 
         def logged_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            number = self.arrived()
             with counting_round_trips() as round_trips:
 
                 def recording_start_response(status: str, headers, exc_info=None):
                     try:
-                        self.record(environ, int(status.split(" ", 1)[0]), round_trips[0])
+                        self.record(environ, int(status.split(" ", 1)[0]), round_trips[0], number)
                     except Exception:  # a log must never break a response
                         pass
                     return start_response(status, headers, exc_info)
@@ -113,12 +122,12 @@ class RequestLog:
 
     @property
     def entries(self) -> list[LoggedRequest]:
-        """A copy of the recorded requests, oldest first."""
+        """A copy of the answered requests, in the order they arrived."""
         with self._lock:
-            return list(self._entries)
+            return sorted(self._entries, key=lambda r: r.number)
 
     def last(self, n: int = 1) -> list[LoggedRequest]:
-        """The newest ``n`` requests, oldest first."""
+        """The ``n`` most recently arrived of the answered requests, in arrival order."""
         return self.entries[-n:] if n > 0 else []
 
     def clear(self) -> None:

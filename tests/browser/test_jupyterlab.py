@@ -20,7 +20,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,24 +31,11 @@ import pytest
 import requests
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-if not CHROMIUM:
-    if os.environ.get("LAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("LAB_REQUIRE_BROWSER=1 but no chromium found (set LAB_CHROMIUM)")
-    pytest.skip("no Chromium found: the browser tests run in CI; set LAB_CHROMIUM to run them here",
-                allow_module_level=True)
-
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    # Nothing but loopback: every other host name resolves to nothing.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
+from .conftest import ARTIFACTS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 NB00 = "00_start_the_lab.ipynb"
 NB02 = "02_read_and_verify_jwt_claims.ipynb"
 
@@ -155,14 +141,6 @@ def jupyterlab(tmp_path_factory, committed_notebooks):
 @pytest.fixture(scope="module")
 def jupyterlab_without_widgets(tmp_path_factory, committed_notebooks):
     yield from _jupyterlab(tmp_path_factory, disable_widgets=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

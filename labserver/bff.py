@@ -1,0 +1,57 @@
+"""The backend-for-frontend's two decisions: which access token to send, and which browser
+requests to trust.
+
+* :func:`token_for_session`: the BFF keeps, in the browser's server-side session, a refresh
+  token and the last access token it obtained; it re-uses that access token until shortly
+  before it expires, then gets a new one. The browser never sees either token.
+* :func:`csrf_problem`: the browser's script calls the BFF with its cookie, and every call must
+  carry the custom header ``X-CSRF: 1`` (a page of another origin cannot add it without the
+  BFF's CORS permission, which it never gives) and, when the browser says where the request
+  comes from (``Origin``, ``Sec-Fetch-Site``), that must be the BFF itself. This is the
+  defence the OAuth "browser-based apps" guidance describes for a BFF.
+
+Exercises 09 and 10 ask the learner to write these two; this module is the lab's own copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import redis
+
+from .clock import LabClock
+from .session_records import session_key
+
+#: Re-use a cached access token only while it has more than this many seconds left.
+REFRESH_MARGIN = 30
+CSRF_HEADER = "X-CSRF"
+
+
+def token_for_session(
+    store: redis.Redis, clock: LabClock, session_id: str,
+    mint: Callable[[], tuple[str, float]], *, margin: float = REFRESH_MARGIN,
+) -> tuple[str, bool]:
+    """The access token to send for this session, and whether it was newly obtained.
+
+    The session record may hold ``access_token`` and ``access_exp`` from an earlier call; while
+    ``access_exp - now > margin`` that token is re-used. Otherwise ``mint()`` gives a new
+    ``(token, exp)``, which is saved in the record for the next calls.
+    """
+    cached = store.hmget(session_key(session_id), "access_token", "access_exp")
+    if cached[0] and cached[1] and float(cached[1]) - clock.now() > margin:
+        return cached[0], False
+    token, exp = mint()
+    store.hset(session_key(session_id), mapping={"access_token": token, "access_exp": exp})
+    return token, True
+
+
+def csrf_problem(headers: Mapping[str, str], own_origin: str) -> str | None:
+    """Why this browser request must not be trusted with the session, or None if it may."""
+    if headers.get(CSRF_HEADER) != "1":
+        return f"the {CSRF_HEADER}: 1 header is missing (this site's own script always sends it)"
+    origin = headers.get("Origin")
+    if origin is not None and origin != own_origin:
+        return f"the request comes from another origin ({origin[:80]})"
+    if headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return f"the browser says the request is {headers['Sec-Fetch-Site'][:20]}"
+    return None

@@ -1,0 +1,230 @@
+"""Chapter 4: the hybrid pattern. A backend-for-frontend (BFF) between the browser and the API.
+
+The browser holds one credential, an ``HttpOnly``, ``SameSite`` session cookie for the BFF. The
+BFF keeps, in that server-side session, a refresh token and a short-lived access token; it calls
+the stateless API with ``Authorization: Bearer`` on the browser's behalf. So script in the page
+can never read a token, the API never sees the cookie, and logging out (deleting the session
+and revoking its refresh family) stops the flow of new access tokens at once.
+
+Endpoints, for the browser:
+
+* ``GET  /bff/``                 the web app's page (and ``/bff/app.js``, ``/bff/app.css``)
+* ``POST /bff/login``            a form (or JSON) with username and password; sets the cookie
+* ``GET  /bff/me``               who the session belongs to
+* ``*    /bff/api/<path>``       the proxy: the BFF calls ``/api/<path>`` with a bearer token
+* ``POST /bff/logout``           delete the session, revoke its refresh tokens, clear the cookie
+
+and one more API endpoint, reached through the proxy:
+
+* ``POST /api/account/delete``   a sensitive action: even with a valid token, it re-checks the
+  user in the store (still there, still has the ``user`` role, token version current)
+
+Every BFF request that uses the session must carry ``X-CSRF: 1`` (see :mod:`labserver.bff`).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import requests
+from flask import Blueprint, Request, Response, current_app, jsonify, make_response, redirect, request
+
+from ..access_tokens import access_token_claims, issue_access_token
+from ..app import lab_state
+from ..bff import csrf_problem, token_for_session
+from ..config import Option
+from ..http_errors import AuthenticationRequired, CsrfRejected, Forbidden, InvalidCredentials, InvalidRequest
+from ..inputs import json_object, string_field
+from ..refresh_tokens import RefreshRejected, issue_refresh_token, revoke_refresh_token, use_refresh_token
+from ..revocation import token_version_problem
+from ..session_records import create_session, delete_session, find_session, session_key
+from ..users import check_password, get_user, user_key
+from .revocation import _bearer_caller
+from .sessions import SAFE_METHODS
+
+bp = Blueprint("bff", __name__)
+
+OPTIONS = (
+    Option("BFF_COOKIE", "auto", "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS."),
+    Option("BFF_API_URL", None, "Where the BFF finds the API; default: this same lab server."),
+)
+
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_\-/.]{1,200}")
+
+_PAGE_SECURITY_HEADERS = {
+    # The page runs only its own script, loads nothing from elsewhere, and cannot be framed.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
+}
+
+
+def _cookie_name(req: Request) -> str:
+    configured = current_app.config["BFF_COOKIE"]
+    if configured != "auto":
+        return configured
+    return "__Host-bff" if req.is_secure else "bff"
+
+
+def _own_origin(req: Request) -> str:
+    return req.host_url.rstrip("/")
+
+
+def _web_file(name: str, mimetype: str) -> Response:
+    body = resources.files("labserver").joinpath("web", name).read_bytes()
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers.update(_PAGE_SECURITY_HEADERS)
+    return response
+
+
+@bp.get("/bff/")
+def page():
+    """The web app's one page."""
+    return _web_file("bff.html", "text/html")
+
+
+@bp.get("/bff/app.js")
+def page_script():
+    return _web_file("bff.js", "text/javascript")
+
+
+@bp.get("/bff/app.css")
+def page_style():
+    return _web_file("bff.css", "text/css")
+
+
+def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
+    """The BFF session of this request (and its CSRF check), or a 401/403."""
+    session_id = req.cookies.get(_cookie_name(req))
+    if session_id is None:
+        raise AuthenticationRequired("no BFF session: log in at /bff/ first")
+    state, config = lab_state(), current_app.config
+    found = find_session(state.store, state.clock, session_id, idle_timeout=config["SESSION_IDLE_TIMEOUT"],
+                         absolute_timeout=config["SESSION_ABSOLUTE_TIMEOUT"])
+    if found.record is None:
+        raise AuthenticationRequired(f"the BFF session is gone: {found.reason}")
+    if csrf:
+        problem = csrf_problem(req.headers, _own_origin(req))
+        if problem:
+            raise CsrfRejected(problem)
+    return session_id, found.record
+
+
+@bp.post("/bff/login")
+def login():
+    """Check the password (a form, or JSON); start a BFF session holding a refresh token."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != _own_origin(request):
+        raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
+    if request.is_json:
+        body = json_object()
+        username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
+    else:
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        if not username or not password or len(username) > 64 or len(password) > 256:
+            raise InvalidRequest("the form needs a username and a password")
+    state, config = lab_state(), current_app.config
+    user = check_password(state.store, username, password)
+    if user is None:
+        raise InvalidCredentials("wrong username or password")
+    presented = request.cookies.get(_cookie_name(request))
+    if presented:  # a new login is a new session: the old one is never promoted
+        delete_session(state.store, presented)
+    session_id = create_session(state.store, state.clock, user.username,
+                                client=request.headers.get("User-Agent", ""),
+                                ttl=int(config["SESSION_ABSOLUTE_TIMEOUT"]) + 60)
+    refresh = issue_refresh_token(state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"])
+    state.store.hset(session_key(session_id), "refresh_token", refresh)
+    response = redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
+    response.set_cookie(_cookie_name(request), session_id, path="/", httponly=True, secure=request.is_secure,
+                        samesite=config["SESSION_SAMESITE"])
+    return response
+
+
+@bp.get("/bff/me")
+def me():
+    """Who this BFF session belongs to (roles as stored now)."""
+    _, record = _session(request, csrf=True)
+    user = get_user(lab_state().store, record["user"])
+    if user is None:
+        raise AuthenticationRequired("the session's user no longer exists")
+    return jsonify(username=user.username, roles=list(user.roles))
+
+
+def _mint_for(session_id: str, record: dict):
+    """A function that obtains a fresh access token with the session's refresh token."""
+
+    def mint() -> tuple[str, float]:
+        state, config = lab_state(), current_app.config
+        try:
+            username, rotated = use_refresh_token(state.store, state.clock, record["refresh_token"])
+        except (KeyError, RefreshRejected) as exc:
+            raise AuthenticationRequired(f"the BFF session can no longer get tokens ({exc})") from None
+        state.store.hset(session_key(session_id), "refresh_token", rotated)
+        record["refresh_token"] = rotated
+        user = get_user(state.store, username)
+        if user is None:
+            raise AuthenticationRequired("the session's user no longer exists")
+        now = state.clock.now()
+        claims = access_token_claims(
+            username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"], now=now,
+            lifetime=config["TOKEN_LIFETIME"], client_id="jwt-lab-bff",
+            extra={"roles": list(user.roles), "token_version": user.token_version})
+        return issue_access_token(state.keys, claims, config["TOKEN_ALG"]), claims["exp"]
+
+    return mint
+
+
+@bp.route("/bff/api/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
+def proxy(path: str):
+    """Call ``/api/<path>`` for the browser, with the session's access token, and relay the answer."""
+    if not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
+        # Only paths under /api/ are proxied: no "..", nothing a URL parser could re-interpret.
+        raise InvalidRequest("the proxy only forwards plain paths under /api/")
+    session_id, record = _session(request, csrf=True)
+    state = lab_state()
+    token, _ = token_for_session(state.store, state.clock, session_id, _mint_for(session_id, record))
+    api = (current_app.config["BFF_API_URL"] or request.host_url).rstrip("/")
+    body = request.get_json(silent=True) if request.method not in SAFE_METHODS else None
+    with requests.Session() as http:
+        http.trust_env = False  # the API is on loopback; never through a proxy from the environment
+        answer = http.request(request.method, f"{api}/api/{path}", json=body, timeout=10,
+                              headers={"Authorization": f"Bearer {token}"},
+                              verify=state.tls_cert or True)
+    relayed = make_response(answer.content, answer.status_code)
+    relayed.mimetype = answer.headers.get("Content-Type", "application/json").split(";")[0]
+    return relayed
+
+
+@bp.post("/bff/logout")
+def logout():
+    """End the BFF session: delete it, revoke its refresh-token family, clear the cookie."""
+    session_id, record = _session(request, csrf=True)
+    store = lab_state().store
+    if record.get("refresh_token"):
+        revoke_refresh_token(store, record["refresh_token"], reason="logged out of the BFF")
+    delete_session(store, session_id, username=record["user"])
+    response = jsonify(logged_out=True)
+    response.delete_cookie(_cookie_name(request), path="/", httponly=True, secure=request.is_secure,
+                           samesite=current_app.config["SESSION_SAMESITE"])
+    return response
+
+
+@bp.post("/api/account/delete")
+def delete_account():
+    """A sensitive action: a valid token is not enough; the store must agree, right now."""
+    principal = _bearer_caller()
+    store = lab_state().store
+    user = get_user(store, principal.user.username)
+    if user is None:
+        raise Forbidden("no such account (re-checked in the store)")
+    if not user.has_role("user"):
+        raise Forbidden("the account is suspended: it no longer has the user role (re-checked in the store)")
+    problem = token_version_problem(store, principal.claims)
+    if problem:
+        raise Forbidden(f"the token is out of date for this action: {problem}")
+    store.delete(user_key(user.username))
+    return jsonify(deleted=user.username)

@@ -1,0 +1,125 @@
+"""Chapter 4's web app in a real browser: the BFF's promises, checked where they matter.
+
+* logging in through the form leaves a cookie that the page's script cannot see (HttpOnly);
+* no response the page receives contains an access token, yet its API call works through the
+  proxy, and the lab's request log shows the bearer token only on the BFF-to-API hop;
+* a page of another site (``localhost``, while the lab is ``127.0.0.1``: different sites) can
+  neither make the browser send the session cookie with a form POST nor read an API answer
+  with ``fetch``;
+* after logout, the page's next call fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from labserver import PASSWORDS, start_lab
+from labserver.server import ServerThread
+
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+
+
+@pytest.fixture
+def lab():
+    with start_lab(redis_url="", replace=False) as lab:
+        yield lab
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+
+
+def log_in(page, lab) -> None:
+    page.goto(f"{lab.url}/bff/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORDS["alice"])
+    page.click("button[type=submit]")
+    expect(page.locator("#status")).to_have_text("Logged in as alice", timeout=15_000)
+
+
+def test_the_page_works_without_ever_holding_a_token(page, lab):
+    seen = []  # (url, headers, body) of every response the page receives, read as it arrives
+
+    def keep(response):
+        body = b"" if 300 <= response.status < 400 else response.body()  # a redirect has no body
+        seen.append((response.url, response.all_headers(), body))
+
+    page.on("response", keep)
+    log_in(page, lab)
+
+    assert page.evaluate("document.cookie") == "", "HttpOnly: the page's script sees no cookie"
+    expect(page.locator("#cookies")).to_have_text('""')
+    jar = {c["name"]: c for c in page.context.cookies()}
+    assert jar["bff"]["httpOnly"] and jar["bff"]["sameSite"] == "Lax", "the browser does hold the cookie"
+
+    with page.expect_response(lambda r: r.url.endswith("/bff/api/me")) as api_call:
+        page.click("#call")
+    expect(page.locator("#out")).to_contain_text('"sub": "alice"')
+    answer = api_call.value
+    seen.append((answer.url, answer.all_headers(), answer.body()))
+    for url, headers, body in seen:
+        assert b"eyJ" not in body and "eyJ" not in str(headers), f"a token reached the page in {url}"
+
+    outer, inner = [r for r in lab.request_log.entries if r.path in ("/bff/api/me", "/api/me")][-2:]
+    assert outer.credential.startswith("cookie bff=") and inner.credential.startswith("Bearer eyJ")
+
+    page.click("#logout")
+    expect(page.locator("#status")).to_have_text("Not logged in")
+    page.click("#call")
+    expect(page.locator("#out")).to_contain_text("401")
+
+
+@pytest.fixture
+def other_site(lab):
+    """A page on http://localhost:<port>/ (another site than the lab's 127.0.0.1) that tries a
+    cross-site fetch with the custom header, then a cross-site form POST to the lab's logout."""
+    html = f"""<!doctype html><title>another site</title>
+<form id="f" method="post" action="{lab.url}/bff/logout"><input name="x" value="1"></form>
+<script>
+fetch("{lab.url}/bff/api/me", {{credentials: "include", headers: {{"X-CSRF": "1"}}}})
+  .then(r => r.text()).then(t => {{ document.title = "read: " + t; }})
+  .catch(() => {{ document.title = "fetch blocked"; }})
+  .finally(() => document.getElementById("f").submit());
+</script>""".encode()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(html)))])
+        return [html]
+
+    server = ServerThread(app)
+    yield server.url.replace("127.0.0.1", "localhost")
+    server.stop()
+
+
+def test_another_site_cannot_use_the_session(page, lab, other_site):
+    log_in(page, lab)
+    before = len(lab.request_log.entries)
+    titles = []
+    page.on("framenavigated", lambda frame: titles.append(page.title()) if frame == page.main_frame else None)
+    with page.expect_navigation(url=f"{lab.url}/bff/logout", timeout=15_000):
+        page.goto(other_site)
+    arrived = lab.request_log.entries[before:]
+
+    forged = [r for r in arrived if r.method == "POST" and r.path == "/bff/logout"]
+    assert len(forged) == 1, "the cross-site form POST did reach the lab"
+    assert "cookie" not in forged[0].credential, "SameSite=Lax: the browser did not attach the session cookie"
+    assert forged[0].status == 401, "without the cookie there is no session to log out"
+
+    api_reads = [r for r in arrived if r.method == "GET" and r.path == "/bff/api/me"]
+    assert api_reads == [], "the cross-origin fetch never got past its CORS preflight"
+    assert any(r.method == "OPTIONS" and r.path == "/bff/api/me" for r in arrived), "the preflight was asked"
+
+    page.goto(f"{lab.url}/bff/")
+    expect(page.locator("#status")).to_have_text("Logged in as alice")
+    page.click("#call")
+    expect(page.locator("#out")).to_contain_text('"sub": "alice"')
