@@ -3,17 +3,37 @@
 Everything a notebook imports comes from here::
 
     from labserver import start_lab, check, PASSWORDS
+
+The names are loaded on first use, so that a small import (``labserver.clock`` in an exercise's
+tests) does not pay for Flask, requests and the rest.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .app import create_app  # noqa: E402
-from .checking import check  # noqa: E402
-from .clock import LabClock  # noqa: E402
-from .lab import Lab, current_lab, start_lab  # noqa: E402
-from .users import PASSWORDS  # noqa: E402
+_EXPORTS = {
+    "Lab": "labserver.lab",
+    "start_lab": "labserver.lab",
+    "current_lab": "labserver.lab",
+    "LabClock": "labserver.clock",
+    "PASSWORDS": "labserver.users",
+    "check": "labserver.checking",
+    "create_app": "labserver.app",
+}
 
-__all__ = [
-    "Lab", "LabClock", "PASSWORDS", "check", "create_app", "current_lab", "start_lab",
-    "__version__",
-]
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'labserver' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

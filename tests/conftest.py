@@ -11,9 +11,10 @@ import os
 
 import pytest
 
-from labserver import create_app, start_lab
 from labserver.clock import LabClock
-from labserver.store import UNREACHABLE, connect, delete_lab_keys
+
+# The lab's heavier modules (Flask, redis-py, fakeredis) are imported inside the fixtures, so
+# that an exercise check, which loads this file too, starts in a fraction of a second.
 
 REDIS_URL = os.environ.get("LAB_TEST_REDIS_URL")
 NO_REDIS = ("REDIS_URL is not set: real-Redis tests run in CI (.ci/run); to run them here, "
@@ -27,6 +28,8 @@ def pytest_sessionstart(session):
     if os.environ.get("LAB_REQUIRE_REDIS") == "1" and not REDIS_URL:
         pytest.exit("LAB_REQUIRE_REDIS=1 but REDIS_URL is not set", returncode=3)
     if REDIS_URL:
+        from labserver.store import UNREACHABLE, connect
+
         try:
             connect(REDIS_URL).ping()
         except UNREACHABLE as exc:
@@ -50,6 +53,8 @@ def redis_url():
 @pytest.fixture
 def store(redis_url):
     """The store the lab under test uses: a fresh fakeredis, or the real Redis with no lab keys."""
+    from labserver.store import connect, delete_lab_keys
+
     client = connect(redis_url)
     if redis_url:
         delete_lab_keys(client)
@@ -68,6 +73,8 @@ def clock():
 @pytest.fixture
 def app(store, clock):
     """The lab app (Flask's test mode), on the test's store and clock."""
+    from labserver import create_app
+
     app = create_app({"TESTING": True}, store=store, clock=clock)
     yield app
     assert app.extensions["lab"].crashes == [], "the app answered a request with a 500"
@@ -82,6 +89,9 @@ def client(app):
 @pytest.fixture
 def lab(redis_url, clock):
     """A real lab server on a loopback port, stopped after the test."""
+    from labserver import start_lab
+    from labserver.store import connect, delete_lab_keys
+
     if redis_url:
         delete_lab_keys(connect(redis_url))
     lab = start_lab(redis_url=redis_url or "", clock=clock)

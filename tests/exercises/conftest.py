@@ -11,7 +11,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import fakeredis
 import pytest
 
 from labserver.clock import LabClock
@@ -43,6 +42,8 @@ def impl(request):
 @pytest.fixture
 def store():
     """An empty embedded store (a fakeredis server of its own), returning str values."""
+    import fakeredis
+
     return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
 
 
