@@ -5,6 +5,9 @@
     bench                lab start/stop time and requests/s, as ratios (what `make bench` runs)
     config               every lab config key with its default and meaning
     sync-course          rewrite the course map and prev/next links in the notebooks
+    decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
+    time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
+    cookie HEADER        what a Set-Cookie header asks of a browser, and why it might fail
 """
 
 from __future__ import annotations
@@ -37,6 +40,21 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("sync-course", help="rewrite course map and prev/next links")
     p.add_argument("--check", action="store_true", help="only report, change nothing")
 
+    p = commands.add_parser("decode", help="a JWT's header, claims, times and warnings, offline")
+    p.add_argument("token", help="the token (a 'Bearer ' prefix or an Authorization header is fine)")
+    p.add_argument("--key", help="verify with: an HMAC secret, or a file holding a PEM public key, a JWK or a JWKS")
+    p.add_argument("--audience", help="check that aud holds this")
+    p.add_argument("--issuer", help="check that iss is this")
+    p.add_argument("--leeway", type=float, default=0, help="seconds of clock skew to allow")
+
+    p = commands.add_parser("time", help="epoch seconds or milliseconds, or an ISO date, in every form")
+    p.add_argument("value")
+
+    p = commands.add_parser("cookie", help="what a Set-Cookie header asks of a browser")
+    p.add_argument("header", help="'Set-Cookie: name=value; Path=/; ...' (the 'Set-Cookie:' is optional)")
+    p.add_argument("--url", help="the address of the response that sets it")
+    p.add_argument("--api-url", help="an address the cookie should be sent to")
+
     args = parser.parse_args(argv)
     if args.command == "open":
         from .jupyter import open_course
@@ -60,6 +78,25 @@ def main(argv: list[str] | None = None) -> int:
         for name in BLUEPRINTS:
             options += getattr(importlib.import_module(name), "OPTIONS", ())
         print(describe(options))
+    elif args.command == "decode":
+        from .tools.decoder import decode
+
+        report = decode(args.token, key=_read_key(args.key), audience=args.audience, issuer=args.issuer,
+                        leeway=args.leeway)
+        print(report.text())
+        return 1 if report.error else 0
+    elif args.command == "time":
+        from .tools.timestamps import convert
+
+        report = convert(args.value)
+        print(report.text())
+        return 1 if report.error else 0
+    elif args.command == "cookie":
+        from .tools.cookies import inspect
+
+        report = inspect(args.header, url=args.url, api_url=args.api_url)
+        print(report.text())
+        return 0 if report.ok else 1
     elif args.command == "sync-course":
         from .course import out_of_sync
 
@@ -71,6 +108,21 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             print("course map and links are up to date" if not stale else "rewritten")
     return 0
+
+
+def _read_key(value: str | None):
+    """--key: a file holding a PEM, a JWK or a JWKS (JSON), or else the HMAC secret itself."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        text = path.read_text()
+        if text.lstrip().startswith("{"):
+            import json
+
+            return json.loads(text)
+        return text
+    return value
 
 
 if __name__ == "__main__":

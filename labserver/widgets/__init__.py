@@ -6,5 +6,6 @@ set ``.value`` or call ``.click()`` without a browser; a notebook only displays 
 
 from .claims_editor import ClaimsEditor
 from .roundtrip import WidgetRoundTrip
+from .tools import CookieWidget, DecoderWidget, TimestampWidget
 
-__all__ = ["ClaimsEditor", "WidgetRoundTrip"]
+__all__ = ["ClaimsEditor", "CookieWidget", "DecoderWidget", "TimestampWidget", "WidgetRoundTrip"]

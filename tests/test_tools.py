@@ -1,0 +1,189 @@
+"""The debugging tools: decoder, timestamp converter, cookie inspector (and their widgets and
+commands). They must explain garbage, never crash on it."""
+
+import json
+import subprocess
+import sys
+
+import jwt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labserver.checking import ROOT
+from labserver.keys import KeyRing
+from labserver.tools.cookies import inspect
+from labserver.tools.decoder import decode
+from labserver.tools.timestamps import convert
+from labserver.widgets import CookieWidget, DecoderWidget, TimestampWidget
+
+from .test_tokens import RFC_VECTORS
+
+NOW = 1_800_000_000
+
+
+# --- decoder ---
+
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "EdDSA"])
+def test_decoder_shows_and_verifies_the_rfc_examples(alg):
+    jwk, token = RFC_VECTORS[alg]
+    shown = decode(token, now=1300819000)
+    assert shown.header["alg"] == alg and not shown.verified and "NOT VERIFIED" in shown.text()
+    if alg != "EdDSA":
+        assert shown.payload == {"iss": "joe", "exp": 1300819380, "http://example.com/is_root": True}
+        assert any(t.startswith("exp") and "2011-03-22T18:43:00Z" in t for t in shown.times)
+    else:
+        assert shown.payload == "Example of Ed25519 signing"
+    checked = decode(token, now=1300819000, key={**jwk, "alg": alg})
+    assert checked.verified, checked.verification
+    assert "[VERIFIED]" in checked.text()
+
+
+def test_decoder_names_the_failing_rule():
+    keys = KeyRing()
+    key = keys.current("ES256")
+    token = jwt.encode({"sub": "a", "aud": "x", "exp": NOW - 60, "iat": NOW - 360}, key.signing_key,
+                       algorithm="ES256", headers={"kid": key.kid})
+    jwks = keys.jwks()
+    report = decode(token, now=NOW, key=jwks, audience="y")
+    assert not report.verified
+    assert "signature OK" in report.verification and "expired 1 min ago" in report.verification
+    assert "wrong audience" in report.verification
+    other = KeyRing().jwks()
+    other["keys"] = [{**k, "kid": "es256-1"} for k in other["keys"] if k["alg"] == "ES256"]
+    assert decode(token, now=NOW, key=other).verification.startswith("bad signature")
+
+
+def test_decoder_spots_a_base64_secret_used_as_text():
+    secret = b"\x8f" * 32
+    token = jwt.encode({"sub": "a", "exp": NOW + 60}, secret, algorithm="HS256")
+    from jwt.utils import base64url_encode
+
+    report = decode(token, now=NOW, key=base64url_encode(secret).decode())
+    assert "base64url-decoded first" in report.verification
+
+
+@pytest.mark.parametrize(("pasted", "note"), [
+    ("Bearer {t}", "Bearer"), ("Authorization: Bearer {t}", "Authorization"), ("  {t}\n", "white space"),
+    ('"{t}"', "quotes"), ("{head}\n.{rest}", "inside"),
+])
+def test_decoder_cleans_what_people_paste(pasted, note):
+    token = jwt.encode({"sub": "a", "iss": "i", "aud": "b", "exp": NOW + 60}, b"k" * 32, algorithm="HS256")
+    head, rest = token.split(".", 1)
+    report = decode(pasted.format(t=token, head=head, rest=rest), now=NOW)
+    assert report.error == "" and report.token == token
+    assert any(note in w for w in report.warnings)
+
+
+@pytest.mark.parametrize(("claims", "header", "warning"), [
+    ({"sub": "a"}, {}, "no exp"),
+    ({"sub": "a", "exp": NOW + 60}, {"alg": "none"}, "unsigned"),
+    ({"sub": "a", "exp": NOW + 3 * 86400, "iat": NOW}, {}, "over a day"),
+    ({"sub": "a", "exp": NOW + 60, "password": "hunter2"}, {}, "'password' looks sensitive"),
+    ({"sub": "a", "exp": NOW + 60, "note": "card 4111 1111 1111 1111"}, {}, "card number"),
+    ({"sub": 42, "exp": NOW + 60}, {}, "not a string"),
+    ({"sub": "a", "exp": (NOW + 60) * 1000}, {}, "milliseconds"),
+    ({"sub": "a", "exp": NOW - 7200}, {}, "expired 2 h ago"),
+    ({"sub": "a", "exp": NOW + 60}, {"jku": "https://evil.test/jwks"}, "'jku'"),
+])
+def test_decoder_warnings(claims, header, warning):
+    from labserver.forge import encode_unsigned
+
+    token = encode_unsigned({"alg": "HS256", "typ": "JWT", **header}, claims)
+    report = decode(token, now=NOW)
+    assert any(warning in w for w in report.warnings), report.warnings
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=400), st.text("eyJAbc.-_=+/ \n", max_size=200),
+                 st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40), st.text(max_size=40), st.text(max_size=40))))
+def test_decoder_never_crashes_and_explains_garbage(text):
+    report = decode(text, now=NOW)
+    out = report.text()
+    assert isinstance(out, str) and out
+    if report.error:
+        assert out.startswith("not a JWT: ")
+
+
+# --- timestamps ---
+
+def test_timestamps_detect_the_unit():
+    assert "seconds" in convert("1800000000", NOW).unit
+    assert "milliseconds" in convert(1800000000000, NOW).unit
+    assert convert("1800000000000", NOW).seconds == NOW
+    assert convert("2027-01-15T08:00:00Z", NOW).seconds == NOW
+    report = convert(NOW - 3 * 3600, NOW)
+    assert "3 h ago" in report.text() and "expired 3 h ago" in report.text()
+    assert "not valid yet: becomes valid in 5 min" in convert(NOW + 300, NOW).text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans()))
+def test_timestamps_never_crash(value):
+    report = convert(value, NOW)
+    assert report.text()
+    assert bool(report.error) != bool(report.lines)
+
+
+# --- cookies ---
+
+@pytest.mark.parametrize(("header", "url", "api", "problem"), [
+    ("s=1; SameSite=None", None, None, "SameSite=None without Secure"),
+    ("s=1; Secure", "http://app.example.test/", None, "login loop"),
+    ("__Host-s=1; Secure; Path=/; Domain=example.test", None, None, "__Host- prefix"),
+    ("__Secure-s=1", None, None, "__Secure- prefix"),
+    ("s=1; Domain=other.test", "http://app.example.test/", None, "does not match the host"),
+    ("s=1; Path=/app", "http://127.0.0.1/", "http://127.0.0.1/api/me", "does not cover /api/me"),
+    ("s=1; Path=/ap", "http://127.0.0.1/", "http://127.0.0.1/api/me", "does not cover /api/me"),
+    ("s=" + "x" * 4096, None, None, "over 4096 bytes"),
+])
+def test_cookie_problems(header, url, api, problem):
+    report = inspect(header, url=url, api_url=api)
+    assert not report.ok and any(problem in p for p in report.problems), report.problems
+
+
+def test_a_good_session_cookie_passes():
+    report = inspect("Set-Cookie: __Host-session=abc; Secure; HttpOnly; Path=/; SameSite=Lax",
+                     url="https://app.example.test/login", api_url="https://app.example.test/api/me")
+    assert report.ok and report.warnings == [] and "✓" in report.text()
+    assert inspect("s=1; Path=/api", api_url="http://h/api/me").ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=40)), st.one_of(st.none(), st.text(max_size=40)))
+def test_cookie_inspector_never_crashes(header, url, api):
+    report = inspect(header, url=url, api_url=api)
+    assert report.text()
+    if report.error:
+        assert report.text().startswith("not a Set-Cookie header: ")
+
+
+# --- widgets and commands ---
+
+def test_widgets_follow_their_input():
+    d = DecoderWidget()
+    d.input.value = "Bearer not-a-token"
+    assert "not a JWT" in d.output.value
+    t = TimestampWidget(now=lambda: NOW)
+    t.input.value = str(NOW + 60)
+    assert "in 1 min" in t.output.value
+    c = CookieWidget("s=1; Secure")
+    c.url.value = "http://app.example.test/"
+    assert "login loop" in c.output.value
+    assert c._repr_mimebundle_()["text/plain"].startswith("CookieWidget")
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "labserver", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_commands(tmp_path):
+    jwk, token = RFC_VECTORS["HS256"]
+    keyfile = tmp_path / "jwk.json"
+    keyfile.write_text(json.dumps({**jwk, "alg": "HS256"}))
+    decoded = run("decode", f"Bearer {token}", "--key", str(keyfile))
+    assert decoded.returncode == 0 and "signature OK" in decoded.stdout and "Bearer" in decoded.stdout
+    assert run("decode", "garbage").returncode == 1
+    assert "milliseconds" in run("time", "1700000000000").stdout
+    cookie = run("cookie", "Set-Cookie: sid=1; SameSite=None")
+    assert cookie.returncode == 1 and "without Secure" in cookie.stdout
