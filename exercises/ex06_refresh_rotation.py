@@ -46,9 +46,14 @@ def rotate(store, token):
     * unknown token → raise ``RefreshRejected``;
     * its family is revoked → raise ``RefreshRejected``;
     * it was used before → revoke its family (``revoked`` = 1), then raise ``RefreshRejected``;
-    * otherwise mark it used (``used`` = 1) and return ``issue(store, user, family)``.
+    * otherwise mark it used and return ``issue(store, user, family)``.
+
+    Two requests may rotate the same token at the same moment. "Read used, then set it" lets
+    both through; mark it used in *one* store command that tells you whether you were first:
+    ``store.hincrby(token_key(token), "used", 1)`` returns 1 only to the first caller.
     """
     raise NotImplementedError(
         "record = store.hgetall(token_key(token)) ({} if unknown); the family's record is at "
-        "family_key(record['family']); check revoked, then used, then mark used and issue()"
+        "family_key(record['family']); check revoked; then claim the token with one atomic "
+        "store.hincrby(token_key(token), 'used', 1) (1 = first use) and issue()"
     )

@@ -1,12 +1,14 @@
 """Exercise 10 · The BFF proxy's CSRF check.
 
-The browser sends the BFF's session cookie with every request to the BFF, whoever made the page
-that sent it. So the BFF must tell its own page's calls from forged ones. The OAuth guidance for
-browser-based apps suggests a custom header: the page's script always adds ``X-CSRF: 1``; a page
-of another origin cannot add a custom header to a cross-origin request without a CORS
-"preflight" that the BFF never approves, and an HTML form cannot add headers at all. Modern
-browsers also say where a request comes from: ``Origin`` (on POSTs and fetches) and
-``Sec-Fetch-Site``; when present, they must name the BFF itself.
+``SameSite=Lax`` keeps the BFF's cookie off requests that pages of other *sites* make (except
+top-level GET links), but not off requests from other origins of the same site: another port on
+the same host, a sibling subdomain. So the BFF must still tell its own page's calls from forged
+ones. The OAuth guidance for browser-based apps suggests a custom header: the page's script
+always adds ``X-CSRF: 1``; a page of another origin cannot add a custom header to a cross-origin
+request without a CORS "preflight" that the BFF never approves, and an HTML form cannot add
+headers at all. Browsers also say where a request comes from: ``Origin`` (on cross-origin
+requests and on POSTs; often absent on same-origin GETs) and ``Sec-Fetch-Site``; when present,
+they must name the BFF itself.
 
 ``headers`` is a mapping whose lookups ignore case, like Flask's ``request.headers``; the tests
 pass werkzeug's ``Headers``.

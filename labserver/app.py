@@ -54,6 +54,8 @@ class LabState:
     authenticators: list = field(default_factory=list)
     #: The certificate a lab served over HTTPS uses, for the server's calls to itself.
     tls_cert: str | None = None
+    #: The server's own address once it listens (set by start_lab), e.g. for the BFF.
+    own_url: str | None = None
     #: Unexpected exceptions (answered with 500). Tests assert this stays empty.
     crashes: list[str] = field(default_factory=list)
 

@@ -18,6 +18,8 @@ Hierarchy (like PyJWT's exceptions, one docstring each)::
     ├── Forbidden               403 forbidden
     ├── CsrfRejected            403 invalid_csrf_token
     ├── NotFound                404 not_found
+    ├── BadGateway              502 bad_gateway
+    ├── ServiceUnavailable      503 service_unavailable
     └── StoreUnavailable        503 store_unavailable
 """
 
@@ -117,6 +119,20 @@ class NotFound(LabError):
 
     status = 404
     error = "not_found"
+
+
+class BadGateway(LabError):
+    """502: a service the lab called on the client's behalf answered with something unusable."""
+
+    status = 502
+    error = "bad_gateway"
+
+
+class ServiceUnavailable(LabError):
+    """503: the lab cannot serve this now for a reason other than its store (e.g. misconfigured)."""
+
+    status = 503
+    error = "service_unavailable"
 
 
 class StoreUnavailable(LabError):

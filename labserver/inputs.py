@@ -35,6 +35,14 @@ def json_object() -> dict[str, Any]:
     return body
 
 
+def json_or_form_object() -> dict[str, Any]:
+    """The body as a dict: a JSON object, or an ``application/x-www-form-urlencoded`` form (the
+    encoding OAuth endpoints such as RFC 7009 revocation and RFC 7662 introspection expect)."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return {name: request.form[name] for name in request.form}
+    return json_object()
+
+
 def string_field(body: dict[str, Any], name: str, *, max_length: int = MAX_FIELD_LENGTH) -> str:
     """``body[name]`` as a non-empty string of at most ``max_length`` characters."""
     if name not in body:

@@ -63,6 +63,7 @@ class Lab:
         self.request_log: RequestLog = state.request_log
         self._server = server
         self._tls = tls
+        state.own_url = server.url
         if tls is not None:
             state.tls_cert = str(tls.cert_path)
         self._clients: list[LabHTTP] = []

@@ -5,7 +5,8 @@ once; using it returns a new one of the same *family*. If an already-used token 
 either the client or an attacker is replaying a stolen copy, and the server cannot tell which,
 so it revokes the whole family: the attacker's next refresh fails, and so does the victim's.
 
-Store layout (only hashes of tokens are stored, like passwords: a store dump reveals none)::
+Store layout (only SHA-256 hashes of tokens are stored, so a store dump reveals none; unlike a
+password, a token of 256 random bits needs no slow, salted hash)::
 
     lab:refresh:<sha256(token)>          hash  family, user, used ("0"/"1"), expires
     lab:refresh-family:<family>          hash  user, revoked ("0"/"1"), reason, created

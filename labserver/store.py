@@ -96,6 +96,17 @@ def lab_keys(store: redis.Redis, pattern: str = "*") -> list[str]:
     return sorted(store.scan_iter(match=PREFIX + pattern, count=500))
 
 
+def snapshot(store: redis.Redis, pattern: str = "*") -> dict[str, object]:
+    """Every ``lab:`` key matching ``pattern`` with its value (a str, dict or set by type): what
+    the store holds, to look at or search in a notebook."""
+    values: dict[str, object] = {}
+    for name in lab_keys(store, pattern):
+        kind = store.type(name)
+        values[name] = (store.hgetall(name) if kind == "hash" else store.smembers(name) if kind == "set"
+                        else store.get(name) if kind == "string" else f"<{kind}>")
+    return values
+
+
 def delete_lab_keys(store: redis.Redis) -> int:
     """Delete every ``lab:`` key (and nothing else); returns how many were deleted."""
     doomed = lab_keys(store)

@@ -46,15 +46,18 @@ def rotate(store, token):
     * unknown token → raise ``RefreshRejected``;
     * its family is revoked → raise ``RefreshRejected``;
     * it was used before → revoke its family (``revoked`` = 1), then raise ``RefreshRejected``;
-    * otherwise mark it used (``used`` = 1) and return ``issue(store, user, family)``.
+    * otherwise mark it used and return ``issue(store, user, family)``.
+
+    Two requests may rotate the same token at the same moment. "Read used, then set it" lets
+    both through; mark it used in *one* store command that tells you whether you were first:
+    ``store.hincrby(token_key(token), "used", 1)`` returns 1 only to the first caller.
     """
     record = store.hgetall(token_key(token))
     if not record:
         raise RefreshRejected("unknown refresh token")
     if store.hget(family_key(record["family"]), "revoked") == "1":
         raise RefreshRejected("the family is revoked")
-    if record["used"] == "1":
+    if store.hincrby(token_key(token), "used", 1) != 1:  # atomic: only the first use gets 1
         store.hset(family_key(record["family"]), "revoked", 1)
         raise RefreshRejected("reuse detected: the family is revoked")
-    store.hset(token_key(token), "used", 1)
     return issue(store, record["user"], record["family"])

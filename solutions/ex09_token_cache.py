@@ -6,7 +6,9 @@ time; re-using one that is about to expire would send the API a token that dies 
 re-use the cached token while it has more than ``margin`` seconds left, otherwise get a new one.
 
 The session record is the hash at ``session_key(session_id)``; the cache is two fields in it:
-``access_token`` and ``access_exp`` (epoch seconds, stored as a string).
+``access_token`` and ``access_exp`` (epoch seconds, stored as a string). (The lab's own version,
+in ``labserver/bff.py``, also takes a per-session lock around the renewal, so that two parallel
+requests never spend one refresh token twice; this exercise leaves that out.)
 
 Check your work in the notebook with ``check("ex09")``, or from a terminal with
 ``.venv/bin/python -m pytest tests/exercises/test_ex09_token_cache.py --impl exercises``.

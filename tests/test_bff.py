@@ -71,10 +71,12 @@ def test_the_proxy_calls_the_api_with_a_bearer_token_and_no_cookie(lab):
     response = browser.get("/bff/api/me", headers=CSRF)
     assert response.status_code == 200 and response.json()["sub"] == "alice"
     assert "eyJ" not in response.text, "the answer relayed to the browser holds no token"
-    outer, inner = lab.request_log.last(2)
-    assert (outer.path, inner.path) == ("/bff/api/me", "/api/me")
+    outer, renewal, inner = lab.request_log.last(3)
+    assert (outer.path, renewal.path, inner.path) == ("/bff/api/me", "/oauth/token", "/api/me")
     assert outer.credential.startswith("cookie bff=") and "Bearer" not in outer.credential
+    assert renewal.credential == "-", "the refresh token travels in the body, to the issuer only"
     assert inner.credential.startswith("Bearer eyJ") and "cookie" not in inner.credential
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-CSRF": "0"}, {**CSRF, "Origin": "http://localhost:1234"},
@@ -106,7 +108,7 @@ def test_the_access_token_is_cached_until_shortly_before_expiry(lab):
     browser.get("/bff/api/me", headers=CSRF)
     second = lab.store.hget(session, "access_token")
     assert second != first, "30 s left: replaced"
-    assert jwt.decode(second, options={"verify_signature": False})["client_id"] == "jwt-lab-bff"
+    assert jwt.decode(second, options={"verify_signature": False})["sub"] == "alice"
 
 
 def test_logout_ends_the_session_and_its_refresh_tokens(lab):
@@ -145,6 +147,54 @@ def test_the_sensitive_action_rechecks_the_store(lab):
     lab.clock.advance(300)  # the BFF gets a fresh token
     assert browser.post("/bff/api/account/delete", headers=CSRF).json() == {"deleted": "bob"}
     assert lab.http.get("/whoami", auth=("bob", PASSWORDS["bob"])).status_code == 401
+    assert lab.http.post("/admin/users/restore-demo", auth=ADMIN).status_code == 200
+    assert lab.http.get("/whoami", auth=("bob", PASSWORDS["bob"])).status_code == 200
+
+
+def test_parallel_calls_renew_the_token_once(lab):
+    """Four calls at once with the token about to expire: one renewal, no reuse detected."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    browser, _ = browser_login(lab)
+    browser.get("/bff/api/me", headers=CSRF)
+    lab.clock.advance(300 - 20)
+    cookie = {"Cookie": f"bff={browser.cookies['bff']}", **CSRF}
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: lab.client().get("/bff/api/me", headers=cookie).status_code, range(4)))
+    assert statuses == [200] * 4
+    renewals = [r for r in lab.request_log.entries if r.path == "/oauth/token"]
+    assert len(renewals) == 2 and all(r.status == 200 for r in renewals), "login's first token, then one renewal"
+
+
+def test_a_refused_request_does_not_keep_the_session_alive(lab):
+    browser, _ = browser_login(lab)
+    lab.clock.advance(10 * 60)
+    assert browser.get("/bff/api/me", headers={"X-CSRF": "0"}).status_code == 403
+    lab.clock.advance(10 * 60)  # 20 min since the last real use: past the 15 min idle limit
+    assert browser.get("/bff/api/me", headers=CSRF).status_code == 401
+
+
+def test_a_new_login_ends_the_old_sessions_refresh_tokens(lab):
+    from labserver.refresh_tokens import refresh_token_state
+
+    browser, _ = browser_login(lab)
+    old_refresh = lab.store.hget(session_key(browser.cookies["bff"]), "refresh_token")
+    browser.post("/bff/login", data={"username": "bob", "password": PASSWORDS["bob"]})
+    assert refresh_token_state(lab.store, lab.clock, old_refresh) is None
+
+
+def test_only_json_is_relayed(lab):
+    browser, _ = browser_login(lab)
+    response = browser.get("/bff/api/no-such-endpoint", headers=CSRF)
+    assert response.status_code == 404 and response.headers["Content-Type"] == "application/json"
+
+
+def test_the_bff_trusts_its_own_address_not_the_host_header(lab):
+    browser, _ = browser_login(lab)
+    evil = {"Host": "127.0.0.1:9", **CSRF}
+    response = browser.get("/bff/api/me", headers=evil)
+    assert response.status_code == 200, "the API address comes from the lab, not from Host"
+    assert all(r.path != "/api/me" or r.status == 200 for r in lab.request_log.entries)
 
 
 def test_store_outage_fails_closed(lab):

@@ -111,3 +111,19 @@ def test_confusion_checks_catch_a_verifier_that_trusts_the_header():
     failed = {r.test for r in report.results if not r.passed}
     assert {"test_alg_none_is_refused",
             "test_another_algorithm_under_a_known_kid_is_refused[rs256-1-PS256]"} <= failed, report.text()
+
+
+def test_rotation_checks_catch_a_check_then_set_race():
+    """Exercise 06's suite fails on a rotation that reads "used" and then sets it."""
+    report = run_suite("ex06", str(ROOT / "tests" / "exercises" / "naive"))
+    failed = {r.test for r in report.results if not r.passed}
+    assert "test_two_refreshes_at_once_cannot_both_succeed" in failed, report.text()
+
+
+@pytest.mark.parametrize(("exercise", "check"), [
+    ("ex09", "test_a_token_just_over_the_margin_is_reused"),
+    ("ex10", "test_an_origin_must_match_exactly_not_by_prefix"),
+])
+def test_bff_checks_catch_their_naive_versions(exercise, check):
+    report = run_suite(exercise, str(ROOT / "tests" / "exercises" / "naive"))
+    assert check in {r.test for r in report.results if not r.passed}, report.text()

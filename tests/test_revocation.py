@@ -51,7 +51,7 @@ def test_refresh_tokens_are_off_unless_switched_on():
         body = plain.http.post("/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"]}).json()
         assert "refresh_token" not in body
         refused = plain.http.post("/oauth/token", json={"grant_type": "refresh_token", "refresh_token": "x"})
-        assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
 def test_refresh_rotates_and_the_store_holds_only_hashes(lab):
@@ -211,10 +211,16 @@ def introspect(lab, token, auth=ADMIN):
 def test_introspection_of_active_tokens(lab):
     body = tokens(lab)
     access = introspect(lab, body["access_token"]).json()
-    assert access["active"] is True and access["sub"] == "alice" and access["token_type"] == "access_token"
+    assert access["active"] is True and access["sub"] == "alice" and access["token_type"] == "Bearer"
     refresh_info = introspect(lab, body["refresh_token"]).json()
-    assert refresh_info == {"active": True, "token_type": "refresh_token", "username": "alice",
-                            "exp": refresh_info["exp"]}
+    assert refresh_info == {"active": True, "username": "alice", "exp": refresh_info["exp"]}
+
+
+def test_revoke_and_introspect_take_form_bodies_as_the_rfcs_say(lab):
+    token = tokens(lab)["access_token"]
+    assert lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json()["active"] is True
+    assert lab.http.post("/oauth/revoke", data={"token": token}).status_code == 200
+    assert lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json() == {"active": False}
 
 
 def test_introspection_says_inactive_and_nothing_more(lab):

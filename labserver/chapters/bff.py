@@ -30,13 +30,20 @@ from importlib import resources
 import requests
 from flask import Blueprint, Request, Response, current_app, jsonify, make_response, redirect, request
 
-from ..access_tokens import access_token_claims, issue_access_token
 from ..app import lab_state
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
-from ..http_errors import AuthenticationRequired, CsrfRejected, Forbidden, InvalidCredentials, InvalidRequest
+from ..http_errors import (
+    AuthenticationRequired,
+    BadGateway,
+    CsrfRejected,
+    Forbidden,
+    InvalidCredentials,
+    InvalidRequest,
+    ServiceUnavailable,
+)
 from ..inputs import json_object, string_field
-from ..refresh_tokens import RefreshRejected, issue_refresh_token, revoke_refresh_token, use_refresh_token
+from ..refresh_tokens import issue_refresh_token, revoke_refresh_token
 from ..revocation import token_version_problem
 from ..session_records import create_session, delete_session, find_session, session_key
 from ..users import check_password, get_user, user_key
@@ -68,8 +75,17 @@ def _cookie_name(req: Request) -> str:
     return "__Host-bff" if req.is_secure else "bff"
 
 
-def _own_origin(req: Request) -> str:
-    return req.host_url.rstrip("/")
+def _own_origin() -> str:
+    """This BFF's origin: the lab's own address, never taken from the request's Host header."""
+    own = lab_state().own_url
+    if own is None:
+        raise ServiceUnavailable("the BFF needs to know its own address: start it with start_lab()")
+    return own
+
+
+def _api_url() -> str:
+    """Where the API is: configured, or this same lab; never taken from the request."""
+    return (current_app.config["BFF_API_URL"] or _own_origin()).rstrip("/")
 
 
 def _web_file(name: str, mimetype: str) -> Response:
@@ -101,15 +117,15 @@ def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
     session_id = req.cookies.get(_cookie_name(req))
     if session_id is None:
         raise AuthenticationRequired("no BFF session: log in at /bff/ first")
+    if csrf:  # before the lookup: a refused request must not even keep the session alive
+        problem = csrf_problem(req.headers, _own_origin())
+        if problem:
+            raise CsrfRejected(problem)
     state, config = lab_state(), current_app.config
     found = find_session(state.store, state.clock, session_id, idle_timeout=config["SESSION_IDLE_TIMEOUT"],
                          absolute_timeout=config["SESSION_ABSOLUTE_TIMEOUT"])
     if found.record is None:
         raise AuthenticationRequired(f"the BFF session is gone: {found.reason}")
-    if csrf:
-        problem = csrf_problem(req.headers, _own_origin(req))
-        if problem:
-            raise CsrfRejected(problem)
     return session_id, found.record
 
 
@@ -117,7 +133,7 @@ def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
 def login():
     """Check the password (a form, or JSON); start a BFF session holding a refresh token."""
     origin = request.headers.get("Origin")
-    if origin is not None and origin != _own_origin(request):
+    if origin is not None and origin != _own_origin():
         raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
     if request.is_json:
         body = json_object()
@@ -131,7 +147,10 @@ def login():
     if user is None:
         raise InvalidCredentials("wrong username or password")
     presented = request.cookies.get(_cookie_name(request))
-    if presented:  # a new login is a new session: the old one is never promoted
+    if presented:  # a new login is a new session: the old one ends, refresh tokens and all
+        old_refresh = state.store.hget(session_key(presented), "refresh_token")
+        if old_refresh:
+            revoke_refresh_token(state.store, old_refresh, reason="a new login in the same browser")
         delete_session(state.store, presented)
     session_id = create_session(state.store, state.clock, user.username,
                                 client=request.headers.get("User-Agent", ""),
@@ -155,27 +174,30 @@ def me():
 
 
 def _mint_for(session_id: str, record: dict):
-    """A function that obtains a fresh access token with the session's refresh token."""
+    """A function that gets a fresh access token from the token endpoint (over HTTP), with the
+    session's refresh token, and keeps the rotated refresh token in the session."""
 
     def mint() -> tuple[str, float]:
-        state, config = lab_state(), current_app.config
-        try:
-            username, rotated = use_refresh_token(state.store, state.clock, record["refresh_token"])
-        except (KeyError, RefreshRejected) as exc:
-            raise AuthenticationRequired(f"the BFF session can no longer get tokens ({exc})") from None
-        state.store.hset(session_key(session_id), "refresh_token", rotated)
-        record["refresh_token"] = rotated
-        user = get_user(state.store, username)
-        if user is None:
-            raise AuthenticationRequired("the session's user no longer exists")
-        now = state.clock.now()
-        claims = access_token_claims(
-            username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"], now=now,
-            lifetime=config["TOKEN_LIFETIME"], client_id="jwt-lab-bff",
-            extra={"roles": list(user.roles), "token_version": user.token_version})
-        return issue_access_token(state.keys, claims, config["TOKEN_ALG"]), claims["exp"]
+        state = lab_state()
+        refresh = state.store.hget(session_key(session_id), "refresh_token") or ""
+        answer = _http("POST", "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh})
+        if answer.status_code != 200:
+            # The refresh family is gone (logout elsewhere, reuse detected): so is this session.
+            delete_session(state.store, session_id, username=record["user"])
+            reason = answer.json().get("error_description", answer.status_code)
+            raise AuthenticationRequired(f"the BFF session can no longer get tokens ({reason}); log in again")
+        tokens = answer.json()
+        state.store.hset(session_key(session_id), "refresh_token", tokens["refresh_token"])
+        return tokens["access_token"], state.clock.now() + tokens["expires_in"]
 
     return mint
+
+
+def _http(method: str, path: str, **kwargs) -> requests.Response:
+    """One call from the BFF to the lab's API or token endpoint, over HTTP."""
+    with requests.Session() as http:
+        http.trust_env = False  # loopback only; never through a proxy from the environment
+        return http.request(method, _api_url() + path, timeout=10, verify=lab_state().tls_cert or True, **kwargs)
 
 
 @bp.route("/bff/api/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
@@ -187,15 +209,15 @@ def proxy(path: str):
     session_id, record = _session(request, csrf=True)
     state = lab_state()
     token, _ = token_for_session(state.store, state.clock, session_id, _mint_for(session_id, record))
-    api = (current_app.config["BFF_API_URL"] or request.host_url).rstrip("/")
     body = request.get_json(silent=True) if request.method not in SAFE_METHODS else None
-    with requests.Session() as http:
-        http.trust_env = False  # the API is on loopback; never through a proxy from the environment
-        answer = http.request(request.method, f"{api}/api/{path}", json=body, timeout=10,
-                              headers={"Authorization": f"Bearer {token}"},
-                              verify=state.tls_cert or True)
+    answer = _http(request.method, f"/api/{path}", json=body, headers={"Authorization": f"Bearer {token}"})
+    if answer.headers.get("Content-Type", "").split(";")[0] != "application/json":
+        # Relay JSON only: anything else could render as a page on the BFF's own origin.
+        raise BadGateway("the API answered with something other than JSON; not relayed")
     relayed = make_response(answer.content, answer.status_code)
-    relayed.mimetype = answer.headers.get("Content-Type", "application/json").split(";")[0]
+    relayed.mimetype = "application/json"
+    relayed.headers["Cache-Control"] = "no-store"
+    relayed.headers["X-Content-Type-Options"] = "nosniff"
     return relayed
 
 

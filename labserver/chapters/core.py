@@ -9,6 +9,7 @@ Endpoints:
 * ``GET  /admin/users``               every user with roles and token version (role ``admin``)
 * ``PUT  /admin/users/<name>/roles``  replace a user's roles (role ``admin``); applies on the
   user's next request, because roles are read from the store on every request
+* ``POST /admin/users/restore-demo``  re-create any demo user that was deleted (role ``admin``)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..auth import basic_authenticator, register_authenticator, require_role
 from ..http_errors import InvalidRequest, NotFound
 from ..inputs import json_object, string_list_field
 from ..store import describe
-from ..users import get_user, list_users, set_roles
+from ..users import get_user, list_users, seed_demo_users, set_roles
 
 bp = Blueprint("core", __name__)
 
@@ -89,3 +90,12 @@ def admin_set_roles(username, principal):
     if user is None:  # deleted between the two calls
         raise NotFound(f"no user named {username!r}")
     return jsonify(user.to_json())
+
+
+@bp.post("/admin/users/restore-demo")
+@require_role("admin")
+def admin_restore_demo_users(principal):
+    """Re-create deleted demo users (with their demo passwords); existing records are kept."""
+    store = lab_state().store
+    seed_demo_users(store)
+    return jsonify(users=[u.to_json() for u in list_users(store)])

@@ -2,11 +2,15 @@
 
 Endpoints:
 
-* ``POST /oauth/revoke``            ``{"token"}``: RFC 7009. An access token goes on the deny list
-  until its ``exp`` plus the leeway; a refresh token's whole family is revoked. Always 200, for unknown or
-  invalid tokens too (so the endpoint tells a prober nothing).
-* ``POST /oauth/introspect``        ``{"token"}``: RFC 7662, for resource servers (here: admin).
+* ``POST /oauth/revoke``            ``token=...`` (a form, as RFC 7009 has it, or JSON). An access
+  token goes on the deny list until its ``exp`` plus the leeway; a refresh token's whole family is
+  revoked. Always 200, for unknown or invalid tokens too: RFC 7009 section 2.2, since the client
+  could do nothing useful with an error and the token is unusable either way.
+* ``POST /oauth/introspect``        ``token=...``: RFC 7662, for resource servers (here: admin).
   ``{"active": true, ...}`` for a live token, ``{"active": false}`` with no reason otherwise.
+
+Modelled on the RFCs, with one simplification: no client authentication (RFC 7009 section 2.1
+asks confidential clients to authenticate and the server to check the token is theirs).
 * ``POST /oauth/logout-everywhere`` the caller's token version is bumped and every refresh-token
   family revoked.
 * ``GET /api/me/version-checked``   like ``/api/me``, plus the token-version check (1 store read)
@@ -23,7 +27,7 @@ from ..access_tokens import TokenRejected, verify_access_token
 from ..app import lab_state
 from ..auth import Principal, current_principal, require_role
 from ..http_errors import AuthenticationRequired, Forbidden, InvalidToken, bearer_challenge
-from ..inputs import json_object, string_field
+from ..inputs import json_or_form_object, string_field
 from ..refresh_tokens import refresh_token_state, revoke_refresh_token, revoke_user_families
 from ..revocation import deny, is_denied, token_version_problem
 from ..users import bump_token_version, get_user
@@ -54,7 +58,7 @@ def _verified_claims(token: str) -> dict | None:
 @bp.post("/oauth/revoke")
 def revoke():
     """RFC 7009: revoke an access token (deny list) or a refresh token (its family)."""
-    token = string_field(json_object(), "token", max_length=8192)
+    token = string_field(json_or_form_object(), "token", max_length=8192)
     state = lab_state()
     claims = _verified_claims(token)
     if claims is not None:
@@ -69,17 +73,16 @@ def revoke():
 @require_role("admin")
 def introspect(principal: Principal):
     """RFC 7662: is this token active right now, every check included? No reasons given."""
-    token = string_field(json_object(), "token", max_length=8192)
+    token = string_field(json_or_form_object(), "token", max_length=8192)
     state = lab_state()
     claims = _verified_claims(token)
     if claims is not None:
         if is_denied(state.store, claims) or token_version_problem(state.store, claims):
             return jsonify(active=False)
-        return jsonify(active=True, token_type="access_token", **claims)
+        return jsonify(active=True, token_type="Bearer", **claims)
     refresh = refresh_token_state(state.store, state.clock, token)
-    if refresh is not None:
-        return jsonify(active=True, token_type="refresh_token", username=refresh["username"],
-                       exp=refresh["exp"])
+    if refresh is not None:  # RFC 7662 defines no token_type for refresh tokens; none is given
+        return jsonify(active=True, username=refresh["username"], exp=refresh["exp"])
     return jsonify(active=False)
 
 

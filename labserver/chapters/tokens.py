@@ -61,7 +61,8 @@ OPTIONS = (
            "Longest access-token lifetime a token request may ask for with 'lifetime' (a lab "
            "convenience for experiments; real servers set lifetimes per client)."),
     Option("REFRESH_TOKENS", False,
-           "Also issue a refresh token (rotated on every use; chapter 3) with each access token."),
+           "The password grant also issues a refresh token (rotated on every use; chapter 3). "
+           "The refresh grant always works for a refresh token the lab issued."),
     Option("REFRESH_LIFETIME", 24 * 3600, "Seconds a refresh-token family lives after login."),
 )
 
@@ -130,8 +131,6 @@ def token():
             refresh_token = issue_refresh_token(state.store, state.clock, user.username,
                                                 lifetime=config["REFRESH_LIFETIME"])
     elif grant == "refresh_token":
-        if not config["REFRESH_TOKENS"]:
-            raise InvalidRequest("this lab issues no refresh tokens (REFRESH_TOKENS is off)")
         try:
             username, refresh_token = use_refresh_token(
                 state.store, state.clock, string_field(body, "refresh_token", max_length=256))

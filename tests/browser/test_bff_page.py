@@ -3,9 +3,11 @@
 * logging in through the form leaves a cookie that the page's script cannot see (HttpOnly);
 * no response the page receives contains an access token, yet its API call works through the
   proxy, and the lab's request log shows the bearer token only on the BFF-to-API hop;
-* a page of another site (``localhost``, while the lab is ``127.0.0.1``: different sites) can
-  neither make the browser send the session cookie with a form POST nor read an API answer
-  with ``fetch``;
+* a page of another *site* (``localhost``, while the lab is ``127.0.0.1``) cannot make the
+  browser send the session cookie with a form POST (SameSite), nor read an API answer with
+  ``fetch`` (CORS);
+* a page of the same site but another *origin* (``127.0.0.1`` on another port) does get the
+  cookie sent with its form POST, and the BFF's CSRF check refuses it;
 * after logout, the page's next call fails.
 """
 
@@ -79,10 +81,11 @@ def test_the_page_works_without_ever_holding_a_token(page, lab):
     expect(page.locator("#out")).to_contain_text("401")
 
 
-@pytest.fixture
-def other_site(lab):
-    """A page on http://localhost:<port>/ (another site than the lab's 127.0.0.1) that tries a
-    cross-site fetch with the custom header, then a cross-site form POST to the lab's logout."""
+@pytest.fixture(params=["localhost", "127.0.0.1"], ids=["another site", "same site, another origin"])
+def other_site(lab, request):
+    """A page on http://<host>:<port>/ that tries a cross-origin fetch with the custom header,
+    then a form POST to the lab's logout. ``localhost`` is another site than the lab's
+    ``127.0.0.1``; ``127.0.0.1`` on another port is the same site, but another origin."""
     html = f"""<!doctype html><title>another site</title>
 <form id="f" method="post" action="{lab.url}/bff/logout"><input name="x" value="1"></form>
 <script>
@@ -97,7 +100,7 @@ fetch("{lab.url}/bff/api/me", {{credentials: "include", headers: {{"X-CSRF": "1"
         return [html]
 
     server = ServerThread(app)
-    yield server.url.replace("127.0.0.1", "localhost")
+    yield server.url.replace("127.0.0.1", request.param)
     server.stop()
 
 
@@ -111,9 +114,13 @@ def test_another_site_cannot_use_the_session(page, lab, other_site):
     arrived = lab.request_log.entries[before:]
 
     forged = [r for r in arrived if r.method == "POST" and r.path == "/bff/logout"]
-    assert len(forged) == 1, "the cross-site form POST did reach the lab"
-    assert "cookie" not in forged[0].credential, "SameSite=Lax: the browser did not attach the session cookie"
-    assert forged[0].status == 401, "without the cookie there is no session to log out"
+    assert len(forged) == 1, "the forged form POST did reach the lab"
+    if "localhost" in other_site:  # another site: SameSite=Lax keeps the cookie off
+        assert "cookie" not in forged[0].credential, "SameSite=Lax: the browser did not attach the cookie"
+        assert forged[0].status == 401, "without the cookie there is no session to log out"
+    else:  # the same site: the cookie goes along, and the CSRF check is what refuses
+        assert forged[0].credential.startswith("cookie bff="), "same site: SameSite lets the cookie through"
+        assert forged[0].status == 403, "no X-CSRF: 1 and a foreign Origin: refused"
 
     api_reads = [r for r in arrived if r.method == "GET" and r.path == "/bff/api/me"]
     assert api_reads == [], "the cross-origin fetch never got past its CORS preflight"

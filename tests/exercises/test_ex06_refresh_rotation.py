@@ -20,12 +20,13 @@ def test_rotation_gives_a_new_token(impl, store):
     assert isinstance(new, str) and new != old, "return issue(store, user, family): a fresh token"
 
 
-def test_the_new_token_works_in_turn(impl, store):
-    """The new token can be used once in its turn, and so on."""
-    token = impl.issue(store, "alice")
+@pytest.mark.parametrize("user", ["alice", "bob"])
+def test_the_new_token_works_in_turn(impl, store, user):
+    """The new token can be used once in its turn, and so on, for the same user."""
+    token = impl.issue(store, user)
     for _ in range(3):
         token = impl.rotate(store, token)
-    assert store.hget(impl.token_key(token), "user") == "alice", "keep the same user along the chain"
+    assert store.hget(impl.token_key(token), "user") == user, "keep the token's own user along the chain"
 
 
 def test_the_new_token_is_in_the_same_family(impl, store):
@@ -74,3 +75,44 @@ def test_the_store_never_holds_a_token_in_clear(impl, store):
     second = impl.rotate(store, first)
     dump = " ".join(list(store.keys("*")) + [v for k in store.keys("*") for v in store.hgetall(k).values()])
     assert first not in dump and second not in dump, "store records under token_key(token) (a hash) only"
+
+
+class RacingStore:
+    """A store that, the first time the token's record is read, lets a second request rotate
+    the same token before the first one continues: two refreshes at the same moment."""
+
+    def __init__(self, store, impl, token):
+        self._store, self._impl, self._token, self.raced = store, impl, token, None
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def hgetall(self, key):
+        record = self._store.hgetall(key)
+        if self.raced is None and key == self._impl.token_key(self._token):
+            self.raced = "started"
+            try:
+                self.raced = self._impl.rotate(self._store, self._token)  # the other request
+            except self._impl.RefreshRejected:
+                self.raced = "refused"
+        return record
+
+
+def test_two_refreshes_at_once_cannot_both_succeed(impl, store):
+    """Two requests rotating the same token at the same moment do not both get a working successor."""
+    token = impl.issue(store, "alice")
+    racing = RacingStore(store, impl, token)
+    try:
+        first = impl.rotate(racing, token)
+    except impl.RefreshRejected:
+        first = None
+    winners = [t for t in (first, racing.raced) if t not in (None, "started", "refused")]
+    still_usable = []
+    for successor in winners:
+        try:
+            impl.rotate(store, successor)
+            still_usable.append(successor)
+        except impl.RefreshRejected:
+            pass
+    assert len(still_usable) <= 1, \
+        "check-then-set lets both through: claim the token with one store.hincrby(..., 'used', 1) == 1"

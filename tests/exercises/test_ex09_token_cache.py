@@ -45,6 +45,16 @@ def test_a_cached_token_is_reused(impl, store, clock):
     assert mint.calls == 1, "do not call mint() when the cached token is still good"
 
 
+def test_a_token_just_over_the_margin_is_reused(impl, store, clock):
+    """With 31 s left (margin 30), the cached token is still re-used."""
+    start(store, impl)
+    mint = Issuer(clock)
+    impl.token_for_session(store, clock, "s1", mint)
+    clock.advance(269)  # 31 s left
+    assert impl.token_for_session(store, clock, "s1", mint) == ("token-1", False), \
+        "re-use while exp - now > margin: 31 > 30"
+
+
 def test_a_token_close_to_expiry_is_replaced(impl, store, clock):
     """A cached token with the margin or less left is replaced."""
     start(store, impl)
@@ -73,6 +83,15 @@ def test_each_session_has_its_own_cache(impl, store, clock):
     first = impl.token_for_session(store, clock, "s1", mint)[0]
     second = impl.token_for_session(store, clock, "s2", mint)[0]
     assert first != second, "read and write the cache in session_key(session_id), per session"
+
+
+def test_a_zero_margin_reuses_until_expiry(impl, store, clock):
+    """With margin 0, the token is re-used until its very last second."""
+    start(store, impl)
+    mint = Issuer(clock)
+    impl.token_for_session(store, clock, "s1", mint, margin=0)
+    clock.advance(299)
+    assert impl.token_for_session(store, clock, "s1", mint, margin=0)[1] is False, "1 s left > 0: re-use"
 
 
 def test_the_margin_is_a_parameter(impl, store, clock):

@@ -21,7 +21,7 @@ def test_a_client_without_origin_headers_passes(impl):
     assert problem(impl, X_CSRF="1") is None, "Origin and Sec-Fetch-Site are checked only when present"
 
 
-@pytest.mark.parametrize("value", [None, "", "0", "true", "yes"])
+@pytest.mark.parametrize("value", [None, "", "0", "true", "yes"], ids=["absent", "empty", "0", "true", "yes"])
 def test_without_the_custom_header_it_is_refused(impl, value):
     """A request without X-CSRF: 1 (like an HTML form's) is refused."""
     headers = {"Origin": OWN} if value is None else {"X_CSRF": value, "Origin": OWN}
@@ -42,6 +42,15 @@ def test_the_browsers_own_word_is_respected(impl, site):
     """Sec-Fetch-Site cross-site or same-site is refused."""
     reason = problem(impl, X_CSRF="1", Sec_Fetch_Site=site)
     assert isinstance(reason, str) and reason, "only same-origin (or none) may use the session"
+
+
+def test_an_origin_must_match_exactly_not_by_prefix(impl):
+    """An origin that only starts like the BFF's is another origin."""
+    own = "https://app.example.test"
+    for origin in ("https://app.example.test.evil.test", "https://app.example.test:8443"):
+        headers = Headers([("X-CSRF", "1"), ("Origin", origin)])
+        reason = impl.csrf_problem(headers, own)
+        assert isinstance(reason, str) and reason, "compare origins with ==, never startswith"
 
 
 def test_header_names_are_case_insensitive(impl):

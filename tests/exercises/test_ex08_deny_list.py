@@ -19,10 +19,10 @@ def claims(clock, jti="t1", lifetime=300, iss=ISS):
 
 
 def test_a_denied_token_is_denied(impl, lab_store, clock):
-    """A token put on the list is found there."""
+    """A token put on the list is found there (is_denied returns True)."""
     token = claims(clock)
     impl.deny(lab_store, clock, token)
-    assert impl.is_denied(lab_store, token) is True, "is_denied: look the key up with store.exists"
+    assert impl.is_denied(lab_store, token) is True, "return a bool: bool(store.exists(key))"
 
 
 def test_other_tokens_are_not_denied(impl, lab_store, clock):
@@ -63,12 +63,22 @@ def test_the_entry_goes_when_the_token_would_have_expired(impl, lab_store, clock
     assert lab_store.exists(impl.deny_key(ISS, "t1")) == 0, "the TTL must end with the token's exp"
 
 
+def test_the_ttl_is_rounded_up(impl, lab_store, clock):
+    """With a clock between seconds, the entry never leaves before the token could pass."""
+    token = claims(clock, lifetime=300)
+    clock.advance(0.6)  # 299.4 s of lifetime left
+    impl.deny(lab_store, clock, token)
+    clock.advance(299.3)
+    assert impl.is_denied(lab_store, token) is True, \
+        "the token is still valid 0.1 s longer: round the TTL up (math.ceil), never down"
+
+
 def test_an_expired_token_adds_nothing(impl, lab_store, clock):
     """Denying an already expired token stores nothing."""
     token = claims(clock, lifetime=60)
     clock.advance(120)
     assert impl.deny(lab_store, clock, token) is False, "return False when exp is already past"
-    assert lab_store.keys("lab:ex07:*") == [], "store nothing for a token that is dead anyway"
+    assert lab_store.keys("lab:ex08:*") == [], "store nothing for a token that is dead anyway"
 
 
 def test_the_list_holds_only_live_tokens(impl, lab_store, clock):
@@ -76,5 +86,5 @@ def test_the_list_holds_only_live_tokens(impl, lab_store, clock):
     for i in range(100):  # one revoked token per minute, each with a 5 min lifetime
         impl.deny(lab_store, clock, claims(clock, f"t{i}", lifetime=300))
         clock.advance(60)
-    size = len(lab_store.keys("lab:ex07:deny:*"))
+    size = len(lab_store.keys("lab:ex08:deny:*"))
     assert size <= 5, f"{size} entries: expired tokens must leave the list by themselves (TTL)"

@@ -58,10 +58,12 @@ def test_other_users_tokens_are_untouched(impl, users):
 
 
 @pytest.mark.parametrize("claims", [{"sub": "alice"}, {"sub": "alice", "token_version": "1"},
-                                    {"sub": "alice", "token_version": True}])
+                                    {"sub": "alice", "token_version": True}],
+                         ids=["missing", "a string", "a boolean"])
 def test_a_missing_or_mistyped_version_fails(impl, users, claims):
     """A token without an integer token_version is refused."""
-    refused(impl, users, claims, "the claim must be an int equal to the stored version")
+    refused(impl, users, claims, "the claim must be an int equal to the stored version (careful: "
+                                 "in Python, True is an int too: exclude bool explicitly)")
 
 
 def test_an_unknown_user_fails(impl, users):

@@ -1,12 +1,12 @@
-"""Exercise 08 · Revoke every token of a user at once, with a token version.
+"""Exercise 07 · Revoke every token of a user at once, with a token version.
 
 Each access token carries the user's ``token_version`` from the moment it was issued. The user's
 current version is stored in their record (``user_key(username)``, field ``token_version``).
 Bumping it (log out everywhere, a password change, a role removal) makes every older token fail
 wherever the API checks the version: one store read per request, and no list of tokens at all.
 
-Check your work in the notebook with ``check("ex08")``, or from a terminal with
-``.venv/bin/python -m pytest tests/exercises/test_ex08_token_version.py --impl exercises``.
+Check your work in the notebook with ``check("ex07")``, or from a terminal with
+``.venv/bin/python -m pytest tests/exercises/test_ex07_token_version.py --impl exercises``.
 """
 
 from labserver.users import user_key
@@ -18,15 +18,12 @@ class TokenRevoked(Exception):
 
 def bump_token_version(store, username):
     """Add one to the user's token version; return the new version (an int)."""
-    return int(store.hincrby(user_key(username), "token_version", 1))
+    raise NotImplementedError("store.hincrby(key, field, 1) adds one and returns the new value")
 
 
 def check_token_version(store, claims):
     """Raise ``TokenRevoked`` unless the token's ``token_version`` claim is an int equal to the
     stored version of the user named by ``claims["sub"]`` (a missing user: ``TokenRevoked``)."""
-    current = store.hget(user_key(claims["sub"]), "token_version")
-    if current is None:
-        raise TokenRevoked("no such user")
-    version = claims.get("token_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version != int(current):
-        raise TokenRevoked(f"token version {version!r}, current {current}")
+    raise NotImplementedError(
+        "current = store.hget(user_key(claims['sub']), 'token_version') is a str, or None for no user"
+    )
