@@ -62,5 +62,5 @@ def token_version_problem(store: redis.Redis, claims: dict) -> str | None:
         return "the token carries no token_version"
     if carried != int(current):
         return (f"the token is at version {carried}, and the user's tokens are now at version "
-                f"{current} (log out everywhere, password change or role removal)")
+                f"{current} (logged out everywhere, or a role was removed)")
     return None
