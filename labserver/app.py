@@ -35,6 +35,7 @@ BLUEPRINTS = (
     "labserver.chapters.tokens",
     "labserver.chapters.revocation",
     "labserver.chapters.bff",
+    "labserver.chapters.casebook",
 )
 
 

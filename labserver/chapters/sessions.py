@@ -59,6 +59,9 @@ OPTIONS = (
            "Cookie name; 'auto' is 'session' over HTTP and '__Host-session' over HTTPS."),
     Option("SESSION_SAMESITE", "Lax",
            "The cookie's SameSite attribute: 'Strict', 'Lax' or 'None' (None needs HTTPS)."),
+    Option("SESSION_COOKIE_SECURE", "auto",
+           "The cookie's Secure attribute: 'auto' (exactly when served over HTTPS), True or False. "
+           "True over plain HTTP reproduces chapter 5's login loop."),
     Option("SESSION_IDLE_TIMEOUT", 15 * 60,
            "Seconds without a request after which a session ends (lab clock)."),
     Option("SESSION_ABSOLUTE_TIMEOUT", 8 * 3600,
@@ -92,10 +95,16 @@ def _store_ttl() -> int:
     return int(_config("SESSION_ABSOLUTE_TIMEOUT")) + 60
 
 
+def _secure(req: Request) -> bool:
+    """Whether the cookie gets the Secure attribute (see ``SESSION_COOKIE_SECURE``)."""
+    configured = _config("SESSION_COOKIE_SECURE")
+    return req.is_secure if configured == "auto" else bool(configured)
+
+
 def _clearing_cookie(req: Request) -> str:
     """A ``Set-Cookie`` value that makes the client drop the session cookie."""
     return dump_cookie(cookie_name(req), "", max_age=0, expires=0, path="/", httponly=True,
-                       secure=req.is_secure, samesite=_config("SESSION_SAMESITE"))
+                       secure=_secure(req), samesite=_config("SESSION_SAMESITE"))
 
 
 def session_authenticator(req: Request) -> Principal | None:
@@ -151,7 +160,7 @@ def session_login():
         idle_timeout=_config("SESSION_IDLE_TIMEOUT"), absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"),
     ))
     response.set_cookie(cookie_name(request), session_id, path="/", httponly=True,
-                        secure=request.is_secure, samesite=_config("SESSION_SAMESITE"))
+                        secure=_secure(request), samesite=_config("SESSION_SAMESITE"))
     return response
 
 

@@ -141,6 +141,7 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
 def _describe_times(report: DecodedToken, now: float) -> None:
     claims = report.payload if isinstance(report.payload, dict) else {}
     meaning = {"iat": "issued", "nbf": "valid from", "exp": "expires", "auth_time": "user authenticated"}
+    past = {"exp": "expired"}
     for name in TIME_CLAIMS:
         if name not in claims:
             continue
@@ -151,8 +152,9 @@ def _describe_times(report: DecodedToken, now: float) -> None:
         if value > 100_000_000_000:
             report.warnings.append(f"{name} looks like milliseconds (13 digits): JWT times are seconds")
             value = value / 1000
+        word = past.get(name, meaning[name]) if value <= now else meaning[name]
         try:
-            report.times.append(f"{name:<9} {meaning[name]} {relative(value, now):<16} "
+            report.times.append(f"{name:<9} {word + ' ' + relative(value, now):<30} "
                                 f"UTC {utc_iso(value)}   local {local_iso(value)}")
         except (OverflowError, OSError, ValueError):
             report.warnings.append(f"{name} = {value} is outside any calendar")
