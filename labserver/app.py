@@ -5,7 +5,8 @@ A chapter adds itself with one line in :data:`BLUEPRINTS`. Its module provides
 * ``bp``: a :class:`flask.Blueprint` with its endpoints;
 * optionally ``OPTIONS``: a list of :class:`~labserver.config.Option` (its config keys);
 * optionally ``init_app(app)``: anything to do once per app, e.g.
-  :func:`~labserver.auth.register_authenticator`.
+  :func:`~labserver.auth.register_authenticator`;
+* optionally ``REGISTER_IF``: a config key; the blueprint is mounted only when it is true.
 
 Views reach the lab's shared parts through :func:`lab_state` (store, clock, request log).
 """
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     "labserver.chapters.revocation",
     "labserver.chapters.bff",
     "labserver.chapters.casebook",
+    "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 6)
 )
 
 
@@ -106,6 +108,8 @@ def create_app(
             ) from None
 
     for module in modules:
+        if getattr(module, "REGISTER_IF", None) and not app.config[module.REGISTER_IF]:
+            continue
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)

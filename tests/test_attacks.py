@@ -1,0 +1,199 @@
+"""Chapter 6: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
+vulnerable blueprint exists only when asked for."""
+
+import jwt
+import pytest
+
+from labserver.users import PASSWORDS
+
+# Each attack and the rule the hardened lab names when it refuses the same forgery.
+EXPECTED_REFUSAL = {
+    "signature not verified": "bad signature",
+    "alg: none": "algorithm not allowed",
+    "weak HMAC secret": "bad signature",
+    "key in the jwk header": "bad signature",
+    "key from the jku URL": "unknown key",
+    "kid as a file path": "unknown key",
+    "algorithm confusion": "algorithm not allowed",
+    "predictable session ID": "no such session",
+    "session fixation": "no such session",
+}
+
+TOKEN_ENDPOINTS = ["no-verify", "alg-none", "weak-secret", "jwk-header", "jku", "kid-path", "alg-confusion"]
+
+
+@pytest.fixture
+def vlab(redis_url, clock):
+    """A lab with the deliberately vulnerable endpoints mounted."""
+    from labserver import start_lab
+
+    lab = start_lab(redis_url=redis_url or "", clock=clock, vulnerable=True, replace=False)
+    yield lab
+    lab.stop()
+    assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"
+
+
+@pytest.fixture
+def results(vlab):
+    from labserver.experiments.attacks import run_battery
+
+    return {r.attack: r for r in run_battery(vlab)}
+
+
+def test_the_battery_runs_every_attack_of_the_chapter(results):
+    assert list(results) == list(EXPECTED_REFUSAL)
+
+
+@pytest.mark.parametrize("attack", list(EXPECTED_REFUSAL))
+def test_each_attack_breaks_its_vulnerable_endpoint(results, attack):
+    row = results[attack]
+    assert row.vulnerable_accepted, row.vulnerable
+    assert row.vulnerable.startswith("accepted:")
+
+
+@pytest.mark.parametrize("attack", list(EXPECTED_REFUSAL))
+def test_the_hardened_lab_refuses_each_attack_with_a_specific_reason(results, attack):
+    row = results[attack]
+    assert row.hardened_refused, row.hardened
+    assert row.hardened.startswith(f"401 {EXPECTED_REFUSAL[attack]}"), row.hardened
+    assert row.rule
+
+
+def test_token_forgeries_claim_admin_and_the_vulnerable_endpoints_believe_it(results):
+    for attack in list(EXPECTED_REFUSAL)[:7]:
+        assert "roles ['admin']" in results[attack].vulnerable, attack
+
+
+def test_the_battery_also_takes_a_base_url(vlab):
+    from labserver.experiments.attacks import run_battery
+
+    rows = run_battery(vlab.url)
+    assert all(r.vulnerable_accepted and r.hardened_refused for r in rows)
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "https://10.0.0.1:8443", "http://lab.internal/"])
+def test_the_battery_refuses_to_attack_anything_but_loopback(url):
+    from labserver.experiments.attacks import run_battery
+
+    with pytest.raises(ValueError, match="this machine only"):
+        run_battery(url)
+
+
+def test_the_default_lab_has_no_vulnerable_endpoint(lab, vlab):
+    paths = sorted({rule.rule for rule in vlab.app.url_map.iter_rules() if rule.rule.startswith("/vulnerable")})
+    assert len(paths) >= 12
+    http = lab.client()
+    for path in paths:
+        concrete = path.replace("<name>", "x")
+        for method in ("GET", "POST"):
+            answer = http.request(method, concrete, json={})
+            assert answer.status_code == 404, (method, concrete)
+            assert "X-Lab-Warning" not in answer.headers
+
+
+def test_every_vulnerable_answer_carries_the_warning(vlab):
+    http = vlab.client()
+    answers = [http.get(f"/vulnerable/{name}/me") for name in TOKEN_ENDPOINTS]
+    answers.append(http.get("/vulnerable/session/start"))
+    answers.append(http.get("/vulnerable/uploads/none"))
+    for answer in answers:
+        assert "DELIBERATELY VULNERABLE" in answer.headers["X-Lab-Warning"]
+    assert http.get("/vulnerable/session/start").json()["warning"].startswith("DELIBERATELY VULNERABLE")
+
+
+@pytest.mark.parametrize("endpoint", TOKEN_ENDPOINTS)
+@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer garbage", "Bearer a.b.c", "Bearer ..",
+                                           "Basic Ym9iOng=", "Bearer eyJhbGciOiJub25lIn0.e30."])
+def test_vulnerable_endpoints_refuse_garbage_with_4xx(vlab, endpoint, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = vlab.client().get(f"/vulnerable/{endpoint}/me", headers=headers)
+    assert answer.status_code in (400, 401), answer.text
+    assert answer.json()["error"]
+
+
+def test_even_the_vulnerable_endpoints_check_expiry_on_the_lab_clock(vlab):
+    token = vlab.client().post("/vulnerable/weak-secret/token",
+                               json={"username": "bob", "password": PASSWORDS["bob"]}).json()["access_token"]
+    http = vlab.client()
+    assert http.get("/vulnerable/weak-secret/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    vlab.clock.advance(3600)
+    answer = http.get("/vulnerable/weak-secret/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401 and "expired" in answer.json()["error_description"]
+
+
+def _signed_with_own_key(vlab, jku: str) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    claims = jwt.decode(vlab.client().post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"]})
+                        .json()["access_token"], options={"verify_signature": False})
+    return jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+                      headers={"kid": "k", "jku": jku})
+
+
+@pytest.mark.parametrize("jku", ["http://example.com/jwks.json", "http://169.254.169.254/latest/meta-data",
+                                 "http://127.0.0.1:9/jwks.json", "file:///etc/passwd", ""])
+def test_jku_is_only_ever_fetched_from_the_lab_itself(vlab, jku):
+    token = _signed_with_own_key(vlab, jku)
+    answer = vlab.client().get("/vulnerable/jku/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert "on itself only" in answer.json()["error_description"]
+
+
+def test_a_jku_on_the_lab_without_the_key_is_refused(vlab):
+    url = vlab.client().post("/vulnerable/uploads", json={"keys": []}).json()["url"]
+    assert url.startswith(vlab.url + "/vulnerable/uploads/")
+    answer = vlab.client().get("/vulnerable/jku/me", headers={"Authorization": f"Bearer {_signed_with_own_key(vlab, url)}"})
+    assert answer.status_code == 401 and "no usable key" in answer.json()["error_description"]
+
+
+def test_uploads_are_small_json_objects(vlab):
+    http = vlab.client()
+    assert http.post("/vulnerable/uploads", data="not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert http.post("/vulnerable/uploads", json={"big": "x" * 20000}).status_code == 400
+
+
+@pytest.mark.parametrize("kid", ["../../../../../../etc/passwd", "/etc/hostname", "../keys", "nope", ""])
+def test_kid_paths_stay_inside_the_sandbox(vlab, kid):
+    from labserver.experiments.attacks import hs256_with_key_bytes
+
+    token = hs256_with_key_bytes({"kid": kid}, {"sub": "bob", "exp": vlab.clock.now() + 60}, b"")
+    answer = vlab.client().get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert answer.json()["error_description"] == "no such key file in the sandbox"
+
+
+def test_the_sandbox_is_a_temporary_folder_of_the_lab(vlab):
+    sandbox = vlab.app.extensions["lab.vulnerable"]["sandbox"]
+    assert (sandbox / "public" / "empty.txt").read_bytes() == b""
+    assert len((sandbox / "keys" / "signing.key").read_bytes()) == 32
+
+
+def test_a_hardened_lab_token_resists_the_word_list(vlab):
+    from labserver.experiments.attacks import crack_hs256, words
+
+    strong = vlab.client().post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"],
+                                                      "alg": "HS256"}).json()["access_token"]
+    weak = vlab.client().post("/vulnerable/weak-secret/token",
+                              json={"username": "bob", "password": PASSWORDS["bob"]}).json()["access_token"]
+    assert crack_hs256(strong, words()) is None
+    assert crack_hs256(weak, words()) == vlab.app.config["WEAK_SECRET"]
+    assert len(words()) >= 100
+
+
+def test_vulnerable_session_ids_are_consecutive_and_the_lab_s_are_not(vlab):
+    creds = {"username": "bob", "password": PASSWORDS["bob"]}
+    ids = [int(vlab.client().post("/vulnerable/session/login", json=creds).json()["session"]) for _ in range(3)]
+    assert ids[1] == ids[0] + 1 and ids[2] == ids[1] + 1
+    lab_ids = set()
+    for _ in range(3):
+        http = vlab.client()
+        http.post("/session/login", json=creds)
+        lab_ids.add(http.cookies["session"])
+    assert len(lab_ids) == 3 and all(len(i) >= 22 for i in lab_ids)
+
+
+def test_vulnerable_session_login_refuses_bad_input(vlab):
+    http = vlab.client()
+    assert http.post("/vulnerable/session/login", json={"username": "bob", "password": "wrong"}).status_code == 401
+    assert http.post("/vulnerable/session/login", data="{", headers={"Content-Type": "application/json"}).status_code == 400
+    assert http.get("/vulnerable/session/me").status_code == 401
