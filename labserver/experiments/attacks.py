@@ -115,18 +115,22 @@ def _verdict(status: int, body: dict) -> str:
     return f"{status} {body.get('error_description', body.get('error', ''))}"
 
 
-def _jwt_attack(name: str, rule: str, vulnerable_path: str, forge: Callable[[Attacker], tuple[str, str]]):
-    """An attack whose forgery goes to a vulnerable endpoint, and its twin to the hardened /api/me."""
+@dataclass(frozen=True)
+class JwtAttack:
+    """An attack whose forgery goes to one vulnerable endpoint, and its twin to the hardened
+    ``/api/me``. ``forge(attacker)`` returns the two forged tokens."""
 
-    def run(attacker: Attacker) -> AttackResult:
-        against_vulnerable, against_hardened = forge(attacker)
-        v_status, v_body = attacker.call(vulnerable_path, against_vulnerable)
+    name: str
+    rule: str
+    vulnerable_path: str
+    forge: Callable[[Attacker], tuple[str, str]]
+
+    def __call__(self, attacker: Attacker) -> AttackResult:
+        against_vulnerable, against_hardened = self.forge(attacker)
+        v_status, v_body = attacker.call(self.vulnerable_path, against_vulnerable)
         h_status, h_body = attacker.call("/api/me", against_hardened)
-        return AttackResult(name, _verdict(v_status, v_body), _verdict(h_status, h_body), rule,
+        return AttackResult(self.name, _verdict(v_status, v_body), _verdict(h_status, h_body), self.rule,
                             v_status == 200, h_status == 401)
-
-    run.attack = name
-    return run
 
 
 ADMIN = {"roles": ["admin"]}
@@ -224,20 +228,20 @@ def _fixation(a: Attacker) -> AttackResult:
                         v.status_code == 200, h.status_code == 401)
 
 
-ATTACKS: list[Callable[[Attacker], AttackResult]] = [
-    _jwt_attack("signature not verified", "RFC 7519 section 7.2: validate the JWS before any claim",
+ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances first, then sessions
+    JwtAttack("signature not verified", "RFC 7519 section 7.2: validate the JWS before any claim",
                 "/vulnerable/no-verify/me", _no_verify),
-    _jwt_attack("alg: none", "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
+    JwtAttack("alg: none", "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
                 "/vulnerable/alg-none/me", _alg_none),
-    _jwt_attack("weak HMAC secret", "RFC 8725 section 3.5 and RFC 7518 section 3.2: 32+ random bytes",
+    JwtAttack("weak HMAC secret", "RFC 8725 section 3.5 and RFC 7518 section 3.2: 32+ random bytes",
                 "/vulnerable/weak-secret/me", _weak_secret),
-    _jwt_attack("key in the jwk header", "RFC 8725 section 3.10: keys come from the verifier's own set",
+    JwtAttack("key in the jwk header", "RFC 8725 section 3.10: keys come from the verifier's own set",
                 "/vulnerable/jwk-header/me", _jwk_header),
-    _jwt_attack("key from the jku URL", "RFC 8725 sections 2.9 and 3.10: never follow jku (SSRF)",
+    JwtAttack("key from the jku URL", "RFC 8725 sections 2.9 and 3.10: never follow jku (SSRF)",
                 "/vulnerable/jku/me", _jku),
-    _jwt_attack("kid as a file path", "RFC 8725 section 3.10: a kid is looked up, never used as a path",
+    JwtAttack("kid as a file path", "RFC 8725 section 3.10: a kid is looked up, never used as a path",
                 "/vulnerable/kid-path/me", _kid_path),
-    _jwt_attack("algorithm confusion", "RFC 8725 section 3.1: each key is used with exactly one algorithm",
+    JwtAttack("algorithm confusion", "RFC 8725 section 3.1: each key is used with exactly one algorithm",
                 "/vulnerable/alg-confusion/me", _alg_confusion),
     _predictable_session,
     _fixation,
@@ -251,6 +255,33 @@ def run_battery(target) -> list[AttackResult]:
     return [attack(attacker) for attack in ATTACKS]
 
 
+def verifier_battery(target, verify: Callable[[str], dict]) -> list[AttackResult]:
+    """The token attacks against a verifier of yours instead of the vulnerable endpoints.
+
+    ``verify(token)`` returns the claims it trusts or raises ``jwt.InvalidTokenError``. Its
+    column says "accepted" (it returned claims), "refused" (it raised InvalidTokenError) or
+    "crashed" (any other exception: a server would answer 500). The hardened lab's column is
+    as in :func:`run_battery`.
+    """
+    attacker = Attacker(target)
+    rows = []
+    for attack in ATTACKS:
+        if not isinstance(attack, JwtAttack):
+            continue
+        forged, against_hardened = attack.forge(attacker)
+        try:
+            claims = verify(forged)
+            verdict, accepted = f"accepted: sub {claims.get('sub')!r}, roles {claims.get('roles')}", True
+        except jwt.InvalidTokenError as exc:
+            verdict, accepted = f"refused: {type(exc).__name__}: {exc}", False
+        except Exception as exc:  # noqa: BLE001 - the point is to show it
+            verdict, accepted = f"crashed: {type(exc).__name__}: {exc}", False
+        h_status, h_body = attacker.call("/api/me", against_hardened)
+        rows.append(AttackResult(attack.name, verdict, _verdict(h_status, h_body), attack.rule, accepted,
+                                 h_status == 401))
+    return rows
+
+
 def table(results: list[AttackResult]) -> str:
     """The results as text: attack, the vulnerable endpoint's answer, the hardened lab's answer."""
     lines = []
@@ -259,10 +290,17 @@ def table(results: list[AttackResult]) -> str:
     return "\n".join(lines)
 
 
-def summary(results: list[AttackResult]) -> str:
-    """One line per attack: did the vulnerable endpoint fall, did the hardened one hold?"""
+def summary(results: list[AttackResult], against: str = "vulnerable endpoint") -> str:
+    """One line per attack: did the vulnerable side (``against``) fall, did the hardened lab hold?"""
     width = max(len(r.attack) for r in results)
-    head = f"{'attack':<{width}}  vulnerable endpoint   hardened lab"
-    rows = [f"{r.attack:<{width}}  {'ACCEPTED (broken)' if r.vulnerable_accepted else 'refused':<20} "
-            f"{'refused (holds)' if r.hardened_refused else 'ACCEPTED'}" for r in results]
+    left = max(len(against), 20)
+
+    def fell(r: AttackResult) -> str:
+        if r.vulnerable_accepted:
+            return "ACCEPTED (broken)"
+        return "CRASHED (a 500)" if r.vulnerable.startswith("crashed") else "refused"
+
+    head = f"{'attack':<{width}}  {against:<{left}} hardened lab"
+    rows = [f"{r.attack:<{width}}  {fell(r):<{left}} {'refused (holds)' if r.hardened_refused else 'ACCEPTED'}"
+            for r in results]
     return "\n".join([head] + rows)

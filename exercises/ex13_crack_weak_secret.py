@@ -1,0 +1,33 @@
+"""Exercise 13 · Crack a weak HS256 secret, then mint yourself an admin token.
+
+An HS256 signature is HMAC-SHA256 over ``<header>.<payload>`` (the token's first two parts, as
+they are) keyed with the secret. Anyone holding one token can test guesses offline: a guess is
+right when its HMAC equals the token's third part, base64url-decoded. With a word from a list as
+the secret, that takes milliseconds; with 32 random bytes, longer than the universe has.
+
+Use ``hmac``, ``hashlib`` and PyJWT (``jwt.utils.base64url_decode``, ``jwt.encode``); do not
+write base64 or HMAC yourself.
+
+Check your work in the notebook with ``check("ex13")``, or from a terminal with
+``.venv/bin/python -m pytest tests/exercises/test_ex13_crack_weak_secret.py --impl exercises``.
+"""
+
+
+def crack(token, candidates):
+    """Return the word in ``candidates`` (an iterable of str) that signs the HS256 ``token``,
+    or None when no word does (or the token is not HS256). Never verify claims here: only the
+    signature decides."""
+    raise NotImplementedError(
+        "split with token.rpartition('.'); compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
+        ".digest() with jwt.utils.base64url_decode(signature) using hmac.compare_digest"
+    )
+
+
+def mint_admin(token, secret, now):
+    """Return a new HS256 token signed with ``secret``: the claims of ``token`` with ``roles``
+    set to ``["admin"]``, ``iat`` set to ``now`` and ``exp`` to ``now + 300`` (both int); its
+    header keeps the original's ``typ`` (and ``kid``, if it had one)."""
+    raise NotImplementedError(
+        "jwt.decode(token, options={'verify_signature': False}) reads the claims; "
+        "jwt.get_unverified_header(token) the header; jwt.encode(claims, secret, 'HS256', headers=...) signs"
+    )
