@@ -7,6 +7,8 @@ token, a payload swapped under an old signature) are assembled by hand, with PyJ
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -24,10 +26,21 @@ SIGNERS = {
 }
 
 
+def _part(obj: Any) -> str:
+    """One compact-serialization part: compact JSON, base64url without padding."""
+    return base64url_encode(json.dumps(obj, separators=(",", ":")).encode()).decode()
+
+
 def encode_unsigned(header: dict, payload: dict) -> str:
     """A compact JWS with an empty signature, assembled by hand (``alg: none``)."""
-    part = lambda obj: base64url_encode(json.dumps(obj, separators=(",", ":")).encode()).decode()  # noqa: E731
-    return f"{part(header)}.{part(payload)}."
+    return f"{_part(header)}.{_part(payload)}."
+
+
+def hs256_with_key_bytes(header: dict, claims: dict, key: bytes) -> str:
+    """A compact HS256 JWS over ``header`` and ``claims`` with ``key`` as the HMAC secret, built
+    with ``hmac`` because PyJWT rightly refuses some keys (a PEM public key, an empty key)."""
+    signing_input = f"{_part({**header, 'alg': 'HS256'})}.{_part(claims)}"
+    return f"{signing_input}.{base64url_encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).decode()}"
 
 
 def mint(keys: KeyRing, claims: dict, *, alg: str = "ES256", signer: str = "lab") -> str:
@@ -51,5 +64,4 @@ def tamper(token: str, **changes: Any) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64url_decode(payload))
     claims.update(changes)
-    new_payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
-    return f"{header}.{new_payload}.{signature}"
+    return f"{header}.{_part(claims)}.{signature}"

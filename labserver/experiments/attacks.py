@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-from jwt.utils import base64url_encode
 
-from ..forge import encode_unsigned, tamper
+from ..forge import encode_unsigned, hs256_with_key_bytes, tamper
 from ..users import PASSWORDS
 
 WORDLIST = Path(__file__).resolve().parents[1] / "data" / "wordlist.txt"
@@ -48,14 +46,6 @@ def crack_hs256(token: str, candidates: Iterable[str]) -> str | None:
         if hmac.compare_digest(hmac.new(word.encode(), signing_input.encode(), hashlib.sha256).digest(), expected):
             return word
     return None
-
-
-def hs256_with_key_bytes(header: dict, claims: dict, key: bytes) -> str:
-    """A compact HS256 JWS over ``header`` and ``claims`` with ``key`` as the HMAC secret, built
-    with ``hmac`` because PyJWT rightly refuses some keys (a PEM public key, an empty key)."""
-    part = lambda obj: base64url_encode(json.dumps(obj, separators=(",", ":")).encode()).decode()  # noqa: E731
-    signing_input = f"{part({**header, 'alg': 'HS256'})}.{part(claims)}"
-    return signing_input + "." + base64url_encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).decode()
 
 
 @dataclass(frozen=True)
@@ -105,8 +95,13 @@ class Attacker:
         return {**claims, **changes}
 
     def call(self, path: str, token: str) -> tuple[int, dict]:
+        """Send ``token`` as a bearer token to ``path``; the status and the JSON body."""
         response = self.client().get(path, headers={"Authorization": f"Bearer {token}"})
         return response.status_code, response.json()
+
+    def try_token(self, path: str, token: str) -> str:
+        """Send ``token`` to ``path`` and say in one line what the endpoint made of it."""
+        return _verdict(*self.call(path, token))
 
 
 def _verdict(status: int, body: dict) -> str:
@@ -233,7 +228,7 @@ ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances fir
                 "/vulnerable/no-verify/me", _no_verify),
     JwtAttack("alg: none", "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
                 "/vulnerable/alg-none/me", _alg_none),
-    JwtAttack("weak HMAC secret", "RFC 8725 section 3.5 and RFC 7518 section 3.2: 32+ random bytes",
+    JwtAttack("weak HMAC secret", "RFC 8725 sections 2.2 and 3.5, RFC 7518 section 3.2: 32+ random bytes",
                 "/vulnerable/weak-secret/me", _weak_secret),
     JwtAttack("key in the jwk header", "RFC 8725 section 3.10: keys come from the verifier's own set",
                 "/vulnerable/jwk-header/me", _jwk_header),
