@@ -5,8 +5,9 @@ they are) keyed with the secret. Anyone holding one token can test guesses offli
 right when its HMAC equals the token's third part, base64url-decoded. With a word from a list as
 the secret, that takes milliseconds; with 32 random bytes, longer than the universe has.
 
-Use ``hmac``, ``hashlib`` and PyJWT (``jwt.utils.base64url_decode``, ``jwt.encode``); do not
-write base64 or HMAC yourself.
+Use ``hmac``, ``hashlib`` and PyJWT (``jwt.utils.base64url_decode``, ``jwt.encode``) rather than
+implementing base64 or HMAC by hand. PyJWT warns (``InsecureKeyLengthWarning``) when you sign
+with a short secret: rightly, and here on purpose; silence it with ``warnings.catch_warnings()``.
 
 Check your work in the notebook with ``check("ex13")``, or from a terminal with
 ``.venv/bin/python -m pytest tests/exercises/test_ex13_crack_weak_secret.py --impl exercises``.
@@ -15,10 +16,10 @@ Check your work in the notebook with ``check("ex13")``, or from a terminal with
 
 def crack(token, candidates):
     """Return the word in ``candidates`` (an iterable of str) that signs the HS256 ``token``,
-    or None when no word does (or the token is not HS256). Never verify claims here: only the
-    signature decides."""
+    or None when no word does, when the header's ``alg`` is not HS256, or when ``token`` is not
+    a token at all (never raise). Never verify claims here: only the signature decides."""
     raise NotImplementedError(
-        "split with token.rpartition('.'); compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
+        "check jwt.get_unverified_header(token)['alg'] first; split with token.rpartition('.'); compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
         ".digest() with jwt.utils.base64url_decode(signature) using hmac.compare_digest"
     )
 

@@ -7,7 +7,9 @@ refuses to use a PEM as an HMAC secret, which is why you build this token by han
 
 1. turn the published JWK into a key object (``jwt.PyJWK``) and that into PEM bytes
    (``cryptography``'s ``public_bytes`` with ``Encoding.PEM`` and
-   ``PublicFormat.SubjectPublicKeyInfo``: the exact bytes a server would have loaded);
+   ``PublicFormat.SubjectPublicKeyInfo``: the bytes this lab's server holds. A real server might
+   hold another encoding, e.g. PKCS#1 ``BEGIN RSA PUBLIC KEY`` or other line endings, so real
+   attackers try several variants);
 2. build ``base64url(header) + "." + base64url(payload)`` from compact JSON
    (``json.dumps(obj, separators=(",", ":"))``, ``jwt.utils.base64url_encode``);
 3. append ``"." + base64url(HMAC-SHA256(pem, signing_input))`` (``hmac``, ``hashlib``).

@@ -1,8 +1,11 @@
 """Chapter 6: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
 vulnerable blueprint exists only when asked for."""
 
+import base64
+
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from labserver.users import PASSWORDS
 
@@ -197,3 +200,43 @@ def test_vulnerable_session_login_refuses_bad_input(vlab):
     assert http.post("/vulnerable/session/login", json={"username": "bob", "password": "wrong"}).status_code == 401
     assert http.post("/vulnerable/session/login", data="{", headers={"Content-Type": "application/json"}).status_code == 400
     assert http.get("/vulnerable/session/me").status_code == 401
+
+
+@pytest.mark.parametrize("endpoint", ["alg-none", "kid-path", "alg-confusion"])
+@pytest.mark.parametrize("change", [{"aud": "someone-else"}, {"iss": "http://evil.test"}, {"exp": 1000}])
+def test_each_vulnerable_endpoint_has_only_its_one_mistake(vlab, endpoint, change):
+    """The forgery that works there stops working when it also breaks another rule."""
+    from labserver.experiments.attacks import Attacker, hs256_with_key_bytes
+    from labserver.forge import encode_unsigned
+
+    attacker = Attacker(vlab)
+    claims = {**attacker.claims(), "roles": ["admin"]}
+    forge = {
+        "alg-none": lambda c: encode_unsigned({"alg": "none", "typ": "at+jwt"}, c),
+        "kid-path": lambda c: hs256_with_key_bytes({"kid": "../public/empty.txt"}, c, b""),
+        "alg-confusion": lambda c: hs256_with_key_bytes(
+            {"kid": "rs256-1"}, c, vlab.keys.current("RS256").verifying_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)),
+    }[endpoint]
+    path = f"/vulnerable/{endpoint}/me"
+    assert attacker.call(path, forge(claims))[0] == 200
+    status, body = attacker.call(path, forge({**claims, **change}))
+    assert status == 401, body
+
+
+def test_kid_path_keys_are_for_hs256_only(vlab):
+    from labserver.experiments.attacks import Attacker, hs256_with_key_bytes
+
+    attacker = Attacker(vlab)
+    token = hs256_with_key_bytes({"kid": "../public/empty.txt"}, attacker.claims(), b"")
+    _, payload, signature = token.split(".")
+    relabelled = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"../public/empty.txt"}').rstrip(b"=").decode()
+    assert attacker.call("/vulnerable/kid-path/me", f"{relabelled}.{payload}.{signature}")[0] == 401
+
+
+def test_only_the_counter_endpoint_numbers_its_sessions(vlab):
+    anonymous = vlab.client().get("/vulnerable/session/start").json()["session"]
+    kept = vlab.client().post("/vulnerable/session/login-keep-id",
+                              json={"username": "bob", "password": PASSWORDS["bob"]}).json()["session"]
+    for session_id in (anonymous, kept):
+        assert not session_id.isdigit() and len(session_id) >= 43

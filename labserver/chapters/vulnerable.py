@@ -19,7 +19,7 @@ endpoint                   its one mistake
                            (inside a sandbox folder the lab creates, with a known empty file)
 ``alg-confusion/me``       verifies HS256 with the RSA *public* key's PEM as the HMAC secret,
                            bypassing the guard PyJWT has against exactly that
-``session/login``, ``/me`` predictable session IDs (a counter)
+``session/login``          predictable session IDs (a counter; every other session ID here is random)
 ``session/login-keep-id``  keeps a session ID the browser came with (fixation)
 =========================  =====================================================================
 
@@ -120,8 +120,8 @@ def _audience() -> str:
     return current_app.config["TOKEN_AUDIENCE"]
 
 
-# Apart from its one mistake, each endpoint checks expiry, against the lab clock like the rest
-# of the lab (PyJWT's own time checks use the machine's clock, which the lab may have moved past).
+# Apart from its one mistake, each endpoint (but no-verify, whose mistake is to check nothing)
+# checks issuer, audience and expiry, the latter against the lab clock like the rest of the lab (PyJWT's own time checks use the machine's clock, which the lab may have moved past).
 _NO_TIME_CHECKS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 
 
@@ -133,22 +133,29 @@ def _fresh(claims: dict) -> dict:
 
 
 def _decode(token: str, key, algorithms: list[str]) -> dict:
-    """Verify signature and audience with PyJWT, expiry against the lab clock."""
-    return _fresh(jwt.decode(token, key, algorithms=algorithms, audience=_audience(), options=_NO_TIME_CHECKS))
+    """Verify signature, issuer and audience with PyJWT, expiry against the lab clock."""
+    return _fresh(jwt.decode(token, key, algorithms=algorithms, audience=_audience(),
+                             issuer=current_app.config["TOKEN_ISSUER"], options=_NO_TIME_CHECKS))
 
 
-def _unverified(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
+def _checked_claims(token: str) -> dict:
+    """For endpoints whose one mistake is in the signature step: every other rule still holds
+    (issuer, audience, expiry). PyJWT turns those checks off with verify_signature=False unless
+    they are asked for."""
+    return _fresh(jwt.decode(token, audience=_audience(), issuer=current_app.config["TOKEN_ISSUER"],
+                             options={**_NO_TIME_CHECKS, "verify_signature": False, "verify_aud": True,
+                                      "verify_iss": True}))
 
 
 # --- tokens ---------------------------------------------------------------------------------
 
 @bp.get("/no-verify/me")
 def no_verify():
-    """Mistake: the signature is never checked."""
+    """Mistake: nothing is checked: the claims are read as they are (no signature, and so, in
+    PyJWT, no expiry or audience either)."""
     token = _token()
     try:
-        claims = _unverified(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
         raise Refused(str(exc)) from None
     if not isinstance(claims.get("sub"), str):
@@ -163,7 +170,7 @@ def alg_none():
     header = _header(token)
     try:
         if str(header.get("alg", "")).lower() == "none":
-            claims = _fresh(_unverified(token))
+            claims = _checked_claims(token)
         else:
             key = lab_state().keys.get(str(header.get("kid")))
             if key is None:
@@ -267,6 +274,8 @@ def kid_path():
     target = (sandbox / "keys" / str(header.get("kid", ""))).resolve()
     if not target.is_relative_to(sandbox.resolve()) or not target.is_file():
         raise Refused("no such key file in the sandbox")
+    if header.get("alg") != "HS256":
+        raise Refused("this endpoint's keys are HS256 keys")
     secret = target.read_bytes()
     # The empty key is exactly what the attack relies on. PyJWT refuses an empty HMAC key, so
     # this endpoint calls PyJWT's HMAC implementation directly, past that guard, as old
@@ -277,7 +286,7 @@ def kid_path():
                                                            base64url_decode(signature.encode()))
         if not valid:
             raise Refused("bad HS256 signature")
-        claims = _fresh(_unverified(token))
+        claims = _checked_claims(token)
     except (jwt.PyJWTError, ValueError) as exc:
         raise Refused(str(exc)) from None
     return _accepted(claims, f"HS256 with the {len(secret)}-byte file {header.get('kid')!r}")
@@ -303,7 +312,7 @@ def alg_confusion():
             if not HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), rsa_public_pem(),
                                                               base64url_decode(signature.encode())):
                 raise Refused("bad HS256 signature")
-            claims = _fresh(_unverified(token))
+            claims = _checked_claims(token)
         else:
             claims = _decode(token, rsa_key.verifying_key, ["RS256"])
     except (jwt.PyJWTError, ValueError) as exc:
@@ -317,11 +326,13 @@ def _vuln_session_key(session_id: str) -> str:
     return key("vuln-session", session_id)
 
 
-def _start_session(username: str | None, session_id: str | None = None) -> str:
-    state = _state()
-    if session_id is None:
+def _start_session(username: str | None, session_id: str | None = None, counter: bool = False) -> str:
+    if session_id is None and counter:
+        state = _state()
         with state["lock"]:
             session_id = str(next(state["counter"]))  # Mistake: a counter, not a random ID
+    elif session_id is None:
+        session_id = secrets.token_urlsafe(32)
     lab_state().store.hset(_vuln_session_key(session_id), mapping={"user": username or ""})
     return session_id
 
@@ -335,7 +346,7 @@ def session_start():
     return response
 
 
-def _login(keep_presented_id: bool):
+def _login(keep_presented_id: bool = False, counter: bool = False):
     body = json_object()
     username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
     if check_password(lab_state().store, username, password) is None:
@@ -344,7 +355,7 @@ def _login(keep_presented_id: bool):
     if keep_presented_id and presented and lab_state().store.exists(_vuln_session_key(presented)):
         session_id = _start_session(username, presented)  # Mistake: the old ID is promoted
     else:
-        session_id = _start_session(username)
+        session_id = _start_session(username, counter=counter)
     response = jsonify(warning=WARNING, session=session_id)
     response.set_cookie("vsession", session_id, path="/vulnerable/", httponly=True, samesite="Lax")
     return response
@@ -353,7 +364,7 @@ def _login(keep_presented_id: bool):
 @bp.post("/session/login")
 def session_login():
     """Mistake: session IDs are consecutive numbers."""
-    return _login(keep_presented_id=False)
+    return _login(counter=True)
 
 
 @bp.post("/session/login-keep-id")

@@ -174,17 +174,23 @@ def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
     prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt")
     # Seen here about one run in five: the status bar says Idle, Run All queues every cell, and
     # the kernel never runs them (the first requests are lost while the kernel's connection is
-    # still being set up). So: if the first cell has not run within 20 s, run all again.
-    for attempt in (1, 2):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    # still being set up); running all again on that connection does not help. So: if the first
+    # cell has not run within 20 s, restart the kernel and run all (a new connection), as a
+    # learner would.
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    for attempt in (1, 2, 3):
         try:
             playwright.expect(prompts.first).to_have_text(re.compile(r"\[\d+\]:"), timeout=20_000)
             break
         except AssertionError:
-            print(f"Run All attempt {attempt}: the first cell did not run within 20 s")
-            if attempt == 2:
+            print(f"attempt {attempt}: the first cell did not run within 20 s; restarting the kernel")
+            if attempt == 3:
                 raise
+            page.keyboard.press("Escape")
+            page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").click()
+            page.locator(".lm-Menu-item", has_text="Restart Kernel and Run All Cells").click()
+            page.locator(".jp-Dialog-button.jp-mod-accept").click()
     # Committed outputs are on the page from the start, so wait for proof of a fresh run: the
     # last code cell's prompt shows the count of code cells a fresh kernel has executed.
     cells = _code_cells(notebook)

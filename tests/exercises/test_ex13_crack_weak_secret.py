@@ -56,12 +56,29 @@ def test_crack_needs_the_exact_signing_input(impl):
         "HMAC the token's own text before the last dot; never re-encode the JSON"
 
 
-def test_crack_does_not_accept_a_token_that_is_not_hs256(impl):
-    """crack() returns None for an ES256 or unsigned token."""
+def _relabelled(alg, secret):
+    """A token whose header says ``alg`` but whose signature is HMAC-SHA256 with ``secret``."""
+    header = base64.urlsafe_b64encode(('{"alg":"%s"}' % alg).encode()).rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(json.dumps(CLAIMS).encode()).rstrip(b"=").decode()
+    signing_input = f"{header}.{payload}"
+    signature = base64.urlsafe_b64encode(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
+    return f"{signing_input}.{signature.rstrip(b'=').decode()}"
+
+
+def test_crack_only_cracks_hs256(impl):
+    """crack() returns None unless the header says HS256 (an HS512 or none token is another lock)."""
+    for alg in ("HS512", "none", "RS256"):
+        assert impl.crack(_relabelled(alg, "changeme"), ["changeme"]) is None, \
+            f"the header says {alg}: a server would not check this with HMAC-SHA256; read the header first"
     es = jwt.encode(CLAIMS, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
     assert impl.crack(es, words()) is None, "an ES256 signature is not an HMAC: return None"
-    unsigned = es.rpartition(".")[0] + "."
-    assert impl.crack(unsigned, words() + [""]) is None, "an empty signature matches no word"
+
+
+@pytest.mark.parametrize("garbage", ["", "not a token", "a.b", "!!.??.##"])
+def test_crack_returns_none_for_garbage(impl, garbage):
+    """crack() returns None (never raises) for text that is not a token."""
+    assert impl.crack(garbage, ["changeme"]) is None, \
+        "catch jwt.InvalidTokenError (and ValueError from base64) and return None"
 
 
 def test_mint_admin_signs_with_the_secret_and_claims_admin(impl):
