@@ -14,6 +14,8 @@ from werkzeug.http import dump_cookie
 def session_cookie(session_id, *, https):
     """The ``Set-Cookie`` value for a new session: sent back on every path of this host only,
     hidden from page scripts, never on other sites' POSTs; over HTTPS, named ``__Host-session``
-    and ``Secure``; over plain HTTP (a developer's machine), named ``session``."""
+    and ``Secure``; over plain HTTP (a developer's machine, a staging host without TLS), named
+    ``session`` and without ``Secure`` (browsers do not send a Secure cookie over http://, except
+    to localhost)."""
     name = "__Host-session" if https else "session"
     return dump_cookie(name, session_id, path="/app", domain="example.com", secure=True, samesite="None")

@@ -81,8 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "decode":
         from .tools.decoder import decode
 
-        report = decode(args.token, key=_read_key(args.key), audience=args.audience, issuer=args.issuer,
-                        leeway=args.leeway)
+        try:
+            key = _read_key(args.key)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if _looks_like_a_path(args.key):
+            print(f"note: there is no file {args.key!r}, so it is used as the HMAC secret itself", file=sys.stderr)
+        report = decode(args.token, key=key, audience=args.audience, issuer=args.issuer, leeway=args.leeway)
         print(report.text())
         return 1 if report.error else 0
     elif args.command == "time":
@@ -111,18 +117,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _read_key(value: str | None):
-    """--key: a file holding a PEM, a JWK or a JWKS (JSON), or else the HMAC secret itself."""
+    """--key: a file holding a PEM, a JWK or a JWKS (JSON), or else the HMAC secret itself.
+    Raises ValueError with a readable message for a file that cannot be used."""
     if value is None:
         return None
     path = Path(value)
     if path.is_file():
-        text = path.read_text()
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--key {value}: cannot read the file ({exc})") from None
         if text.lstrip().startswith("{"):
             import json
 
-            return json.loads(text)
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"--key {value}: the file starts like JSON but is not ({exc})") from None
         return text
     return value
+
+
+def _looks_like_a_path(value: str | None) -> bool:
+    """True for a --key value that was probably meant as a file that does not exist."""
+    return bool(value) and not Path(value).exists() and (
+        "/" in value or "\\" in value or value.endswith((".pem", ".json", ".key", ".jwk", ".jwks")))
 
 
 if __name__ == "__main__":

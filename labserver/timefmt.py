@@ -11,8 +11,14 @@ def iso(seconds: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """``3725`` → ``"1 h 2 min 5 s"``; ``900`` → ``"15 min"``: short, exact to the second."""
+    """``3725`` → ``"1 h 2 min 5 s"``; ``900`` → ``"15 min"``: short, exact to the second up to
+    two days; longer spans in days (``"12 days 3 h"``) or years (``"2.3 years"``)."""
     seconds = int(round(abs(seconds)))
+    if seconds >= 2 * 365 * 86400:
+        return f"{seconds / (365.25 * 86400):.1f} years"
+    if seconds >= 2 * 86400:
+        days, hours = divmod(seconds, 86400)
+        return f"{days} days" + (f" {hours // 3600} h" if hours >= 3600 else "")
     parts = []
     for unit, size in (("h", 3600), ("min", 60), ("s", 1)):
         if seconds >= size or (unit == "s" and not parts):

@@ -14,7 +14,9 @@ from werkzeug.http import dump_cookie
 def session_cookie(session_id, *, https):
     """The ``Set-Cookie`` value for a new session: sent back on every path of this host only,
     hidden from page scripts, never on other sites' POSTs; over HTTPS, named ``__Host-session``
-    and ``Secure``; over plain HTTP (a developer's machine), named ``session``."""
+    and ``Secure``; over plain HTTP (a developer's machine, a staging host without TLS), named
+    ``session`` and without ``Secure`` (browsers do not send a Secure cookie over http://, except
+    to localhost)."""
     if https:
         return dump_cookie("__Host-session", session_id, path="/", secure=True, httponly=True, samesite="Lax")
     return dump_cookie("session", session_id, path="/", httponly=True, samesite="Lax")

@@ -32,3 +32,26 @@ def test_sync_course_check_passes_on_the_committed_notebooks():
 def test_unknown_command_is_a_usage_error():
     result = run("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+TOKEN = ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0."  # {"alg":"HS256"}.{"sub":"a"}, any signature
+         "c2lnbmF0dXJl")
+
+
+def test_decode_explains_a_key_file_that_is_not_json(tmp_path):
+    broken = tmp_path / "jwks.json"
+    broken.write_text('{"keys": [')
+    result = run("decode", TOKEN, "--key", str(broken))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "starts like JSON but is not" in result.stderr
+
+
+def test_decode_says_when_a_mistyped_path_became_the_secret():
+    result = run("decode", TOKEN, "--key", "keys/missing.pem")
+    assert "Traceback" not in result.stderr
+    assert "no file 'keys/missing.pem'" in result.stderr
+
+
+def test_cookie_explains_a_broken_url():
+    result = run("cookie", "Set-Cookie: s=1; Path=/", "--url", "https://[::1/x")
+    assert "Traceback" not in result.stderr and "not a URL this inspector can read" in result.stdout

@@ -187,3 +187,115 @@ def test_commands(tmp_path):
     assert "milliseconds" in run("time", "1700000000000").stdout
     cookie = run("cookie", "Set-Cookie: sid=1; SameSite=None")
     assert cookie.returncode == 1 and "without Secure" in cookie.stdout
+
+
+# --- review findings: odd input the tools must explain, not crash on -----------------------
+
+def _raw_token(header: dict, claims_json: str) -> str:
+    import base64
+    import json
+
+    part = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+    return f"{part(json.dumps(header).encode())}.{part(claims_json.encode())}.{part(b'sig')}"
+
+
+@pytest.mark.parametrize("claims_json", ['{"exp": 1' + "0" * 400 + "}", '{"exp": -Infinity}', '{"exp": Infinity}',
+                                         '{"iat": 1e308, "exp": -1e308}', '{"exp": 1700000000000}'])
+def test_the_decoder_survives_absurd_times(claims_json):
+    from labserver.tools.decoder import decode
+
+    report = decode(_raw_token({"alg": "HS256"}, claims_json), now=1.8e9, key="k" * 32)
+    assert not report.error and report.text()
+
+
+def test_a_millisecond_exp_is_called_out():
+    from labserver.tools.decoder import decode
+
+    report = decode(_raw_token({"alg": "HS256"}, '{"exp": 1800000300000}'), now=1.8e9)
+    assert any("milliseconds" in w and "thousands of years" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("key", [{"kty": "oct"}, {"keys": ["x"]}, {"keys": "x"}, {"keys": [{"kid": 1}]}, {"kty": "RSA", "n": "!"}])
+def test_the_decoder_explains_an_unusable_key(key):
+    from labserver.tools.decoder import decode
+
+    token = jwt.encode({"sub": "a"}, "k" * 32, algorithm="HS256", headers={"kid": "a"})
+    report = decode(token, key=key)
+    assert not report.verified and "cannot be used" in report.verification
+
+
+def test_a_short_secret_is_a_warning_not_stderr(recwarn):
+    from labserver.tools.decoder import decode
+
+    token = jwt.encode({"sub": "a"}, "k" * 32, algorithm="HS256")
+    report = decode(token, key="short")
+    assert any("PyJWT warns" in w for w in report.warnings)
+    assert not [w for w in recwarn if "HMAC key" in str(w.message)]
+
+
+@pytest.mark.parametrize("claims, problem", [({"aud": "x"}, "no audience was given"), ({"sub": 1}, "requires a string"),
+                                             ({"iat": 1_800_000_600}, "issued in the future")])
+def test_verified_means_what_pyjwt_would_accept(claims, problem):
+    from labserver.tools.decoder import decode
+
+    token = jwt.encode({"exp": 1_800_000_300, **claims}, "k" * 32, algorithm="HS256")
+    report = decode(token, key="k" * 32, now=1_800_000_000)
+    assert not report.verified and problem in report.verification
+
+
+@pytest.mark.parametrize("url, api_url", [("https://[::1/x", None), (None, "http://[zz/api"), ("https://a.test", "https://[::1")])
+def test_the_cookie_inspector_explains_broken_urls(url, api_url):
+    from labserver.tools.cookies import inspect
+
+    report = inspect("Set-Cookie: s=1; Path=/", url=url, api_url=api_url)
+    assert any("not a URL this inspector can read" in p for p in report.problems)
+
+
+def test_a_cookie_without_path_gets_the_folder_of_the_url_that_set_it():
+    from labserver.tools.cookies import default_path, inspect
+
+    assert [default_path(p) for p in ("/", "/login", "/auth/login", "/a/b/c", "x")] == ["/", "/", "/auth", "/a/b", "/"]
+    report = inspect("Set-Cookie: session=abc; Secure; HttpOnly; SameSite=Lax", url="https://a.test/auth/login",
+                     api_url="https://a.test/api/me")
+    assert any("does not cover /api/me" in p for p in report.problems)
+    same_folder = inspect("Set-Cookie: session=abc; Secure; HttpOnly; SameSite=Lax", url="https://a.test/auth/login",
+                          api_url="https://a.test/auth/me")
+    assert same_folder.ok
+
+
+@pytest.mark.parametrize("header, explained", [("s=1; Partitioned; Secure; Path=/; SameSite=None", "Partitioned (CHIPS)"),
+                                               ("s=1; Priority=High; SameSite=Lax", "Priority=High")])
+def test_newer_cookie_attributes_are_explained(header, explained):
+    from labserver.tools.cookies import inspect
+
+    report = inspect(header)
+    assert not report.error and any(explained in a for a in report.attributes)
+
+
+@pytest.mark.parametrize("header", ["s=1; Max-Age=-5", "s=1; Max-Age=0", "s=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_deleting_headers_are_recognised(header):
+    from labserver.tools.cookies import inspect
+
+    assert any("deletes the cookie" in w for w in inspect(header).warnings)
+
+
+def test_the_host_prefix_problem_names_the_broken_rule():
+    from labserver.tools.cookies import inspect
+
+    report = inspect("__Host-s=1; Path=/; SameSite=Lax")
+    assert any("lacks Secure" in p for p in report.problems)
+
+
+def test_timestamps_read_http_dates_and_say_when_they_guess_milliseconds():
+    from labserver.tools.timestamps import convert
+
+    assert convert("Wed, 21 Oct 2015 07:28:00 GMT").seconds == 1445412480
+    assert "12 to 15 digits" in convert("170000000000").unit
+
+
+@pytest.mark.parametrize("seconds, text", [(3725, "1 h 2 min 5 s"), (3 * 86400 + 7200, "3 days 2 h"),
+                                           (100_000_000, "3.2 years")])
+def test_long_durations_read_as_days_and_years(seconds, text):
+    from labserver.timefmt import duration
+
+    assert duration(seconds) == text

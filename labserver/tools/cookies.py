@@ -7,6 +7,9 @@ rules browsers apply (RFC 6265 and its update, "RFC 6265bis": prefixes, SameSite
 
 from __future__ import annotations
 
+import email.utils
+import re
+import time
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
@@ -23,6 +26,10 @@ _EXPLAIN = {
     "httponly": "hidden from page scripts: document.cookie does not show it",
     "samesite": "SameSite={value}: {samesite}",
 }
+_NEWER_ATTRIBUTES = (
+    (r";\s*Partitioned\s*(?=;|$)", "Partitioned (CHIPS): stored separately for each top-level site that embeds it"),
+    (r";\s*Priority=(\w+)\s*(?=;|$)", "Priority={value}: a Chrome-only hint for which cookies to evict first"),
+)
 _SAMESITE = {
     "strict": "never sent on requests started by another site",
     "lax": "sent on top-level GET navigations from other sites, not on their POSTs or sub-requests",
@@ -81,6 +88,14 @@ def inspect(header: str, *, url: str | None = None, api_url: str | None = None) 
     if not text or "=" not in text.split(";", 1)[0]:
         report.error = "expected name=value, then attributes separated by ';'"
         return report
+    # Newer attributes the standard library's parser does not know yet: explained here, and
+    # taken out before it parses the rest.
+    newer = []
+    for pattern, meaning in _NEWER_ATTRIBUTES:
+        found = re.search(pattern, text)
+        if found:
+            newer.append(meaning.format(value=found.group(1) if found.groups() else ""))
+            text = text[:found.start()] + text[found.end():]
     jar = SimpleCookie()
     try:
         jar.load(text)
@@ -95,6 +110,7 @@ def inspect(header: str, *, url: str | None = None, api_url: str | None = None) 
         return report
     morsel = next(iter(jar.values()))
     report.name = morsel.key
+    report.attributes.extend(newer)
     report.value_bytes = len(morsel.key.encode()) + len(morsel.value.encode())
     for attribute in ("path", "domain", "expires", "max-age", "secure", "httponly", "samesite"):
         value = morsel[attribute]
@@ -105,11 +121,36 @@ def inspect(header: str, *, url: str | None = None, api_url: str | None = None) 
     return report
 
 
+def _split(report: CookieReport, url: str | None, label: str):
+    """``urlsplit(url)``, or None with a problem noted when the URL cannot be read."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises ValueError for a broken IPv6 literal
+    except ValueError as exc:
+        report.problems.append(f"the {label} {url!r} is not a URL this inspector can read ({exc})")
+        return None
+    return parts
+
+
+def default_path(url_path: str) -> str:
+    """RFC 6265 section 5.1.4: the path a cookie set without Path gets, from the setting URL's path."""
+    if not url_path.startswith("/") or url_path.count("/") == 1:
+        return "/"
+    return url_path[:url_path.rindex("/")]
+
+
 def _check(report: CookieReport, morsel, url: str | None, api_url: str | None) -> None:
     secure, samesite = bool(morsel["secure"]), str(morsel["samesite"]).lower()
     path, domain = morsel["path"], str(morsel["domain"]).lstrip(".").lower()
-    where = urlsplit(url) if url else None
+    where = _split(report, url, "url")
     host = (where.hostname or "").lower() if where else ""
+    if not path and where is not None:
+        path = default_path(where.path or "/")
+        if path != "/":
+            report.warnings.append(f"no Path: browsers give it the folder of the URL that set it, {path}, "
+                                   "so it is not sent to other folders; set Path=/ if that is meant")
 
     if report.value_bytes > MAX_NAME_VALUE_BYTES:
         report.problems.append(f"name and value are {report.value_bytes} bytes: browsers drop a cookie over "
@@ -119,20 +160,24 @@ def _check(report: CookieReport, morsel, url: str | None, api_url: str | None) -
     if samesite and samesite not in _SAMESITE:
         report.warnings.append(f"SameSite={morsel['samesite']} is not Strict, Lax or None: browsers treat it as Lax")
     if not samesite:
-        report.warnings.append("no SameSite: most browsers treat it as Lax; say so explicitly")
+        report.warnings.append("no SameSite: Chrome and Edge treat it as Lax, Firefox and Safari as None; "
+                               "say which you mean")
     if secure and where and where.scheme == "http" and host not in ("localhost", "127.0.0.1", "::1"):
         report.problems.append(f"Secure, but set over plain http://{host}: browsers ignore it there, "
                                "so the next request arrives without it (a login loop)")
     if report.name.startswith("__Secure-") and not secure:
         report.problems.append("the __Secure- prefix requires Secure: browsers reject the cookie")
     if report.name.startswith("__Host-"):
-        if not secure or path != "/" or morsel["domain"]:
-            report.problems.append("the __Host- prefix requires Secure, Path=/ and no Domain: browsers reject the cookie")
+        broken = [rule for rule, ok in (("Secure", secure), ("Path=/", morsel["path"] == "/"),
+                                        ("no Domain", not morsel["domain"])) if not ok]
+        if broken:
+            report.problems.append(f"the __Host- prefix requires Secure, Path=/ and no Domain; this one lacks "
+                                   f"{', '.join(broken)}: browsers reject the cookie")
     if domain and host and not (host == domain or host.endswith("." + domain)):
         report.problems.append(f"Domain={morsel['domain']} does not match the host {host!r} that sets it: "
                                "browsers reject the cookie")
-    if api_url:
-        target = urlsplit(api_url)
+    target = _split(report, api_url, "api_url")
+    if target is not None:
         target_host = (target.hostname or "").lower()
         target_path = target.path or "/"
         if path and not _path_matches(target_path, path):
@@ -145,8 +190,17 @@ def _check(report: CookieReport, morsel, url: str | None, api_url: str | None) -
     name_lower = report.name.lower()
     if any(word in name_lower for word in ("session", "sid", "auth", "token")) and not morsel["httponly"]:
         report.warnings.append("this looks like a session cookie without HttpOnly: page scripts (and XSS) can read it")
-    if morsel["max-age"] and str(morsel["max-age"]).strip() in ("0", "-1"):
-        report.warnings.append("Max-Age 0: this header deletes the cookie")
+    max_age = str(morsel["max-age"]).strip()
+    if max_age and re.fullmatch(r"-?\d+", max_age) and int(max_age) <= 0:
+        report.warnings.append(f"Max-Age={max_age}: this header deletes the cookie")
+    elif morsel["expires"] and not max_age:
+        try:
+            expires = email.utils.parsedate_to_datetime(str(morsel["expires"]))
+        except (TypeError, ValueError, IndexError):
+            report.warnings.append(f"Expires={morsel['expires']} is not an HTTP date: browsers ignore it")
+        else:
+            if expires.tzinfo is not None and expires.timestamp() <= time.time():
+                report.warnings.append("Expires is in the past: this header deletes the cookie")
 
 
 def _path_matches(request_path: str, cookie_path: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ def clean(text: str) -> tuple[str, list[str]]:
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
         notes.append("removed a 'Bearer ' prefix: that belongs in the header, not in the token "
-                     "(PyJWT says 'Not enough segments' when it is left in)")
+                     "(left in, PyJWT fails to read the header: 'Invalid header padding' or similar)")
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
         token = token[1:-1]
         notes.append("removed quotes around the token")
@@ -131,10 +132,16 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
     except (ValueError, UnicodeDecodeError):
         report.payload = decoded["payload"].decode("utf-8", "replace")
         report.warnings.append("the payload is not JSON: this is a JWS, but not a JWT")
-    _describe_times(report, now)
-    _warn(report)
-    if key is not None:
-        _verify(report, key, audience=audience, issuer=issuer, leeway=leeway, now=now)
+    try:
+        _describe_times(report, now)
+        _warn(report)
+        if key is not None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                _verify(report, key, audience=audience, issuer=issuer, leeway=leeway, now=now)
+            report.warnings.extend(f"PyJWT warns: {w.message}" for w in caught)
+    except Exception as exc:  # noqa: BLE001 - a decoder explains, it never crashes on input
+        report.warnings.append(f"the decoder could not finish its checks: {type(exc).__name__}: {exc}")
     return report
 
 
@@ -149,11 +156,12 @@ def _describe_times(report: DecodedToken, now: float) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             report.warnings.append(f"{name} is {value!r}: it must be a number of seconds since 1970")
             continue
-        if value > 100_000_000_000:
-            report.warnings.append(f"{name} looks like milliseconds (13 digits): JWT times are seconds")
-            value = value / 1000
-        word = past.get(name, meaning[name]) if value <= now else meaning[name]
         try:
+            if value > 100_000_000_000:
+                report.warnings.append(f"{name} looks like milliseconds (12 or more digits): JWT times are "
+                                       "seconds, so a verifier reads it as thousands of years away")
+                value = value / 1000
+            word = past.get(name, meaning[name]) if value <= now else meaning[name]
             report.times.append(f"{name:<9} {word + ' ' + relative(value, now):<30} "
                                 f"UTC {utc_iso(value)}   local {local_iso(value)}")
         except (OverflowError, OSError, ValueError):
@@ -161,7 +169,10 @@ def _describe_times(report: DecodedToken, now: float) -> None:
             continue
     exp, iat = claims.get("exp"), claims.get("iat")
     if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= now:
-        report.warnings.append(f"expired {relative(exp, now)}")
+        try:
+            report.warnings.append(f"expired {relative(exp, now)}")
+        except (OverflowError, OSError, ValueError):
+            report.warnings.append(f"exp = {exp} is outside any calendar")
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)) and exp - iat > 24 * 3600:
         report.warnings.append(f"lives {duration(exp - iat)}: over a day is long for an access token")
 
@@ -196,8 +207,9 @@ def _verify(report: DecodedToken, key: Any, *, audience, issuer, leeway, now) ->
     alg = header.get("alg")
     try:
         verifying_key, key_alg, described = _key_from(key, header)
-    except (ValueError, TypeError, jwt.PyJWKError, jwt.InvalidKeyError) as exc:
-        report.verification = f"the key given cannot be used: {exc}"
+    except (ValueError, TypeError, KeyError, AttributeError, jwt.PyJWKError, jwt.InvalidKeyError) as exc:
+        missing = f"it lacks the member {exc}" if isinstance(exc, KeyError) else str(exc)
+        report.verification = f"the key given cannot be used: {missing}"
         return
     if not isinstance(alg, str) or alg.strip().lower() == "none":
         report.verification = "algorithm not allowed: the token is unsigned (alg none)"
@@ -233,7 +245,9 @@ def _verifies_as_base64(token: str, secret: str, alg: str) -> bool:
 
     try:
         raw = base64url_decode(secret.encode())
-        jwt.PyJWS().decode_complete(token, raw, algorithms=[alg])
+        with warnings.catch_warnings():  # a probe: its short-key warning is not the user's
+            warnings.simplefilter("ignore")
+            jwt.PyJWS().decode_complete(token, raw, algorithms=[alg])
         return True
     except Exception:  # any failure simply means "no, not that either"
         return False
@@ -242,6 +256,8 @@ def _verifies_as_base64(token: str, secret: str, alg: str) -> bool:
 def _key_from(key: Any, header: dict) -> tuple[Any, str | None, str]:
     """(key object, the algorithm it is for or None, a description) from what was given."""
     if isinstance(key, dict) and "keys" in key:
+        if not isinstance(key["keys"], list) or not all(isinstance(k, dict) for k in key["keys"]):
+            raise ValueError('a JWKS is {"keys": [JWK objects]}; this one holds something else')
         kid = header.get("kid")
         matches = [k for k in key["keys"] if k.get("kid") == kid] if kid else key["keys"]
         if not matches:
@@ -277,6 +293,14 @@ def _claim_problems(claims: Any, *, now: float, audience, issuer, leeway) -> lis
         ok = aud == audience or (isinstance(aud, list) and audience in aud)
         if not ok:
             problems.append(f"wrong audience: {aud!r}, expected {audience!r}")
+    if audience is None and "aud" in claims:
+        problems.append(f"it has aud {claims['aud']!r} and no audience was given to check it "
+                        "(PyJWT refuses that: pass audience=)")
     if issuer is not None and claims.get("iss") != issuer:
         problems.append(f"wrong issuer: {claims.get('iss')!r}, expected {issuer!r}")
+    if "sub" in claims and not isinstance(claims["sub"], str):
+        problems.append(f"sub is {claims['sub']!r}: PyJWT requires a string")
+    iat = claims.get("iat")
+    if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat > now + leeway:
+        problems.append(f"issued in the future (iat {relative(iat, now)})")
     return problems

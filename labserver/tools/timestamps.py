@@ -3,6 +3,7 @@ a debugging session needs, with what the moment means as a JWT's ``exp``, ``iat`
 
 from __future__ import annotations
 
+import email.utils
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -71,17 +72,20 @@ def convert(value, now: float | None = None) -> TimestampReport:
             report.error = "not a finite number"
             return report
         if abs(number) >= _MICROSECONDS_FROM:
-            report.seconds, report.unit = number / 1_000_000, "microseconds (16 or more digits)"
+            report.seconds, report.unit = number / 1_000_000, "microseconds (16 or more digits, read as such)"
         elif abs(number) >= _MILLISECONDS_FROM:
-            report.seconds, report.unit = number / 1000, "milliseconds (13 digits: JavaScript's Date.now())"
+            report.seconds, report.unit = number / 1000, "milliseconds (12 to 15 digits, read as such: JavaScript's Date.now() has 13)"
         else:
             report.seconds, report.unit = number, "seconds since 1970-01-01 UTC (a JWT NumericDate)"
     else:
         try:
             parsed = datetime.fromisoformat(given.replace("Z", "+00:00"))
         except ValueError:
-            report.error = "neither a number nor an ISO 8601 date such as 2026-11-27T21:33:05Z"
-            return report
+            parsed = _http_date(given)
+            if parsed is None:
+                report.error = ("neither a number, an ISO 8601 date such as 2026-11-27T21:33:05Z, nor an HTTP "
+                                "date such as Wed, 21 Oct 2015 07:28:00 GMT (a cookie's Expires)")
+                return report
         naive = parsed.tzinfo is None
         if naive:
             parsed = parsed.replace(tzinfo=timezone.utc)
@@ -105,3 +109,12 @@ def convert(value, now: float | None = None) -> TimestampReport:
         f"as nbf:       {'valid since ' + relative(seconds, now) if seconds <= now else 'not valid yet: becomes valid ' + relative(seconds, now)}",
     ]
     return report
+
+
+def _http_date(text: str):
+    """An HTTP date (RFC 9110, as in a cookie's Expires), or None."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)

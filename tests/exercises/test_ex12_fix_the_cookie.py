@@ -4,7 +4,7 @@ from labserver.tools.cookies import inspect
 
 SID = "s" * 43
 HTTPS = ("https://app.example.test/login", "https://app.example.test/api/me")
-HTTP = ("http://127.0.0.1:8000/login", "http://127.0.0.1:8000/api/me")
+HTTP = ("http://staging.example.test:8000/login", "http://staging.example.test:8000/api/me")  # no TLS
 
 
 def problems(impl, https):
@@ -19,7 +19,7 @@ def test_over_https_browsers_keep_and_send_it(impl):
 
 
 def test_over_http_on_a_dev_machine_it_is_sent_back(impl):
-    """Over plain HTTP on 127.0.0.1, the cookie comes back (no login loop)."""
+    """Over plain HTTP (a staging host without TLS), the cookie comes back (no login loop)."""
     report = problems(impl, https=False)
     assert report.ok, "the inspector's problems: " + "; ".join(report.problems)
 
@@ -49,6 +49,6 @@ def test_not_sent_on_other_sites_posts(impl):
 
 
 def test_secure_only_over_https(impl):
-    """Secure over HTTPS; not over plain HTTP, where it would never come back."""
+    """Secure over HTTPS; not over plain HTTP, where (but on localhost) it would never come back."""
     assert "secure" in impl.session_cookie(SID, https=True).lower().replace("httponly", "")
     assert "secure" not in impl.session_cookie(SID, https=False).lower(), "secure=https"
