@@ -2,8 +2,9 @@
 
     open                 open the course in JupyterLab at notebook 00 (what `make lab` runs)
     execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
-    bench                lab start/stop time and requests/s, as ratios (what `make bench` runs)
+    bench                what each request costs, and what the lab costs, as ratios (`make bench`)
     config               every lab config key with its default and meaning
+    serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 7's fleet)
     sync-course          rewrite the course map and prev/next links in the notebooks
     decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
     time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
@@ -30,12 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("execute-notebooks", help="re-run notebooks and save their outputs")
     p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all in notebooks/)")
 
-    p = commands.add_parser("bench", help="lab start/stop time and requests/s, as ratios")
+    p = commands.add_parser("bench", help="what each request costs (chapter 7) and what the lab costs, as ratios")
+    p.add_argument("--quick", action="store_true", help="a few seconds, to see the tables (not a measurement)")
     p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--requests", type=int, default=300, help="requests per client per round")
+    p.add_argument("--requests", type=int, default=300, help="requests per client per round (lab section)")
     p.add_argument("--starts", type=int, default=10)
 
     commands.add_parser("config", help="every lab config key with its default and meaning")
+
+    p = commands.add_parser("serve", help="run one lab app in the foreground (chapter 7's separate processes)")
+    p.add_argument("--port", type=int, required=True, help="loopback port to listen on")
+    p.add_argument("--name", default="lab", help="SERVICE_NAME, shown in request logs and /edge/me")
+    p.add_argument("--jwks-url", help="EDGE_JWKS_URL: verify tokens at /edge/me with this issuer's keys")
 
     p = commands.add_parser("sync-course", help="rewrite course map and prev/next links")
     p.add_argument("--check", action="store_true", help="only report, change nothing")
@@ -65,19 +72,23 @@ def main(argv: list[str] | None = None) -> int:
 
         execute_notebooks([p.resolve() for p in args.paths] or None)
     elif args.command == "bench":
-        from .experiments import bench
+        from .experiments import bench, costs
+        from .store import redis_url_from_env
 
+        url = redis_url_from_env()
+        print("What each request costs" + (f" (real Redis: {url})" if url else " (set REDIS_URL to add a real Redis)"))
+        print(costs.report(quick=args.quick, redis_url=url))
+        print()
+        if args.quick:
+            args.rounds, args.requests, args.starts = 2, 20, 2
         bench.main(args.rounds, args.requests, args.starts)
+    elif args.command == "serve":
+        return _serve(args)
     elif args.command == "config":
-        import importlib
+        from .app import all_options
+        from .config import describe
 
-        from .app import BLUEPRINTS
-        from .config import CORE_OPTIONS, describe
-
-        options = list(CORE_OPTIONS)
-        for name in BLUEPRINTS:
-            options += getattr(importlib.import_module(name), "OPTIONS", ())
-        print(describe(options))
+        print(describe(all_options()))
     elif args.command == "decode":
         from .tools.decoder import decode
 
@@ -113,6 +124,28 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if not args.check:
             print("course map and links are up to date" if not stale else "rewritten")
+    return 0
+
+
+def _serve(args) -> int:
+    """``serve``: the lab app for this process's config, on 127.0.0.1, until Ctrl+C."""
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+    from .store import connect, redis_url_from_env
+
+    url = redis_url_from_env()
+    config = {"SERVICE_NAME": args.name, **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {})}
+    app = create_app(config, store=connect(url))
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    print(f"{args.name} on http://127.0.0.1:{server.server_port} · store: "
+          f"{url or 'embedded (this process only: set REDIS_URL to share one Redis)'}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 

@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "labserver.chapters.bff",
     "labserver.chapters.casebook",
     "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 6)
+    "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 7)
 )
 
 
@@ -61,6 +62,14 @@ class LabState:
     own_url: str | None = None
     #: Unexpected exceptions (answered with 500). Tests assert this stays empty.
     crashes: list[str] = field(default_factory=list)
+
+
+def all_options() -> list:
+    """Every config option: the core's and each chapter's, in course order."""
+    options = list(CORE_OPTIONS)
+    for name in BLUEPRINTS:
+        options += getattr(importlib.import_module(name), "OPTIONS", ())
+    return options
 
 
 def lab_state() -> LabState:

@@ -127,6 +127,7 @@ def start_lab(
     replace: bool = True,
     https: bool = False,
     vulnerable: bool = False,
+    store: redis.Redis | None = None,
 ) -> Lab:
     """Start the lab server on a free loopback port and return its :class:`Lab` handle.
 
@@ -139,6 +140,8 @@ def start_lab(
     ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
     (and every ``lab.client()``) trusts.
     ``vulnerable``: also mount chapter 6's deliberately vulnerable endpoints under /vulnerable/.
+    ``store``: share this store client (e.g. another lab's ``lab.store``) instead of connecting
+    to ``redis_url``: several API instances with one store, as in chapter 7.
     """
     global _current
     if replace:
@@ -150,7 +153,9 @@ def start_lab(
     clock = LabClock() if clock is None else clock
     if vulnerable:
         config = {**(config or {}), "VULNERABLE_ENDPOINTS": True}
-    app = create_app(config, store=store_module.connect(url or None, clock=clock), clock=clock)
+    if store is None:
+        store = store_module.connect(url or None, clock=clock)
+    app = create_app(config, store=store, clock=clock)
     tls = LabTLS() if https else None
     lab = Lab(app, ServerThread(app, ssl_context=tls.context if tls else None), tls)
     if replace:

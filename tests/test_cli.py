@@ -16,12 +16,20 @@ def test_config_lists_every_key_with_its_meaning():
     assert "SERVICE_NAME = 'lab'" in out and "MAX_CONTENT_LENGTH = 65536" in out
 
 
-def test_bench_prints_start_stop_and_a_ratio():
-    result = run("bench", "--rounds", "2", "--requests", "20", "--starts", "2")
+def test_bench_prints_every_table_with_ratios_and_spread():
+    result = run("bench", "--quick")
     assert result.returncode == 0, result.stderr
-    for label in ("start_lab(), warm:", "lab.stop():", "real HTTP server:", "Flask test client:",
-                  "test client / HTTP:"):
-        assert label in result.stdout
+    out = result.stdout
+    for label in ("checking one credential, ratio to one session lookup", "HS256: sign and verify",
+                  "EdDSA: sign and verify", "session lookup, ratio to one embedded HGETALL",
+                  "one HTTP request over loopback, ratio to the JWT endpoint", "credential bytes sent",
+                  "start_lab(), warm:", "lab.stop():", "test client / HTTP:"):
+        assert label in out, label
+    import re
+
+    rows = re.findall(r"^(.+?)\s+[\d.]+ (?:µs|ms) \([\d.]+-[\d.]+\)\s+×[\d.]+ \([\d.]+-[\d.]+\)$", out, re.M)
+    assert len(rows) >= 4 * 4 + 5 + 2 + 4, rows  # algorithms × 4, credential checks, store, HTTP
+    assert re.search(r"^session cookie\s+\d+ B$", out, re.M) and re.search(r"^JWT RS256\s+\d+ B$", out, re.M)
 
 
 def test_sync_course_check_passes_on_the_committed_notebooks():
@@ -55,3 +63,31 @@ def test_decode_says_when_a_mistyped_path_became_the_secret():
 def test_cookie_explains_a_broken_url():
     result = run("cookie", "Set-Cookie: s=1; Path=/", "--url", "https://[::1/x")
     assert "Traceback" not in result.stderr and "not a URL this inspector can read" in result.stdout
+
+
+def test_serve_runs_a_lab_app_on_loopback_until_stopped():
+    import socket
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "labserver", "serve", "--port", str(port), "--name", "api-9"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "api-9 on http://127.0.0.1:" in process.stdout.readline()
+        with requests.Session() as http:  # listening since before that line was printed
+            http.trust_env = False
+            assert http.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_wsgi_module_reads_lab_config_from_the_environment():
+    from labserver.wsgi import config_from_env
+
+    config = config_from_env({"LAB_SERVICE_NAME": "api-2", "LAB_EDGE_JWKS_MIN_INTERVAL": "10",
+                              "LAB_IMPL": "exercises", "LAB_NOT_A_KEY": "x", "PATH": "/bin"})
+    assert config == {"SERVICE_NAME": "api-2", "EDGE_JWKS_MIN_INTERVAL": 10}
