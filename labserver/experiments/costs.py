@@ -233,3 +233,38 @@ def report(quick: bool = False, redis_url: str | None = None, lab=None) -> str:
         if own:
             lab.stop()
     return "\n".join(lines)
+
+
+def plot(timings: list[Timing], title: str, baseline: str):
+    """A horizontal bar per row: its ratio to ``baseline`` (median), with the min-max spread."""
+    import matplotlib.pyplot as plt  # a notebook's kernel draws inline; elsewhere Agg is picked
+
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(timings) + 1.2))
+    names = [t.name for t in timings][::-1]
+    ratios = [t.ratio for t in timings][::-1]
+    spread = [[t.ratio - t.ratio_low for t in timings][::-1], [t.ratio_high - t.ratio for t in timings][::-1]]
+    ax.barh(names, ratios, xerr=spread, capsize=3, color="#4c72b0", zorder=3)
+    ax.axvline(1.0, color="#555", linewidth=1, linestyle="--", zorder=4)
+    for y, r in enumerate(ratios):
+        ax.annotate(f"×{r:.2f}", (r, y), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    ax.set_xlabel(f"time per call, relative to {baseline} (median over rounds, min-max)")
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3, zorder=0)
+    fig.tight_layout()
+    plt.close(fig)  # returned for display, not kept in pyplot's list of open figures
+    return fig
+
+
+def conclusions(checks: list[Timing], tables: dict[str, list[Timing]]) -> dict[str, bool]:
+    """Claims chapter 7 makes from the measurements, each True or False (robust ones only:
+    each holds by a wide margin on any machine we measured)."""
+    by_name = {t.name: t for t in checks}
+    rs = {t.name: t for t in tables["RS256"]}
+    return {
+        "RSA signing costs more than RSA verifying": rs["floor: sign (raw)"].median > rs["floor: verify (raw)"].median,
+        "PyJWT's decode costs more than the raw verify, for every algorithm": all(
+            {t.name: t for t in rows}["PyJWT: decode (verify + claims)"].median
+            > {t.name: t for t in rows}["floor: verify (raw)"].median for rows in tables.values()),
+        "one session lookup and one token check cost the same order of magnitude (within 10x)": all(
+            0.1 < t.median / by_name["session: HGETALL, embedded store"].median < 10 for t in checks),
+    }
