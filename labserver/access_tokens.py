@@ -114,7 +114,7 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
         raise TokenRejected("malformed", "expected three base64url parts separated by dots, at most 8 KiB")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as exc:
+    except jwt.InvalidTokenError as exc:  # DecodeError, or e.g. a kid that is not a string
         raise TokenRejected("malformed", f"the header cannot be read ({exc})") from None
     key = _key_for(header, keys)
     typ = header.get("typ")

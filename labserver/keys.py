@@ -122,12 +122,25 @@ class KeyRing:
         """Every published kid."""
         return list(self._keys)
 
-    def rotate(self, alg: str) -> SigningKey:
-        """Make a new current key for ``alg``; the previous one stays published."""
+    def publish(self, alg: str) -> SigningKey:
+        """Publish a new ``alg`` key without signing with it yet: the JWKS has it, so verifiers
+        can fetch it before the first token it signs arrives. :meth:`rotate` with its kid
+        makes it the current key later."""
         if alg not in self._current:
             raise ValueError(f"the lab has no {alg!r} keys; it signs with {', '.join(self._current)}")
         key = self._new_key(alg)
         key.signing_key
+        return key
+
+    def rotate(self, alg: str, kid: str | None = None) -> SigningKey:
+        """Make a new current key for ``alg`` (or the published key ``kid``, e.g. one from
+        :meth:`publish`); the previous one stays published."""
+        if kid is not None:
+            key = self._keys.get(kid)
+            if key is None or key.alg != alg:
+                raise ValueError(f"{kid!r} is not a published {alg} key")
+        else:
+            key = self.publish(alg)
         self._current[alg] = key.kid
         return key
 

@@ -12,7 +12,9 @@ arrive. The JWKS URL comes from configuration, never from a token (chapter 6's `
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,29 +36,37 @@ class PublicKey:
 
 
 class RemoteKeySet:
-    """Public keys from ``jwks_url``, fetched on first use and again on an unknown ``kid``
-    (rate limited to one fetch per ``min_interval`` seconds on ``clock``)."""
+    """Public keys from ``jwks_url``: fetched on first use, again on an unknown ``kid`` (at most
+    once per ``min_interval`` seconds on ``clock``), and again when the copy is older than
+    ``max_age`` (so retired keys disappear and keys published ahead arrive)."""
 
-    def __init__(self, jwks_url: str, *, clock, min_interval: float = 30.0, verify: bool | str = True) -> None:
+    def __init__(self, jwks_url: str, *, clock, min_interval: float = 30.0, max_age: float = 300.0,
+                 verify: bool | str = True) -> None:
         self.jwks_url = jwks_url
         self.min_interval = float(min_interval)
+        self.max_age = max(float(max_age), self.min_interval)
         self._clock = clock
         self._verify = verify
-        self._lock = threading.Lock()
-        self._keys: dict[str, PublicKey] = {}
+        self._fetch_lock = threading.Lock()
+        self._keys: dict[str, PublicKey] = {}  # replaced whole by each fetch, so reads need no lock
         self._last_fetch: float | None = None
         self.fetches = 0  #: JWKS requests made
         self.skipped = 0  #: unknown kids that did not trigger a fetch (rate limit)
         self.last_error: str | None = None  #: why the last fetch failed, or None
 
     def get(self, kid: str) -> PublicKey | None:
-        """The key named ``kid``, fetching the JWKS again first if ``kid`` is unknown and the
-        rate limit allows; None when the issuer does not publish it (or cannot be reached)."""
-        with self._lock:
-            if kid in self._keys:
-                return self._keys[kid]
+        """The key named ``kid``, fetching the JWKS first when ``kid`` is unknown (and the rate
+        limit allows) or the copy is older than ``max_age``; None when the issuer does not
+        publish it (or cannot be reached)."""
+        key = self._keys.get(kid)
+        if key is not None and not self._stale(self._clock.now()):
+            return key  # the common case: no lock, no waiting behind another thread's fetch
+        with self._fetch_lock:
             now = self._clock.now()
-            if self._last_fetch is not None and now - self._last_fetch < self.min_interval:
+            key = self._keys.get(kid)
+            if key is not None and not self._stale(now):
+                return key  # another thread refreshed while this one waited
+            if key is None and self._last_fetch is not None and now - self._last_fetch < self.min_interval:
                 self.skipped += 1
                 return None
             self._fetch(now)
@@ -65,31 +75,65 @@ class RemoteKeySet:
     @property
     def kids(self) -> list[str]:
         """The kids known now (without fetching)."""
-        with self._lock:
-            return sorted(self._keys)
+        return sorted(self._keys)
 
     @property
     def reachable(self) -> bool:
         """False when the last fetch failed and no key is known."""
         return bool(self._keys) or self.last_error is None
 
+    def _stale(self, now: float) -> bool:
+        return self._last_fetch is None or now - self._last_fetch >= self.max_age
+
     def _fetch(self, now: float) -> None:
         self._last_fetch = now
         self.fetches += 1
         try:
-            with requests.Session() as http:
-                http.trust_env = False  # the issuer is reached directly, never through a proxy
-                answer = http.get(self.jwks_url, timeout=FETCH_TIMEOUT, verify=self._verify)
-            answer.raise_for_status()
-            published = answer.json()["keys"]
+            published = _download_json(self.jwks_url, self._verify)["keys"]
+            if not isinstance(published, list):
+                raise ValueError("'keys' is not a list")
             keys = {}
             for jwk in published:
-                kid, alg = jwk.get("kid"), jwk.get("alg")
-                if not isinstance(kid, str) or alg not in ALGORITHMS or alg == "HS256":
-                    continue  # a key without kid or with an algorithm we do not accept is skipped
-                keys[kid] = PublicKey(kid, alg, jwt.PyJWK(jwk).key)
-        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError,
-                jwt.PyJWKError) as exc:
+                key = _public_key(jwk)
+                if key is not None:
+                    keys[key.kid] = key
+            if not keys:
+                raise ValueError("the key set has no usable signing key")
+        except (requests.RequestException, ValueError, KeyError, TypeError, RecursionError) as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             return  # keep the keys we had: an outage of the issuer does not un-publish them
         self._keys, self.last_error = keys, None
+
+
+MAX_JWKS_BYTES = 64 * 1024
+
+
+def _download_json(url: str, verify: bool | str):
+    """GET ``url`` as JSON: at most MAX_JWKS_BYTES, within FETCH_TIMEOUT seconds in all."""
+    deadline = time.monotonic() + FETCH_TIMEOUT
+    with requests.Session() as http:
+        http.trust_env = False  # the issuer is reached directly, never through a proxy
+        with http.get(url, timeout=FETCH_TIMEOUT, verify=verify, stream=True) as answer:
+            answer.raise_for_status()
+            body = bytearray()
+            for chunk in answer.iter_content(8192):
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise ValueError(f"the key set is over {MAX_JWKS_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise requests.Timeout(f"the key set took over {FETCH_TIMEOUT:g} s to arrive")
+    return json.loads(body)
+
+
+def _public_key(jwk) -> PublicKey | None:
+    """A usable signing key from one JWK, or None (no kid, not for signatures, an algorithm
+    this API does not accept, or a key that does not fit its algorithm)."""
+    if not isinstance(jwk, dict):
+        return None
+    kid, alg = jwk.get("kid"), jwk.get("alg")
+    if not isinstance(kid, str) or alg not in ALGORITHMS or alg == "HS256" or jwk.get("use", "sig") != "sig":
+        return None
+    try:
+        return PublicKey(kid, alg, jwt.PyJWK(jwk).key)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None

@@ -61,18 +61,30 @@ def test_with_the_store_down_sessions_fail_closed_and_tokens_keep_working(phases
     assert phases[("jwt", "store down: a new login at the issuer")].statuses == {503: 1}
 
 
-def test_a_new_key_is_fetched_once_per_instance_after_the_rate_limit_window(phases):
+def test_tokens_outlive_a_store_outage_only_until_they_expire(phases):
+    later = next(p for (mode, name), p in phases.items() if name.startswith("store down, ") and "later" in name)
+    assert later.statuses == {401: 12}
+
+
+def test_a_key_rotated_at_once_is_refused_until_the_rate_limit_window_ends(phases):
     assert phases[("jwt", "store up")].jwks_fetches == 3  # first use: one fetch per instance
-    within = phases[("jwt", "new key, within the JWKS rate-limit window")]
+    within = phases[("jwt", "key rotated at once, within the window")]
     assert within.statuses == {401: 12} and within.jwks_fetches == 0
-    after = phases[("jwt", "new key, after the window")]
+    after = phases[("jwt", "key rotated at once, after the window")]
     assert after.statuses == {200: 12} and after.jwks_fetches == 3
 
 
-def test_made_up_kids_cannot_make_instances_hammer_the_issuer(phases):
-    spray = phases[("jwt", "made-up kids, sprayed")]
+def test_a_key_published_ahead_is_known_before_its_first_token(phases):
+    refreshed = phases[("jwt", "next key published, copies refreshed by age")]
+    assert refreshed.statuses == {200: 12} and refreshed.jwks_fetches == 3
+    used = phases[("jwt", "next key used after being published")]
+    assert used.statuses == {200: 12} and used.jwks_fetches == 0
+
+
+def test_made_up_kids_cost_one_fetch_per_instance_per_window(phases):
+    spray = phases[("jwt", "made-up kids sprayed, in one window")]
     assert spray.statuses == {401: 12}
-    assert spray.jwks_fetches == 0
+    assert spray.jwks_fetches == 3
 
 
 def test_one_fetch_per_window_however_many_unknown_kids(fleet, lab):
@@ -138,4 +150,81 @@ def test_the_table_has_a_row_per_phase(fleet):
     from labserver.experiments.services import run, table
 
     text = table(run(fleet, requests=3))
-    assert text.count("\n") == 2 + 7 and "store reads/req" in text
+    assert text.count("\n") == 1 + 11 and "store trips/req" in text
+
+
+def _serve_jwks(lab, body):
+    """A URL on ``lab`` answering ``body`` (uploads need the vulnerable endpoints, so use a lab of its own)."""
+    return lab.client().post("/vulnerable/uploads", json=body).json()["url"]
+
+
+@pytest.mark.parametrize("body", [{"keys": []}, {"keys": "x"}, {"keys": [1, "a", None]}, {"nokeys": 1},
+                                  {"keys": [{"kid": "k", "alg": "ES256", "kty": "RSA", "n": "AQAB", "e": "AQAB"}]},
+                                  {"keys": [{"kid": "k", "alg": "ES256", "kty": "EC", "crv": "P-256", "x": "!", "y": "!"}]},
+                                  {"keys": [{"kid": "k", "alg": "HS256", "kty": "oct", "k": "c2VjcmV0"}]}])
+def test_a_garbage_key_set_is_a_clean_refusal_never_a_crash(clock, body):
+    from labserver import start_lab
+
+    host = start_lab(vulnerable=True, clock=clock, replace=False, redis_url="")
+    try:
+        url = _serve_jwks(host, body)
+        api = start_lab({"EDGE_JWKS_URL": url}, clock=clock, replace=False, redis_url="")
+        try:
+            token = token_for(host)
+            answer = api.http.get("/edge/me", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code in (401, 503), answer.text
+            assert api.app.extensions["lab"].crashes == []
+        finally:
+            api.stop()
+    finally:
+        host.stop()
+
+
+def test_a_key_marked_for_encryption_is_not_used_to_verify():
+    from labserver.remote_keys import _public_key
+
+    jwk = {"kid": "k", "alg": "ES256", "kty": "EC", "crv": "P-256", "use": "enc",
+           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    assert _public_key(jwk) is None
+    assert _public_key({**jwk, "use": "sig"}) is not None
+
+
+def test_a_non_string_kid_is_malformed_not_a_crash(lab):
+    import base64
+    import json
+
+    part = lambda obj: base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()  # noqa: E731
+    token = f"{part({'alg': 'ES256', 'kid': ['a'], 'typ': 'at+jwt'})}.{part({'sub': 'a'})}.c2ln"
+    answer = lab.http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401 and answer.json()["error_description"].startswith("malformed")
+
+
+def test_a_retired_key_disappears_from_the_instances_after_max_age(fleet, lab):
+    instance = fleet.instances[0]
+    old = token_for(lab)
+    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    lab.keys.rotate("ES256")
+    lab.keys.retire("es256-1")
+    lab.clock.advance(60)  # within max age: the instance's copy still has es256-1
+    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    lab.clock.advance(240)  # max age reached: the next request refreshes the copy
+    answer = instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"})
+    assert answer.status_code == 401 and "unknown key" in answer.json()["error_description"]
+
+
+def test_a_known_kid_does_not_wait_for_another_threads_fetch(lab):
+    import threading
+
+    from labserver.remote_keys import RemoteKeySet
+
+    keys = RemoteKeySet(f"{lab.url}/.well-known/jwks.json", clock=lab.clock)
+    assert keys.get("es256-1") is not None
+    keys._fetch_lock.acquire()  # as if another thread were fetching, for as long as it likes
+    try:
+        found = []
+        worker = threading.Thread(target=lambda: found.append(keys.get("es256-1")))
+        worker.start()
+        worker.join(timeout=5)
+        assert found and found[0].kid == "es256-1"
+    finally:
+        keys._fetch_lock.release()

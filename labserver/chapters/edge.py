@@ -3,7 +3,8 @@
 Mounted when ``EDGE_JWKS_URL`` is set: the instance then trusts the issuer whose JWKS is at
 that URL. It never reads its store to answer ``/edge/me``: who the caller is comes from the
 verified token, and the keys from the issuer's JWKS (fetched on first use, again on an unknown
-``kid``, at most once per ``EDGE_JWKS_MIN_INTERVAL`` seconds of lab time).
+``kid``, at most once per ``EDGE_JWKS_MIN_INTERVAL`` seconds of lab time, and when its copy is
+older than ``EDGE_JWKS_MAX_AGE``). The rate limit is per process, on the lab clock.
 
 * ``GET /edge/me``    the caller, by bearer token, verified with every rule of chapter 2
 * ``GET /edge/keys``  which kids this instance knows, and how often it fetched the JWKS
@@ -30,12 +31,15 @@ OPTIONS = (
                                 "JWKS URL (an issuer's), never touching the store. Empty: no /edge endpoints."),
     Option("EDGE_JWKS_MIN_INTERVAL", 30,
            "Seconds (lab time) between two JWKS fetches triggered by unknown kids: the rate limit."),
+    Option("EDGE_JWKS_MAX_AGE", 300,
+           "Seconds (lab time) after which the copy of the JWKS is fetched again on the next request."),
 )
 
 
 def init_app(app) -> None:
     app.extensions["lab.edge"] = RemoteKeySet(app.config["EDGE_JWKS_URL"], clock=app.extensions["lab"].clock,
-                                              min_interval=app.config["EDGE_JWKS_MIN_INTERVAL"])
+                                              min_interval=app.config["EDGE_JWKS_MIN_INTERVAL"],
+                                              max_age=app.config["EDGE_JWKS_MAX_AGE"])
 
 
 def remote_keys() -> RemoteKeySet:

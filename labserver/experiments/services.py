@@ -8,9 +8,9 @@ modes:
 * **jwt**: ``GET /edge/me`` with a bearer token; every instance verifies with the public keys
   from the issuer's JWKS and never touches the store.
 
-:func:`run` drives both through the same story: the store up, the store down, a key rotation
-(within and after the instances' JWKS rate-limit window), and a spray of tokens with made-up
-kids. Each phase records the answers, the store reads per request (from each instance's
+:func:`run` drives both through the same story: the store up; the store down, at once and after
+the tokens' lifetime; a spray of tokens with made-up kids; a key rotated at once (within and after
+the instances' JWKS rate-limit window); and a key published ahead of its use. Each phase records the answers, the store reads per request (from each instance's
 request log) and the JWKS fetches the instances made.
 
     >>> with start_fleet(lab, instances=3) as fleet:
@@ -35,6 +35,7 @@ class Fleet:
     issuer: object  # a Lab
     instances: list = field(default_factory=list)
     min_interval: float = 30.0
+    max_age: float = 300.0
 
     def stop(self) -> None:
         """Stop the instances (the issuer is the caller's)."""
@@ -52,17 +53,18 @@ class Fleet:
         return sum(i.app.extensions["lab.edge"].fetches for i in self.instances)
 
 
-def start_fleet(issuer, instances: int = 3, min_interval: float = 30.0) -> Fleet:
+def start_fleet(issuer, instances: int = 3, min_interval: float = 30.0, max_age: float = 300.0) -> Fleet:
     """Start ``instances`` API instances (``api-1``, ...) on their own ports, sharing
-    ``issuer``'s store and clock, trusting ``issuer``'s JWKS."""
+    ``issuer``'s store and clock, trusting ``issuer``'s JWKS (refetched on an unknown kid at most
+    every ``min_interval`` s, and when older than ``max_age`` s, of lab time)."""
     from ..lab import start_lab
 
     if instances < 1:
         raise ValueError("a fleet needs at least one instance")
-    fleet = Fleet(issuer, min_interval=min_interval)
+    fleet = Fleet(issuer, min_interval=min_interval, max_age=max_age)
     for number in range(1, instances + 1):
         config = {"SERVICE_NAME": f"api-{number}", "EDGE_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
-                  "EDGE_JWKS_MIN_INTERVAL": min_interval}
+                  "EDGE_JWKS_MIN_INTERVAL": min_interval, "EDGE_JWKS_MAX_AGE": max_age}
         fleet.instances.append(start_lab(config, store=issuer.store, clock=issuer.clock, replace=False))
     return fleet
 
@@ -103,16 +105,23 @@ def _forged(kid: str, claims: dict) -> str:
 
 
 def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
-    """Run every phase in both modes (see the module docstring); one :class:`Phase` each."""
+    """Run every phase in both modes (see the module docstring); one :class:`Phase` each.
+
+    Lab time moves during the run (the lab clock is advanced past token lifetimes and the
+    instances' JWKS windows), so give the fleet a lab of its own or mind the clock after.
+    """
     issuer = fleet.issuer
-    browser = issuer.client()
-    login = browser.post("/session/login", json={"username": user, "password": PASSWORDS[user]})
-    login.raise_for_status()
-    cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items())}
-    token = issuer.client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
-    token.raise_for_status()
-    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     http = issuer.client()
+
+    def new_token() -> dict:
+        answer = issuer.client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
+        answer.raise_for_status()
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    browser = issuer.client()
+    browser.post("/session/login", json={"username": user, "password": PASSWORDS[user]}).raise_for_status()
+    cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items())}
+    bearer = new_token()
 
     def session_me(instance):
         return http.get(f"{instance.url}/session/me", headers=cookie).status_code
@@ -124,31 +133,41 @@ def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
         _spread(fleet, "session", "store up", requests, session_me),
         _spread(fleet, "jwt", "store up", requests, edge_me(bearer)),
     ]
+    lifetime = issuer.app.config["TOKEN_LIFETIME"] + issuer.app.config["TOKEN_LEEWAY"]
     with issuer.store_outage():
         phases.append(_spread(fleet, "session", "store down", requests, session_me))
         phases.append(_spread(fleet, "jwt", "store down", requests, edge_me(bearer)))
         new_login = http.post("/oauth/token", json={"username": user, "password": PASSWORDS[user]}).status_code
         phases.append(Phase("jwt", "store down: a new login at the issuer", 1, {new_login: 1}, 0.0, 0))
+        issuer.clock.advance(lifetime + 1)
+        phases.append(_spread(fleet, "jwt", f"store down, {(lifetime + 1) / 60:.1f} min later", requests,
+                              edge_me(bearer)))
 
-    issuer.keys.rotate("ES256")
-    rotated = issuer.client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
-    rotated.raise_for_status()
-    fresh = {"Authorization": f"Bearer {rotated.json()['access_token']}"}
-    phases.append(_spread(fleet, "jwt", "new key, within the JWKS rate-limit window", requests, edge_me(fresh)))
+    # Made-up kids, in a new rate-limit window: the first unknown kid on each instance fetches
+    # the JWKS; the rest of the window's unknown kids are refused without a fetch.
     issuer.clock.advance(fleet.min_interval)
-    phases.append(_spread(fleet, "jwt", "new key, after the window", requests, edge_me(fresh)))
+    claims = jwt.decode(bearer["Authorization"][7:], options={"verify_signature": False})
+    spray = iter([{"Authorization": f"Bearer {_forged(f'made-up-{n}', claims)}"} for n in range(requests)])
+    phases.append(_spread(fleet, "jwt", "made-up kids sprayed, in one window", requests, lambda i: edge_me(next(spray))(i)))
 
-    claims = jwt.decode(rotated.json()["access_token"], options={"verify_signature": False})
-    spray = [{"Authorization": f"Bearer {_forged(f'made-up-{n}', claims)}"} for n in range(requests)]
-    counter = iter(spray)
-    phases.append(_spread(fleet, "jwt", "made-up kids, sprayed", requests, lambda i: edge_me(next(counter))(i)))
+    issuer.keys.rotate("ES256")  # a new key, signing at once: the instances have not seen it
+    fresh = new_token()
+    phases.append(_spread(fleet, "jwt", "key rotated at once, within the window", requests, edge_me(fresh)))
+    issuer.clock.advance(fleet.min_interval)
+    phases.append(_spread(fleet, "jwt", "key rotated at once, after the window", requests, edge_me(fresh)))
+
+    ahead = issuer.keys.publish("ES256")  # published now, signing later: the right way
+    issuer.clock.advance(fleet.max_age)
+    phases.append(_spread(fleet, "jwt", "next key published, copies refreshed by age", requests, edge_me(new_token())))
+    issuer.keys.rotate("ES256", ahead.kid)
+    phases.append(_spread(fleet, "jwt", "next key used after being published", requests, edge_me(new_token())))
     return phases
 
 
 def table(phases: list[Phase]) -> str:
     """The phases as an aligned text table."""
     width = max(len(p.phase) for p in phases)
-    head = f"{'mode':<8} {'phase':<{width}}  {'answers':<18} {'store reads/req':>15} {'JWKS fetches':>12}"
+    head = f"{'mode':<8} {'phase':<{width}}  {'answers':<18} {'store trips/req':>15} {'JWKS fetches':>12}"
     rows = []
     for p in phases:
         answers = ", ".join(f"{n}×{status}" for status, n in p.statuses.items())
