@@ -32,6 +32,7 @@ import redis
 from .clock import LabClock
 from .store import key
 from .timefmt import duration
+from .users import user_key
 
 #: Bytes of randomness in a session ID: 256 bits (OWASP asks for at least 64 bits of entropy).
 SESSION_ID_BYTES = 32
@@ -124,6 +125,15 @@ def find_session(
         store.hset(session_key(session_id), "last_seen", now)
         last_seen = now
     return Lookup({**record, "created": created, "last_seen": last_seen})
+
+
+def mark_used_and_load_user(store: redis.Redis, clock: LabClock, session_id: str, username: str) -> dict:
+    """One pipeline, one round trip: record the session's use (``last_seen = now``) and read
+    the user's current record (empty if the user is gone). Roles are never cached in a session."""
+    pipe = store.pipeline(transaction=False)
+    pipe.hset(session_key(session_id), "last_seen", clock.now())
+    pipe.hgetall(user_key(username))
+    return pipe.execute()[1]
 
 
 def lookup_session(

@@ -45,6 +45,7 @@ from ..session_records import (
     find_session,
     login,
     logout_everywhere,
+    mark_used_and_load_user,
     session_handle,
     session_key,
     user_session_ids,
@@ -130,10 +131,7 @@ def session_authenticator(req: Request) -> Principal | None:
                                f"token in the {CSRF_HEADER} header")
         if not hmac.compare_digest(presented.encode(), record.get("csrf", "").encode()):
             raise CsrfRejected(f"the {CSRF_HEADER} header does not match this session's token")
-    pipe = state.store.pipeline(transaction=False)
-    pipe.hset(session_key(session_id), "last_seen", state.clock.now())
-    pipe.hgetall(user_key(record["user"]))
-    _, user_record = pipe.execute()
+    user_record = mark_used_and_load_user(state.store, state.clock, session_id, record["user"])
     if not user_record:
         delete_session(state.store, session_id, username=record["user"])
         raise InvalidSession("the session's user no longer exists")

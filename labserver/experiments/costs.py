@@ -188,16 +188,12 @@ SESSION_CHECK = "session: the lab's check (2 round trips)"
 
 
 def lab_session_check(client, clock, session_id: str) -> dict:
-    """What the sessions chapter's authenticator asks of the store for one request: the session
-    (HGETALL), then one pipeline recording its last use and reading the user (HSET + HGETALL)."""
-    from ..session_records import find_session, session_key
-    from ..users import user_key
+    """What the sessions chapter's authenticator asks of the store for one request (its own
+    two calls): the session (HGETALL), then one pipeline recording its use and reading the user."""
+    from ..session_records import find_session, mark_used_and_load_user
 
     record = find_session(client, clock, session_id, idle_timeout=900, absolute_timeout=3600, touch=False).record
-    pipe = client.pipeline(transaction=False)
-    pipe.hset(session_key(session_id), "last_seen", clock.now())
-    pipe.hgetall(user_key(record["user"]))
-    return pipe.execute()[1]
+    return mark_used_and_load_user(client, clock, session_id, record["user"])
 
 
 def credential_checks(redis_url: str | None = None, rounds: int = 7, min_block: float = 0.01,

@@ -2,8 +2,6 @@
 
 import pytest
 
-from labserver.clock import LabClock
-
 
 class Issuer:
     """A fake issuer: the keys it publishes, and how often it was asked."""
