@@ -11,16 +11,22 @@ lab issues is a JWT access token in the shape of RFC 9068::
 =====================  ========================================================================
 rule                   refused when
 =====================  ========================================================================
-malformed              not three base64url parts of JSON, or longer than 8 KiB
+malformed              not three base64url parts of JSON, or longer than 8 KiB; or JSON that
+                       only Python reads (NaN, Infinity, a lone surrogate: RFC 8259)
 algorithm_not_allowed  ``alg`` is ``none`` (any spelling), or not the one algorithm of the key
 unknown_key            no ``kid``, or a ``kid`` not in the lab's own key set (never was, or retired);
                        a key the token brings itself (``jwk``, ``jku``, ``x5u``) is never used
 wrong_type             ``typ`` is not ``at+jwt`` (RFC 9068; RFC 8725 section 3.11)
 bad_signature          the signature does not verify with that key (tampered, or another key)
-missing_claim          ``exp``, ``iat``, ``sub`` (or ``iss``/``aud``) absent
+missing_claim          ``exp``, ``iat``, ``sub``, ``jti``, ``client_id`` (RFC 9068 section 2.2), or
+                       ``iss``/``aud``, absent
 wrong_issuer           ``iss`` is not exactly the lab's issuer
-wrong_audience         ``aud`` is not exactly this API (a list is refused too: strict)
-invalid_claim          a claim of the wrong type (e.g. ``sub`` not a string, ``exp`` not a number)
+wrong_audience         ``aud`` is not this API, nor a list that contains it (RFC 9068 section 4,
+                       RFC 7519 section 4.1.3)
+invalid_claim          a claim of the wrong type or value: ``sub``, ``jti`` or ``client_id`` not
+                       a non-empty string; ``exp``, ``nbf`` or ``iat`` not a NumericDate (a
+                       finite number of seconds from 1970 to 9999: NaN or Infinity would make a
+                       token that never expires, as every comparison with NaN is false)
 expired                ``exp`` <= now - leeway
 not_yet_valid          ``nbf`` > now + leeway
 issued_in_the_future   ``iat`` > now + leeway
@@ -41,11 +47,17 @@ from typing import Any
 
 import jwt
 
+from . import strict_json
 from .keys import KeyRing, SigningKey
 from .timefmt import duration, iso
 
 MAX_TOKEN_LENGTH = 8 * 1024
 TOKEN_TYPE = "at+jwt"
+#: The largest NumericDate the lab accepts: 9999-12-31T23:59:59Z (past it, no date exists).
+MAX_NUMERIC_DATE = 253_402_300_799
+TIME_CLAIMS = ("exp", "nbf", "iat")
+#: Claims that must be non-empty strings when present (and are required: see TokenPolicy).
+STRING_CLAIMS = ("sub", "jti", "client_id")
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class TokenPolicy:
     issuer: str
     audience: str
     leeway: float = 30.0  # seconds of clock skew tolerated between issuer and API
-    required: tuple[str, ...] = ("exp", "iat", "sub")
+    required: tuple[str, ...] = ("exp", "iat", "sub", "jti", "client_id")
 
 
 class TokenRejected(Exception):
@@ -126,7 +138,7 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
             token, key.verifying_key, algorithms=[key.alg],
             issuer=policy.issuer, audience=policy.audience,
             # Time claims are checked below against the lab clock (see the module docstring).
-            options={"require": list(policy.required), "strict_aud": True,
+            options={"require": list(policy.required),
                      "verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
     except jwt.InvalidSignatureError:
@@ -136,17 +148,49 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
         raise TokenRejected("missing_claim", f"the claim {exc.claim!r} is required") from None
     except jwt.InvalidIssuerError:
         got = _unverified_claims(token).get("iss")
-        raise TokenRejected("wrong_issuer", f"iss must be {policy.issuer!r}, not {got!r}") from None
+        raise TokenRejected("wrong_issuer", f"iss must be {policy.issuer!r}, not {_shown(got)}") from None
     except jwt.InvalidAudienceError:
         got = _unverified_claims(token).get("aud")
-        raise TokenRejected("wrong_audience", f"aud must be exactly {policy.audience!r}, not {got!r}") from None
+        raise TokenRejected("wrong_audience", f"aud must be {policy.audience!r} or a list that "
+                                              f"contains it, not {_shown(got)}") from None
     except jwt.DecodeError as exc:
         raise TokenRejected("malformed", f"the payload cannot be read ({exc})") from None
     except jwt.InvalidTokenError as exc:
         raise TokenRejected("invalid_claim", str(exc)) from None
 
+    _check_claim_values(claims)
+    found = strict_json.problem(claims) or strict_json.problem(header)
+    if found:
+        raise TokenRejected("malformed", f"the token is not strict JSON: {found}")
     _check_times(claims, policy, now)
     return VerifiedToken(header=header, claims=claims, key=key)
+
+
+def numeric_date_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not a usable NumericDate for claim ``name`` (RFC 7519 section 2), or
+    None: it must be a finite number of seconds since 1970, before the year 10000."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name} must be a number of seconds (a NumericDate), not {_shown(value)}"
+    if not (0 <= value <= MAX_NUMERIC_DATE):  # also false for NaN
+        return (f"{name} must be a finite NumericDate from 0 to {MAX_NUMERIC_DATE} (the year 9999), "
+                f"not {_shown(value)}")
+    return None
+
+
+def _check_claim_values(claims: dict) -> None:
+    for name in STRING_CLAIMS:
+        if name in claims and not (isinstance(claims[name], str) and claims[name]):
+            raise TokenRejected("invalid_claim", f"{name} must be a non-empty string, not {_shown(claims[name])}")
+    for name in TIME_CLAIMS:
+        problem = numeric_date_problem(name, claims[name]) if name in claims else None
+        if problem:
+            raise TokenRejected("invalid_claim", problem)
+
+
+def _shown(value: Any) -> str:
+    """``value`` quoted for an error message: short, and printable whatever it holds."""
+    text = repr(value).encode("utf-8", "backslashreplace").decode()
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _key_for(header: dict, keys: KeyRing) -> SigningKey:
@@ -170,10 +214,7 @@ def _key_for(header: dict, keys: KeyRing) -> SigningKey:
 
 
 def _check_times(claims: dict, policy: TokenPolicy, now: float) -> None:
-    for name in ("exp", "nbf", "iat"):
-        value = claims.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise TokenRejected("invalid_claim", f"{name} must be a number of seconds, not {value!r}")
+    # Types and ranges were checked by _check_claim_values: plain comparisons are safe here.
     leeway = policy.leeway
     if claims["exp"] <= now - leeway:
         raise TokenRejected("expired", f"the token expired {duration(now - claims['exp'])} ago, at "

@@ -14,6 +14,7 @@ Views reach the lab's shared parts through :func:`lab_state` (store, clock, requ
 from __future__ import annotations
 
 import importlib
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,16 @@ def create_app(
     return app
 
 
+def _where(exc: BaseException) -> str:
+    """The innermost frame of the lab's own code in ``exc``'s traceback, as ``file:line``."""
+    where = "?"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = frame.f_code.co_filename
+        if "labserver" in path:
+            where = f"{path[path.rindex('labserver'):]}:{line}"
+    return where
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LabError)
     def lab_error(exc: LabError):
@@ -153,5 +164,5 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def crash(exc: Exception):
         # Never expected: every client mistake is a LabError. Recorded so tests can see it.
-        lab_state().crashes.append(f"{type(exc).__name__}: {exc}")
+        lab_state().crashes.append(f"{type(exc).__name__} at {_where(exc)}: {exc}"[:500])
         return error_response(500, "server_error", "the lab failed unexpectedly; see lab.crashes")

@@ -90,6 +90,10 @@ def user_key(username: str) -> str:
     return key("user", username)
 
 
+#: Written when the demo users are seeded; its absence means the store lost its data.
+SEEDED_KEY = key("seeded")
+
+
 def seed_demo_users(store: redis.Redis) -> None:
     """Create the demo users, keeping any field already stored (HSETNX), so that several lab
     instances can share one real Redis without undoing each other's role changes."""
@@ -99,7 +103,18 @@ def seed_demo_users(store: redis.Redis) -> None:
                   "token_version": 1, "display_name": demo.display_name}
         for name, value in fields.items():
             pipe.hsetnx(user_key(demo.username), name, value)
+    pipe.set(SEEDED_KEY, "demo users")
     pipe.execute()
+
+
+def reseed_if_wiped(store: redis.Redis) -> bool:
+    """Seed the demo users again if the store has lost every key since they were seeded (a
+    Redis restarted without persistence); True if it did. Deleted users stay deleted
+    otherwise: the marker key is still there."""
+    if store.exists(SEEDED_KEY):
+        return False
+    seed_demo_users(store)
+    return True
 
 
 def user_from_record(username: str, record: dict[str, str]) -> User:
@@ -113,9 +128,10 @@ def user_from_record(username: str, record: dict[str, str]) -> User:
 
 
 def get_user(store: redis.Redis, username: str) -> User | None:
-    """The user as stored now, or None if there is no such user."""
+    """The user as stored now, or None if there is no such user (a record without a password
+    hash is no user: it is what a write to a deleted user would leave)."""
     record = store.hgetall(user_key(username))
-    return user_from_record(username, record) if record else None
+    return user_from_record(username, record) if "password_hash" in record else None
 
 
 def list_users(store: redis.Redis) -> list[User]:
@@ -128,7 +144,7 @@ def list_users(store: redis.Redis) -> list[User]:
 def check_password(store: redis.Redis, username: str, password: str) -> User | None:
     """The user if ``password`` is right, else None (same cost for unknown usernames)."""
     record = store.hgetall(user_key(username))
-    if not record:
+    if "password_hash" not in record:
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(record["password_hash"], password):
@@ -146,17 +162,50 @@ def set_roles(store: redis.Redis, username: str, roles: list[str] | tuple[str, .
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLES)}")
-    before = get_user(store, username)
-    if before is None:
+
+    def replace_roles(pipe, before: dict[str, str]) -> None:
+        pipe.hset(user_key(username), "roles", " ".join(r for r in ROLES if r in roles))
+        if set(before.get("roles", "").split()) - set(roles):
+            pipe.hincrby(user_key(username), "token_version", 1)
+
+    if update_existing_user(store, username, replace_roles) is None:
         return None
-    pipe = store.pipeline(transaction=True)
-    pipe.hset(user_key(username), "roles", " ".join(r for r in ROLES if r in roles))
-    if set(before.roles) - set(roles):
-        pipe.hincrby(user_key(username), "token_version", 1)
-    pipe.execute()
     return get_user(store, username)
 
 
-def bump_token_version(store: redis.Redis, username: str) -> int:
-    """Add one to the user's token version (every older token then fails) and return it."""
-    return int(store.hincrby(user_key(username), "token_version", 1))
+def bump_token_version(store: redis.Redis, username: str) -> int | None:
+    """Add one to the user's token version (every older token then fails) and return it;
+    None if there is no such user (nothing is written then)."""
+    done = update_existing_user(store, username,
+                                lambda pipe, _: pipe.hincrby(user_key(username), "token_version", 1))
+    return None if done is None else int(done[-1])
+
+
+def set_display_name(store: redis.Redis, username: str, name: str) -> User | None:
+    """Change the user's display name; None if there is no such user (nothing is written)."""
+    done = update_existing_user(store, username,
+                                lambda pipe, _: pipe.hset(user_key(username), "display_name", name))
+    return None if done is None else get_user(store, username)
+
+
+def update_existing_user(store: redis.Redis, username: str, change) -> list | None:
+    """Apply ``change(pipe, record)`` to the user's record in one transaction, only if the user
+    exists when it commits (WATCH/MULTI/EXEC, retried on a concurrent change); the results of
+    the transaction's commands, or None when there is no such user.
+
+    A plain HSET or HINCRBY on a deleted user's key would create a record with no password
+    hash: a half user that every later login trips over.
+    """
+    user = user_key(username)
+    with store.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(user)
+                record = pipe.hgetall(user)
+                if "password_hash" not in record:
+                    return None
+                pipe.multi()
+                change(pipe, record)
+                return pipe.execute()
+            except redis.WatchError:
+                continue

@@ -27,7 +27,7 @@ def keys():
 
 def claims(**changes):
     base = {"iss": ISS, "sub": "alice", "aud": AUD, "iat": NOW, "nbf": NOW, "exp": NOW + 300,
-            "jti": "j1", "roles": ["user"]}
+            "jti": "j1", "client_id": "jwt-lab-notebook", "roles": ["user"]}
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -138,7 +138,7 @@ def test_typ_may_be_the_full_media_type(keys):
     assert verify_access_token(token, keys, POLICY, NOW).claims["sub"] == "alice"
 
 
-@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "iss", "aud"])
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "iss", "aud", "jti", "client_id"])
 def test_required_claims(keys, claim):
     error = rejected(sign(keys, claims(**{claim: None})), keys)
     assert error.rule == "missing_claim" and repr(claim) in str(error)
@@ -149,9 +149,56 @@ def test_wrong_issuer(keys):
     assert error.rule == "wrong_issuer" and "https://evil.test" in str(error)
 
 
-@pytest.mark.parametrize("aud", ["https://other-api.test", [AUD, "https://other-api.test"], [AUD]])
-def test_wrong_audience_and_lists_are_refused(keys, aud):
+@pytest.mark.parametrize("aud", ["https://other-api.test", ["https://other-api.test"], [1, AUD]])
+def test_wrong_audience_is_refused(keys, aud):
     assert rejected(sign(keys, claims(aud=aud)), keys).rule == "wrong_audience"
+
+
+@pytest.mark.parametrize("aud", [AUD, [AUD], [AUD, "https://other-api.test"]])
+def test_audience_may_be_a_list_that_contains_this_api(keys, aud):
+    """RFC 9068 section 4 / RFC 7519 section 4.1.3: aud must *contain* the API's identifier."""
+    assert verify_access_token(sign(keys, claims(aud=aud)), keys, POLICY, NOW).claims["aud"] == aud
+
+
+@pytest.mark.parametrize("claim", ["jti", "client_id"])
+def test_rfc9068_requires_jti_and_client_id(keys, claim):
+    """Without jti, revoking the token (deny list, keyed on jti) would be a silent no-op."""
+    problem = rejected(sign(keys, claims(**{claim: None})), keys)
+    assert problem.rule == "missing_claim" and claim in problem.description
+
+
+@pytest.mark.parametrize("claim", ["sub", "jti", "client_id"])
+@pytest.mark.parametrize("value", ["", 7, ["alice"], {}])
+def test_identifying_claims_must_be_non_empty_strings(keys, claim, value):
+    assert rejected(sign(keys, claims(**{claim: value})), keys).rule == "invalid_claim"
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, -1, "x", [NOW]])
+def test_time_claims_must_be_finite_numeric_dates(keys, claim, value):
+    """exp NaN or Infinity would never expire (every comparison with NaN is false)."""
+    problem = rejected(sign(keys, claims(**{claim: value})), keys)
+    assert problem.rule == "invalid_claim" and claim in problem.description
+
+
+def test_a_null_nbf_is_refused_not_ignored(keys):
+    token = sign(keys, {**claims(), "nbf": None})
+    assert rejected(token, keys).rule == "invalid_claim"
+
+
+@pytest.mark.parametrize("extra", [{"x": float("nan")}, {"x": [float("inf")]}, {"x": {"y": float("-inf")}}])
+def test_non_json_numbers_anywhere_in_the_payload_are_malformed(keys, extra):
+    assert rejected(sign(keys, claims(**extra)), keys).rule == "malformed"
+
+
+def test_a_lone_surrogate_in_the_payload_is_malformed(keys):
+    key = keys.current("HS256")
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}
+    payload = json.dumps(claims()).replace('"alice"', '"al\\ud800ice"')
+    signing_input = (base64url_encode(json.dumps(header).encode()) + b"." + base64url_encode(payload.encode()))
+    signature = hmac.new(key.signing_key, signing_input, hashlib.sha256).digest()
+    token = f"{signing_input.decode()}.{base64url_encode(signature).decode()}"
+    assert rejected(token, keys).rule == "malformed"
 
 
 @pytest.mark.parametrize(("changes", "rule"), [

@@ -31,6 +31,7 @@ import requests
 from flask import Blueprint, Request, Response, current_app, jsonify, make_response, redirect, request
 
 from ..app import lab_state
+from ..auth import password_login, require_credential
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
 from ..http_errors import (
@@ -38,16 +39,14 @@ from ..http_errors import (
     BadGateway,
     CsrfRejected,
     Forbidden,
-    InvalidCredentials,
     InvalidRequest,
     ServiceUnavailable,
 )
-from ..inputs import json_object, string_field
+from ..inputs import json_body
 from ..refresh_tokens import issue_refresh_token, revoke_refresh_token
 from ..revocation import token_version_problem
 from ..session_records import create_session, delete_session, find_session, session_key
-from ..users import check_password, get_user, user_key
-from .revocation import _bearer_caller
+from ..users import get_user, user_key
 from .sessions import SAFE_METHODS
 
 bp = Blueprint("bff", __name__)
@@ -135,17 +134,8 @@ def login():
     origin = request.headers.get("Origin")
     if origin is not None and origin != _own_origin():
         raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
-    if request.is_json:
-        body = json_object()
-        username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
-    else:
-        username, password = request.form.get("username", ""), request.form.get("password", "")
-        if not username or not password or len(username) > 64 or len(password) > 256:
-            raise InvalidRequest("the form needs a username and a password")
+    user = password_login(None if request.is_json else request.form.to_dict())
     state, config = lab_state(), current_app.config
-    user = check_password(state.store, username, password)
-    if user is None:
-        raise InvalidCredentials("wrong username or password")
     presented = request.cookies.get(_cookie_name(request))
     if presented:  # a new login is a new session: the old one ends, refresh tokens and all
         old_refresh = state.store.hget(session_key(presented), "refresh_token")
@@ -209,7 +199,9 @@ def proxy(path: str):
     session_id, record = _session(request, csrf=True)
     state = lab_state()
     token, _ = token_for_session(state.store, state.clock, session_id, _mint_for(session_id, record))
-    body = request.get_json(silent=True) if request.method not in SAFE_METHODS else None
+    body = None
+    if request.method not in SAFE_METHODS and request.get_data(cache=True):
+        body = json_body()  # relayed as JSON: NaN, lone surrogates and repeated keys refused
     answer = _http(request.method, f"/api/{path}", json=body, headers={"Authorization": f"Bearer {token}"})
     if answer.headers.get("Content-Type", "").split(";")[0] != "application/json":
         # Relay JSON only: anything else could render as a page on the BFF's own origin.
@@ -238,7 +230,7 @@ def logout():
 @bp.post("/api/account/delete")
 def delete_account():
     """A sensitive action: a valid token is not enough; the store must agree, right now."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     store = lab_state().store
     user = get_user(store, principal.user.username)
     if user is None:

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from ..access_tokens import TokenRejected, verify_access_token
 from ..app import lab_state
 from ..config import Option
+from ..inputs import authorization
 from ..http_errors import AuthenticationRequired, InvalidToken, ServiceUnavailable, bearer_challenge
 from ..remote_keys import RemoteKeySet
 from .tokens import policy
@@ -50,7 +51,7 @@ def remote_keys() -> RemoteKeySet:
 @bp.get("/edge/me")
 def edge_me():
     """The caller by bearer token, verified with the issuer's public keys only."""
-    auth = request.authorization
+    auth = authorization(request)
     if auth is None or auth.type != "bearer" or not auth.token:
         raise AuthenticationRequired("send Authorization: Bearer <access token>",
                                      headers={"WWW-Authenticate": bearer_challenge()})

@@ -25,8 +25,8 @@ from flask import Blueprint, jsonify
 
 from ..access_tokens import TokenRejected, verify_access_token
 from ..app import lab_state
-from ..auth import Principal, current_principal, require_role
-from ..http_errors import AuthenticationRequired, Forbidden, InvalidToken, bearer_challenge
+from ..auth import Principal, require_credential, require_role
+from ..http_errors import Forbidden, InvalidToken
 from ..inputs import json_or_form_object, string_field
 from ..refresh_tokens import refresh_token_state, revoke_refresh_token, revoke_user_families
 from ..revocation import deny, is_denied, token_version_problem
@@ -34,16 +34,6 @@ from ..users import bump_token_version, get_user
 from .tokens import policy
 
 bp = Blueprint("revocation", __name__)
-
-
-def _bearer_caller() -> Principal:
-    """The caller, who must have sent a verified bearer token."""
-    principal = current_principal()
-    if principal.via != "bearer":
-        raise AuthenticationRequired(
-            f"this API takes a bearer token (Authorization: Bearer ...), not {principal.via} credentials",
-            headers={"WWW-Authenticate": bearer_challenge()})
-    return principal
 
 
 def _verified_claims(token: str) -> dict | None:
@@ -79,7 +69,9 @@ def introspect(principal: Principal):
     if claims is not None:
         if is_denied(state.store, claims) or token_version_problem(state.store, claims):
             return jsonify(active=False)
-        return jsonify(active=True, token_type="Bearer", **claims)
+        # The token's own claims cannot override the answer's: a claim named "active" stays out.
+        return jsonify({"active": True, "token_type": "Bearer",
+                        **{k: v for k, v in claims.items() if k not in ("active", "token_type")}})
     refresh = refresh_token_state(state.store, state.clock, token)
     if refresh is not None:  # RFC 7662 defines no token_type for refresh tokens; none is given
         return jsonify(active=True, username=refresh["username"], exp=refresh["exp"])
@@ -89,9 +81,11 @@ def introspect(principal: Principal):
 @bp.post("/oauth/logout-everywhere")
 def logout_everywhere():
     """End every token of the caller: bump the token version, revoke all refresh families."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     store = lab_state().store
     version = bump_token_version(store, principal.user.username)
+    if version is None:
+        raise InvalidToken("the token's user no longer exists (re-checked in the store)")
     families = revoke_user_families(store, principal.user.username, "logged out everywhere")
     return jsonify(token_version=version, refresh_families_revoked=families)
 
@@ -99,7 +93,7 @@ def logout_everywhere():
 @bp.get("/api/me/version-checked")
 def me_version_checked():
     """``/api/me``, refusing tokens older than the user's current token version."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     problem = token_version_problem(lab_state().store, principal.claims)
     if problem:
         raise InvalidToken(f"revoked: {problem}")
@@ -109,7 +103,7 @@ def me_version_checked():
 @bp.get("/api/me/deny-checked")
 def me_deny_checked():
     """``/api/me``, refusing tokens on the deny list."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     if is_denied(lab_state().store, principal.claims):
         raise InvalidToken("revoked: the token is on the deny list")
     return jsonify(sub=principal.user.username, roles=list(principal.user.roles), checked="deny list")
@@ -118,7 +112,7 @@ def me_deny_checked():
 @bp.get("/api/reports")
 def reports():
     """A sensitive endpoint: the ``editor`` role is re-read from the store on every request."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     user = get_user(lab_state().store, principal.user.username)
     if user is None or not user.has_role("editor"):
         raise Forbidden("the reports need the editor role, which the user does not have now "
@@ -129,7 +123,7 @@ def reports():
 @bp.get("/api/reports/from-token")
 def reports_from_token():
     """The same reports, trusting the ``roles`` claim of the token (no store read)."""
-    principal = _bearer_caller()
+    principal = require_credential("bearer")
     if not principal.user.has_role("editor"):
         raise Forbidden("the reports need the editor role, which the token does not carry")
     return jsonify(reports=["q3-revenue", "incidents"], roles_checked="in the token")

@@ -32,13 +32,14 @@ configured too loosely.
 from __future__ import annotations
 
 import hmac
+
 from flask import Blueprint, Request, current_app, jsonify, make_response, request
 from werkzeug.http import dump_cookie
 
 from ..app import lab_state
-from ..auth import Principal, current_principal, register_authenticator, require_role
+from ..auth import Principal, password_login, register_authenticator, require_credential, require_role
 from ..config import Option
-from ..http_errors import CsrfRejected, InvalidCredentials, InvalidSession, NotFound
+from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
     delete_session,
@@ -51,7 +52,7 @@ from ..session_records import (
     user_session_ids,
 )
 from ..timefmt import iso
-from ..users import User, check_password, get_user, user_from_record, user_key
+from ..users import User, get_user, set_display_name, user_from_record
 
 bp = Blueprint("sessions", __name__)
 
@@ -129,7 +130,7 @@ def session_authenticator(req: Request) -> Principal | None:
         if not presented:
             raise CsrfRejected(f"a cookie-authenticated {req.method} needs the session's CSRF "
                                f"token in the {CSRF_HEADER} header")
-        if not hmac.compare_digest(presented.encode(), record.get("csrf", "").encode()):
+        if not hmac.compare_digest(presented.encode("utf-8", "replace"), record.get("csrf", "").encode()):
             raise CsrfRejected(f"the {CSRF_HEADER} header does not match this session's token")
     user_record = mark_used_and_load_user(state.store, state.clock, session_id, record["user"])
     if not user_record:
@@ -143,13 +144,8 @@ def session_authenticator(req: Request) -> Principal | None:
 @bp.post("/session/login")
 def session_login():
     """Check the password; start a new session (the presented one, if any, is dropped)."""
-    body = json_object()
-    username = string_field(body, "username", max_length=64)
-    password = string_field(body, "password", max_length=256)
+    user = password_login()
     state = lab_state()
-    user = check_password(state.store, username, password)
-    if user is None:
-        raise InvalidCredentials("wrong username or password")
     session_id = login(state.store, state.clock, user.username, request.cookies.get(cookie_name(request)),
                        client=request.headers.get("User-Agent", ""), ttl=_store_ttl())
     csrf = state.store.hget(session_key(session_id), "csrf")
@@ -162,19 +158,10 @@ def session_login():
     return response
 
 
-def _session_caller() -> Principal:
-    """The caller, who must have come with a session cookie (not another credential)."""
-    principal = current_principal()
-    if principal.via != "session":
-        raise InvalidSession(f"this endpoint acts on the caller's session; send the session cookie "
-                             f"instead of {principal.via} credentials")
-    return principal
-
-
 @bp.get("/session/me")
 def session_me():
     """The caller by their session: user, roles (as stored now) and the session's handle."""
-    return jsonify(_session_caller().to_json())
+    return jsonify(require_credential("session").to_json())
 
 
 @bp.post("/session/profile")
@@ -182,14 +169,16 @@ def session_me():
 def session_profile(principal: Principal):
     """Change the caller's display name (a state-changing request: CSRF applies)."""
     name = string_field(json_object(), "display_name", max_length=64)
-    lab_state().store.hset(user_key(principal.user.username), "display_name", name)
-    return jsonify(get_user(lab_state().store, principal.user.username).to_json())
+    user = set_display_name(lab_state().store, principal.user.username, name)
+    if user is None:  # deleted since the request was authenticated
+        raise NotFound(f"no user named {principal.user.username!r}")
+    return jsonify(user.to_json())
 
 
 @bp.post("/session/logout")
 def session_logout():
     """Delete this session in the store, so its ID is worthless from now on; clear the cookie."""
-    principal = _session_caller()
+    principal = require_credential("session")
     session_id = request.cookies[cookie_name(request)]
     delete_session(lab_state().store, session_id, username=principal.user.username)
     response = make_response(jsonify(logged_out=principal.details["session"]))
@@ -200,7 +189,7 @@ def session_logout():
 @bp.post("/session/logout-everywhere")
 def session_logout_everywhere():
     """Delete every session of the caller, on every device."""
-    principal = _session_caller()
+    principal = require_credential("session")
     ended = logout_everywhere(lab_state().store, principal.user.username)
     response = make_response(jsonify(sessions_ended=ended))
     response.headers["Set-Cookie"] = _clearing_cookie(request)
@@ -242,7 +231,7 @@ def admin_revoke_session(username: str, handle: str, principal: Principal):
     _user_or_404(username)
     store = lab_state().store
     for session_id in user_session_ids(store, username):
-        if hmac.compare_digest(session_handle(session_id), handle):
+        if hmac.compare_digest(session_handle(session_id).encode(), handle.encode("utf-8", "replace")):
             delete_session(store, session_id, username=username)
             return jsonify(revoked=handle, user=username)
     raise NotFound(f"{username} has no live session with handle {handle!r}")

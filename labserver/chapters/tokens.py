@@ -29,21 +29,19 @@ from ..access_tokens import (
     verify_access_token,
 )
 from ..app import lab_state
-from ..auth import Principal, current_principal, register_authenticator, require_role
+from ..auth import Principal, password_login, register_authenticator, require_credential, require_role
 from ..config import Option
 from ..http_errors import (
-    AuthenticationRequired,
-    InvalidCredentials,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
     NotFound,
     bearer_challenge,
 )
-from ..inputs import json_object, string_field
+from ..inputs import authorization, json_object, string_field
 from ..keys import ALGORITHMS
 from ..refresh_tokens import RefreshRejected, issue_refresh_token, use_refresh_token
-from ..users import User, check_password, get_user
+from ..users import User, get_user
 
 bp = Blueprint("tokens", __name__)
 
@@ -83,12 +81,13 @@ def bearer_authenticator(req: Request) -> Principal | None:
     """The caller named by a verified bearer token; None when no bearer token was sent.
 
     Nothing is read from the store: who the caller is and which roles they have come from
-    the token's claims, trusted because the signature and every rule checked out.
+    the token's claims, trusted because the signature and every rule checked out. (Endpoints
+    that authorize from them, ``require_role``, re-read the user in the store.)
     """
     header = req.headers.get("Authorization", "")
     if header[:7].lower() != "bearer " and header.strip().lower() != "bearer":
         return None
-    auth = req.authorization
+    auth = authorization(req)
     if auth is None or not auth.token:
         raise InvalidRequest("the Authorization header says Bearer but carries no token",
                              headers={"WWW-Authenticate": bearer_challenge("invalid_request")})
@@ -122,11 +121,7 @@ def token():
 
     refresh_token = None
     if grant == "password":
-        username = string_field(body, "username", max_length=64)
-        password = string_field(body, "password", max_length=256)
-        user = check_password(state.store, username, password)
-        if user is None:
-            raise InvalidCredentials("wrong username or password")
+        user = password_login(body)
         if config["REFRESH_TOKENS"]:
             refresh_token = issue_refresh_token(state.store, state.clock, user.username,
                                                 lifetime=config["REFRESH_LIFETIME"])
@@ -159,11 +154,7 @@ def token():
 @bp.get("/api/me")
 def api_me():
     """The caller by their bearer token, and every claim the API verified and now trusts."""
-    principal = current_principal()
-    if principal.via != "bearer":
-        raise AuthenticationRequired(
-            f"this API takes a bearer token (Authorization: Bearer ...), not {principal.via} credentials",
-            headers={"WWW-Authenticate": bearer_challenge()})
+    principal = require_credential("bearer")
     return jsonify(sub=principal.user.username, roles=list(principal.user.roles),
                    verified_with=principal.details, trusted_claims=principal.claims)
 

@@ -46,13 +46,15 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode
 from jwt.warnings import InsecureKeyLengthWarning
 
-from ..access_tokens import access_token_claims
+from ..access_tokens import access_token_claims, numeric_date_problem
 from ..app import lab_state
 from ..config import Option
-from ..http_errors import AuthenticationRequired, InvalidCredentials, InvalidRequest, LabError, NotFound
-from ..inputs import json_object, string_field
+from ..http_errors import AuthenticationRequired, InvalidRequest, LabError, NotFound
+from .. import strict_json
+from ..auth import password_login
+from ..inputs import authorization, json_object
 from ..store import key
-from ..users import check_password, get_user
+from ..users import get_user
 
 bp = Blueprint("vulnerable", __name__, url_prefix="/vulnerable")
 
@@ -99,7 +101,7 @@ def _state() -> dict:
 
 
 def _token() -> str:
-    auth = request.authorization
+    auth = authorization(request)
     if auth is None or auth.type != "bearer" or not auth.token:
         raise AuthenticationRequired("send a bearer token")
     return auth.token
@@ -127,8 +129,9 @@ _NO_TIME_CHECKS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False
 
 def _fresh(claims: dict) -> dict:
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp <= lab_state().clock.now():
-        raise Refused("the token has expired, or has no numeric exp")
+    problem = numeric_date_problem("exp", exp)  # NaN or Infinity would never expire
+    if problem or exp <= lab_state().clock.now():
+        raise Refused(problem or "the token has expired")
     return claims
 
 
@@ -184,13 +187,8 @@ def alg_none():
 @bp.post("/weak-secret/token")
 def weak_secret_token():
     """A token endpoint whose HS256 secret is a word from a list."""
-    body = json_object()
-    username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
-    state = lab_state()
-    user = check_password(state.store, username, password)
-    if user is None:
-        raise InvalidCredentials("wrong username or password")
-    config = current_app.config
+    user = password_login()
+    state, config = lab_state(), current_app.config
     claims = access_token_claims(user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
                                  now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"],
                                  extra={"roles": list(user.roles)})
@@ -217,11 +215,15 @@ def jwk_header():
     """Mistake: the verifying key is the one the token brings in its own jwk header."""
     token = _token()
     header = _header(token)
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise Refused(f"the jwk header must be a JSON object (a JWK), not {type(jwk).__name__}")
     try:
-        embedded = jwt.PyJWK(header["jwk"])
+        embedded = jwt.PyJWK(jwk)
         claims = _decode(token, embedded.key, [embedded.algorithm_name])
-    except (KeyError, TypeError, ValueError, jwt.PyJWTError) as exc:
-        raise Refused(f"no usable jwk header: {exc}") from None
+    except (KeyError, TypeError, ValueError, NotImplementedError, jwt.PyJWTError) as exc:
+        # NotImplementedError: PyJWK of {"kty": "oct", "alg": "none"} (no key to verify with)
+        raise Refused(f"no usable jwk header: {exc or type(exc).__name__}") from None
     return _accepted(claims, "verified with the key the token itself carried")
 
 
@@ -271,8 +273,16 @@ def kid_path():
     token = _token()
     header = _header(token)
     sandbox = _state()["sandbox"]
-    target = (sandbox / "keys" / str(header.get("kid", ""))).resolve()
-    if not target.is_relative_to(sandbox.resolve()) or not target.is_file():
+    kid = header.get("kid", "")
+    if not isinstance(kid, str) or "\x00" in kid or len(kid) > 200 or strict_json.problem(kid):
+        # The one mistake is trusting the path; a name no file system takes is just refused.
+        raise Refused("the kid is not a usable file name (a string of at most 200 characters)")
+    try:
+        target = (sandbox / "keys" / kid).resolve()
+        usable = target.is_relative_to(sandbox.resolve()) and target.is_file()
+    except OSError:  # e.g. a path component longer than the file system allows
+        usable = False
+    if not usable:
         raise Refused("no such key file in the sandbox")
     if header.get("alg") != "HS256":
         raise Refused("this endpoint's keys are HS256 keys")
@@ -347,10 +357,7 @@ def session_start():
 
 
 def _login(keep_presented_id: bool = False, counter: bool = False):
-    body = json_object()
-    username, password = string_field(body, "username", max_length=64), string_field(body, "password", max_length=256)
-    if check_password(lab_state().store, username, password) is None:
-        raise InvalidCredentials("wrong username or password")
+    username = password_login().username
     presented = request.cookies.get("vsession")
     if keep_presented_id and presented and lab_state().store.exists(_vuln_session_key(presented)):
         session_id = _start_session(username, presented)  # Mistake: the old ID is promoted
