@@ -2,6 +2,7 @@
 vulnerable blueprint exists only when asked for."""
 
 import base64
+import json
 
 import jwt
 import pytest
@@ -240,3 +241,39 @@ def test_only_the_counter_endpoint_numbers_its_sessions(vlab):
                               json={"username": "bob", "password": PASSWORDS["bob"]}).json()["session"]
     for session_id in (anonymous, kept):
         assert not session_id.isdigit() and len(session_id) >= 43
+
+
+def _unsigned(header: dict, payload: bytes = b'{"sub":"alice"}') -> str:
+    part = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+    return f"{part(json.dumps(header).encode())}.{part(payload)}.c2ln"
+
+
+@pytest.mark.parametrize("header", [
+    {"alg": "HS256", "kid": "a\u0000b"}, {"alg": "HS256", "kid": "x" * 300}, {"alg": "HS256", "kid": 7},
+    {"alg": "HS256", "kid": "x/" * 150},
+])
+def test_kid_path_refuses_unusable_file_names_instead_of_crashing(vlab, header):
+    answer = vlab.http.get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {_unsigned(header)}"})
+    assert answer.status_code == 401, answer.text
+
+
+def test_kid_path_refuses_a_lone_surrogate_kid(vlab):
+    raw = base64.urlsafe_b64encode(b'{"alg":"HS256","kid":"\\ud800"}').rstrip(b"=").decode()
+    answer = vlab.http.get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {raw}.e30.c2ln"})
+    assert answer.status_code == 401, answer.text
+
+
+@pytest.mark.parametrize("jwk", ["x", 1, None, [], {"kty": "oct", "alg": "none"}, {"kty": "RSA"}])
+def test_jwk_header_refuses_what_is_not_a_key_instead_of_crashing(vlab, jwk):
+    token = _unsigned({"alg": "RS256", "jwk": jwk})
+    answer = vlab.http.get("/vulnerable/jwk-header/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401, answer.text
+
+
+@pytest.mark.parametrize("endpoint", ["alg-none", "no-verify"])
+def test_vulnerable_endpoints_still_refuse_a_token_that_never_expires(vlab, endpoint):
+    """Their one mistake is the signature; exp NaN must not become a second one."""
+    claims = b'{"iss":"https://issuer.jwt-lab.test","aud":"https://api.jwt-lab.test","sub":"alice","exp":NaN}'
+    token = _unsigned({"alg": "none"}, claims)[:-4]
+    answer = vlab.http.get(f"/vulnerable/{endpoint}/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401 or endpoint == "no-verify", answer.text

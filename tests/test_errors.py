@@ -175,3 +175,60 @@ def test_generated_garbage_never_gets_a_500(client, method, path, authorization,
     assert response.status_code < 500
     if response.status_code >= 400:
         assert set(response.get_json()) == {"error", "error_description"}
+
+
+# --- inputs that once turned into a 500 (issue 13), each answered with a precise 400 ---
+
+SURROGATE_LOGIN = b'{"username":"alice","password":"\\ud800"}'
+
+
+@pytest.mark.parametrize(("path", "body", "says"), [
+    ("/session/login", SURROGATE_LOGIN, "surrogate"),
+    ("/oauth/token", SURROGATE_LOGIN, "surrogate"),
+    ("/bff/login", SURROGATE_LOGIN, "surrogate"),
+    ("/oauth/revoke", b'{"token":"\\udfff"}', "surrogate"),
+    ("/session/login", '{"username":"alice","password":"wonderland"}'.encode("utf-16"), "UTF-8"),
+    ("/session/login", b'{"username":"alice","password":"x","password":"wonderland"}', "twice"),
+    ("/oauth/token", b'{"username":"alice","password":"wonderland","lifetime":NaN}', "NaN"),
+    ("/oauth/token", b'{"username":"alice","password":"wonderland","lifetime":1e999}', "too large"),
+    ("/session/login", b"[" * 5000 + b"]" * 5000, "nested"),
+])
+def test_json_only_python_reads_is_refused(lab, path, body, says):
+    response = lab.http.post(path, data=body, headers=JSON)
+    assert_lab_error(response, 400, "invalid_request")
+    assert says in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("header", ["Basic é", "Basic \x80abc", "Basic " + "é" * 10])
+def test_basic_with_non_ascii_bytes_is_a_bad_request(client, header):
+    for path in ("/whoami", "/admin/users", "/api/me", "/session/me"):
+        response = client.get(path, headers={"Authorization": header})
+        assert response.status_code == 400, (path, response.get_json())
+
+
+def test_basic_with_non_ascii_bytes_over_real_http(lab):
+    raw = b"GET /whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \xc3\xa9\r\nConnection: close\r\n\r\n"
+    assert _raw_exchange(lab.url, raw).split(b" ")[1] == b"400"
+
+
+def test_a_form_field_sent_twice_is_refused(lab):
+    response = lab.http.post("/oauth/revoke", data=b"token=a&token=b",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_lab_error(response, 400, "invalid_request")
+    assert "RFC 6749" in response.json()["error_description"]
+
+
+def test_admin_session_revoke_with_a_non_ascii_handle_is_a_404(lab):
+    lab.http.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    response = lab.http.delete("/admin/users/alice/sessions/%C3%A9", auth=ADMIN)
+    assert_lab_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("body", [b'{"x": NaN}', b"[" * 5000 + b"]" * 5000, b'{"a":1,"a":2}'])
+def test_bff_proxy_refuses_bodies_that_are_not_json(lab, body):
+    login = lab.http.post("/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    assert login.ok
+    response = lab.http.post("/bff/api/account/delete", data=body,
+                             headers={**JSON, "X-CSRF": "1", "Origin": lab.url})
+    assert_lab_error(response, 400, "invalid_request")
+    assert lab.http.get("/bff/me", headers={"X-CSRF": "1"}).ok, "the account was not touched"
