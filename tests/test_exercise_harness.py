@@ -65,7 +65,7 @@ def test_every_check_fails_on_the_untouched_stub(exercise):
 
 def test_report_for_a_stub_shows_the_hint_of_the_first_failure():
     text = run_suite("ex01", "exercises").text() if _stubs_untouched() else pytest.skip("edited")
-    assert "0 of 14 checks pass" in text
+    assert "0 of 15 checks pass" in text
     assert "First to fix:" in text and "hint: the secrets module makes unguessable tokens" in text
 
 
@@ -88,7 +88,7 @@ def test_a_wrong_answer_shows_the_assert_message_as_hint(tmp_path):
 def test_a_syntax_error_is_a_report_not_a_traceback(tmp_path):
     folder = _broken_copy(tmp_path, "def lookup_session(:\n")
     report = run_suite("ex01", str(folder))
-    assert report.passed == 0 and report.total == 14
+    assert report.passed == 0 and report.total == 15
     assert "SyntaxError" in report.text()
 
 
