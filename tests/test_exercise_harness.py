@@ -142,3 +142,70 @@ def test_bff_checks_catch_their_naive_versions(exercise, check):
     report = run_suite(exercise, str(ROOT / "tests" / "exercises" / "naive"))
     assert check in {r.test for r in report.results if not r.passed}, report.text()
 
+
+_SOLUTION_LOGIN = """    if presented_session_id:
+        delete_session(store, presented_session_id)
+"""
+_SOLUTION_LOGIN_IMPORT = "import create_session, delete_session"
+
+#: Plausible wrong answers that once got through the check meant to catch them: each is the
+#: solution with one edit, with the check that must now fail on it.
+WRONG_ANSWERS = {
+    "ex01: a hashed clock as the session ID": ("ex01", [
+        ("import secrets\n", "import hashlib\nimport secrets\nimport time\n"),
+        ("secrets.token_urlsafe(32)", "hashlib.sha256(str(time.perf_counter_ns()).encode()).hexdigest()"),
+    ], "test_ids_do_not_depend_on_the_time"),
+    "ex01: 32 random bits, hashed to look long": ("ex01", [
+        ("import secrets\n", "import hashlib\nimport os\nimport secrets\n"),
+        ("secrets.token_urlsafe(32)", "hashlib.sha256(os.urandom(4)).hexdigest()"),
+    ], "test_ids_draw_128_bits_from_the_os_random_source"),
+    "ex03: an anonymous pre-login session is kept and given the user (textbook fixation)": ("ex03", [
+        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+        (_SOLUTION_LOGIN, """    record = store.hgetall(session_key(presented_session_id or ""))
+    if record and not record.get("user"):
+        store.hset(session_key(presented_session_id), "user", username)
+        return presented_session_id
+"""),
+    ], "test_the_planted_id_does_not_become_the_victims_session"),
+    "ex03: the ID the browser came with is kept as it is": ("ex03", [
+        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+        (_SOLUTION_LOGIN, """    if presented_session_id and store.exists(session_key(presented_session_id)):
+        return presented_session_id
+"""),
+    ], "test_the_planted_id_does_not_become_the_victims_session"),
+    "ex04: an empty sub is accepted": ("ex04", [
+        ('    if not claims["sub"]:', "    if False:"),
+    ], "test_an_empty_sub_is_refused"),
+    "ex11: the algorithm hard-coded": ("ex11", [
+        ("algorithms=[alg],", 'algorithms=["ES256"],'),
+    ], "test_every_kind_of_key_still_works"),
+    "ex11: the leeway argument deleted": ("ex11", [
+        ("        leeway=leeway,\n", ""),
+    ], "test_expired_inside_the_leeway_passes"),
+    "ex11: the leeway ten times too big": ("ex11", [
+        ("leeway=leeway,", "leeway=leeway * 10,"),
+    ], "test_expired_just_outside_the_leeway_is_refused"),
+    "ex12: named session over HTTPS": ("ex12", [
+        ('dump_cookie("__Host-session"', 'dump_cookie("session"'),
+    ], "test_named_with_the_host_prefix_over_https"),
+    "ex12: named __Secure-session over HTTPS": ("ex12", [
+        ('dump_cookie("__Host-session"', 'dump_cookie("__Secure-session"'),
+    ], "test_named_with_the_host_prefix_over_https"),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_ANSWERS)
+def test_a_plausible_wrong_answer_fails_its_check(tmp_path, wrong):
+    """Each wrong answer above fails the check that is there to catch it."""
+    exercise, edits, check_name = WRONG_ANSWERS[wrong]
+    solution = next((ROOT / "solutions").glob(f"{exercise}_*.py"))
+    text = solution.read_text()
+    for old, new in edits:
+        assert old in text, f"solutions/{solution.name} no longer holds {old!r}: update this wrong answer"
+        text = text.replace(old, new)
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    (folder / solution.name).write_text(text)
+    report = run_suite(exercise, str(folder))
+    assert not report.error, report.error
+    assert check_name in _failed(report), report.text()
