@@ -54,6 +54,7 @@ def rotate(store, token):
     field and returns its new value).
     """
     raise NotImplementedError(
-        "follow the four rules of the docstring in order: the token's record says its family and "
-        "user, the family's record says whether it is revoked, and the claim must be atomic"
+        "follow the docstring's four rules in order: the token's record names its family and user, "
+        "the family's record says whether it is revoked, and marking the token used is one atomic "
+        "step (the docstring's last paragraph)"
     )
