@@ -25,6 +25,6 @@ def login(store, clock, username, presented_session_id=None):
     its entry in its user's set of sessions).
     """
     raise NotImplementedError(
-        "never reuse presented_session_id: delete_session(store, presented_session_id) if there "
-        "is one, then return a fresh create_session(store, clock, username, ttl=TTL)"
+        "renew the session ID at login (OWASP Session Management Cheat Sheet): no ID the browser "
+        "came with may outlive the login; the two helpers above are all you need"
     )

@@ -27,17 +27,19 @@ def verify_access_token(token, keys, *, issuer, audience, leeway=30):
     * the signature verifies with that key, using *only that key's* algorithm (so ``alg: none``,
       HS256 under an RSA key's kid, or PS256 under an RS256 key's kid are refused);
       ``jwt.InvalidAlgorithmError`` or ``jwt.InvalidSignatureError``;
-    * ``exp``, ``iat`` and ``sub`` are present: ``jwt.MissingRequiredClaimError``;
+    * ``exp``, ``iat`` and ``sub`` are present: ``jwt.MissingRequiredClaimError``; ``sub`` is
+      not empty: ``jwt.InvalidTokenError``;
     * ``iss`` equals ``issuer``: ``jwt.InvalidIssuerError``; ``aud`` is ``audience`` (or a list
       holding it, which PyJWT accepts by default): ``jwt.InvalidAudienceError``;
-    * ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference:
+    * ``exp``, ``nbf`` and ``iat`` are finite numbers (NaN or Infinity: ``jwt.InvalidTokenError``),
+      and ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference:
       ``jwt.ExpiredSignatureError``, ``jwt.ImmatureSignatureError``.
 
     PyJWT's ``jwt.decode`` raises all of these itself when given the right arguments; only the
-    ``typ`` and ``kid`` rules are yours to write.
+    ``typ``, ``kid`` and empty-``sub`` rules are yours to write.
     """
     raise NotImplementedError(
-        "header = jwt.get_unverified_header(token) gives typ and kid; look up (alg, key) = keys[kid]; then "
-        "jwt.decode(token, key, algorithms=[alg], issuer=..., audience=..., leeway=..., "
-        "options={'require': [...]})"
+        "the header is the attacker's: use it only to check typ and to find the key by kid; the "
+        "algorithm comes with the key. Then let jwt.decode check the rest (PyJWT's docs list its "
+        "arguments)"
     )

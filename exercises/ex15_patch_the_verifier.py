@@ -18,8 +18,7 @@ def verify(token, jwks, *, audience, fetch):
     ``{"keys": [...]}``, the server's own published keys, found by ``kid``), with the algorithm
     that key is for, and meant for ``audience``. Otherwise raise ``jwt.InvalidTokenError``.
 
-    ``fetch(url)`` returns the JSON at a URL: this verifier has it for "convenience". Find the bug
-    in using it at all.
+    ``fetch(url)`` returns the JSON at a URL: this verifier was given it for "convenience".
     """
     header = jwt.get_unverified_header(token)
     if header.get("alg") == "none":

@@ -27,14 +27,16 @@ def verify_access_token(token, keys, *, issuer, audience, leeway=30):
     * the signature verifies with that key, using *only that key's* algorithm (so ``alg: none``,
       HS256 under an RSA key's kid, or PS256 under an RS256 key's kid are refused);
       ``jwt.InvalidAlgorithmError`` or ``jwt.InvalidSignatureError``;
-    * ``exp``, ``iat`` and ``sub`` are present: ``jwt.MissingRequiredClaimError``;
+    * ``exp``, ``iat`` and ``sub`` are present: ``jwt.MissingRequiredClaimError``; ``sub`` is
+      not empty: ``jwt.InvalidTokenError``;
     * ``iss`` equals ``issuer``: ``jwt.InvalidIssuerError``; ``aud`` is ``audience`` (or a list
       holding it, which PyJWT accepts by default): ``jwt.InvalidAudienceError``;
-    * ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference:
+    * ``exp``, ``nbf`` and ``iat`` are finite numbers (NaN or Infinity: ``jwt.InvalidTokenError``),
+      and ``exp`` and ``nbf`` hold, give or take ``leeway`` seconds of clock difference:
       ``jwt.ExpiredSignatureError``, ``jwt.ImmatureSignatureError``.
 
     PyJWT's ``jwt.decode`` raises all of these itself when given the right arguments; only the
-    ``typ`` and ``kid`` rules are yours to write.
+    ``typ``, ``kid`` and empty-``sub`` rules are yours to write.
     """
     header = jwt.get_unverified_header(token)
     if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
@@ -43,5 +45,8 @@ def verify_access_token(token, keys, *, issuer, audience, leeway=30):
     if kid not in keys:
         raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
     alg, key = keys[kid]
-    return jwt.decode(token, key, algorithms=[alg], issuer=issuer, audience=audience,
-                      leeway=leeway, options={"require": ["exp", "iat", "sub"]})
+    claims = jwt.decode(token, key, algorithms=[alg], issuer=issuer, audience=audience,
+                        leeway=leeway, options={"require": ["exp", "iat", "sub"]})
+    if not claims["sub"]:  # PyJWT's require only checks that sub is there (and a string)
+        raise jwt.InvalidTokenError("sub is empty: the token names no one")
+    return claims

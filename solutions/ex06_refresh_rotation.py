@@ -49,8 +49,9 @@ def rotate(store, token):
     * otherwise mark it used and return ``issue(store, user, family)``.
 
     Two requests may rotate the same token at the same moment. "Read used, then set it" lets
-    both through; mark it used in *one* store command that tells you whether you were first:
-    ``store.hincrby(token_key(token), "used", 1)`` returns 1 only to the first caller.
+    both through: marking the token used must be *one* store command whose answer tells each
+    caller whether it was first (look through redis-py's hash commands for one that changes a
+    field and returns its new value).
     """
     record = store.hgetall(token_key(token))
     if not record:

@@ -65,7 +65,7 @@ def test_every_check_fails_on_the_untouched_stub(exercise):
 
 def test_report_for_a_stub_shows_the_hint_of_the_first_failure():
     text = run_suite("ex01", "exercises").text() if _stubs_untouched() else pytest.skip("edited")
-    assert "0 of 14 checks pass" in text
+    assert "0 of 15 checks pass" in text
     assert "First to fix:" in text and "hint: the secrets module makes unguessable tokens" in text
 
 
@@ -88,7 +88,7 @@ def test_a_wrong_answer_shows_the_assert_message_as_hint(tmp_path):
 def test_a_syntax_error_is_a_report_not_a_traceback(tmp_path):
     folder = _broken_copy(tmp_path, "def lookup_session(:\n")
     report = run_suite("ex01", str(folder))
-    assert report.passed == 0 and report.total == 14
+    assert report.passed == 0 and report.total == 15
     assert "SyntaxError" in report.text()
 
 
@@ -105,10 +105,16 @@ def test_unknown_exercise_is_a_report():
     assert "no exercise called 'ex99'" in report.text() and "ex01" in report.text()
 
 
+def _failed(report) -> set[str]:
+    """The checks that failed, each by its full name and by its name without parameters."""
+    names = {r.test for r in report.results if not r.passed}
+    return names | {name.split("[")[0] for name in names}
+
+
 def test_fixation_checks_catch_a_naive_login():
     """Exercise 03's suite fails on a login that promotes the presented session ID."""
     report = run_suite("ex03", str(ROOT / "tests" / "exercises" / "naive"))
-    failed = {r.test for r in report.results if not r.passed}
+    failed = _failed(report)
     assert {"test_login_never_reuses_the_presented_id",
             "test_the_planted_id_does_not_become_the_victims_session"} <= failed, report.text()
 
@@ -135,3 +141,71 @@ def test_rotation_checks_catch_a_check_then_set_race():
 def test_bff_checks_catch_their_naive_versions(exercise, check):
     report = run_suite(exercise, str(ROOT / "tests" / "exercises" / "naive"))
     assert check in {r.test for r in report.results if not r.passed}, report.text()
+
+
+_SOLUTION_LOGIN = """    if presented_session_id:
+        delete_session(store, presented_session_id)
+"""
+_SOLUTION_LOGIN_IMPORT = "import create_session, delete_session"
+
+#: Plausible wrong answers that once got through the check meant to catch them: each is the
+#: solution with one edit, with the check that must now fail on it.
+WRONG_ANSWERS = {
+    "ex01: a hashed clock as the session ID": ("ex01", [
+        ("import secrets\n", "import hashlib\nimport secrets\nimport time\n"),
+        ("secrets.token_urlsafe(32)", "hashlib.sha256(str(time.perf_counter_ns()).encode()).hexdigest()"),
+    ], "test_ids_do_not_depend_on_the_time"),
+    "ex01: 32 random bits, hashed to look long": ("ex01", [
+        ("import secrets\n", "import hashlib\nimport os\nimport secrets\n"),
+        ("secrets.token_urlsafe(32)", "hashlib.sha256(os.urandom(4)).hexdigest()"),
+    ], "test_ids_draw_128_bits_from_the_os_random_source"),
+    "ex03: an anonymous pre-login session is kept and given the user (textbook fixation)": ("ex03", [
+        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+        (_SOLUTION_LOGIN, """    record = store.hgetall(session_key(presented_session_id or ""))
+    if record and not record.get("user"):
+        store.hset(session_key(presented_session_id), "user", username)
+        return presented_session_id
+"""),
+    ], "test_the_planted_id_does_not_become_the_victims_session"),
+    "ex03: the ID the browser came with is kept as it is": ("ex03", [
+        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+        (_SOLUTION_LOGIN, """    if presented_session_id and store.exists(session_key(presented_session_id)):
+        return presented_session_id
+"""),
+    ], "test_the_planted_id_does_not_become_the_victims_session"),
+    "ex04: an empty sub is accepted": ("ex04", [
+        ('    if not claims["sub"]:', "    if False:"),
+    ], "test_an_empty_sub_is_refused"),
+    "ex11: the algorithm hard-coded": ("ex11", [
+        ("algorithms=[alg],", 'algorithms=["ES256"],'),
+    ], "test_every_kind_of_key_still_works"),
+    "ex11: the leeway argument deleted": ("ex11", [
+        ("        leeway=leeway,\n", ""),
+    ], "test_expired_inside_the_leeway_passes"),
+    "ex11: the leeway ten times too big": ("ex11", [
+        ("leeway=leeway,", "leeway=leeway * 10,"),
+    ], "test_expired_just_outside_the_leeway_is_refused"),
+    "ex12: named session over HTTPS": ("ex12", [
+        ('dump_cookie("__Host-session"', 'dump_cookie("session"'),
+    ], "test_named_with_the_host_prefix_over_https"),
+    "ex12: named __Secure-session over HTTPS": ("ex12", [
+        ('dump_cookie("__Host-session"', 'dump_cookie("__Secure-session"'),
+    ], "test_named_with_the_host_prefix_over_https"),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_ANSWERS)
+def test_a_plausible_wrong_answer_fails_its_check(tmp_path, wrong):
+    """Each wrong answer above fails the check that is there to catch it."""
+    exercise, edits, check_name = WRONG_ANSWERS[wrong]
+    solution = next((ROOT / "solutions").glob(f"{exercise}_*.py"))
+    text = solution.read_text()
+    for old, new in edits:
+        assert old in text, f"solutions/{solution.name} no longer holds {old!r}: update this wrong answer"
+        text = text.replace(old, new)
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    (folder / solution.name).write_text(text)
+    report = run_suite(exercise, str(folder))
+    assert not report.error, report.error
+    assert check_name in _failed(report), report.text()

@@ -5,6 +5,7 @@ Each test's docstring is the line a learner sees; each assert's message is the h
 for the first failure.
 """
 
+import os
 import random
 import re
 import time
@@ -49,12 +50,44 @@ def test_ids_do_not_come_from_the_random_module(impl):
         "the random module is predictable (seed it and it repeats): use secrets instead"
 
 
+#: The time module's clocks: an ID made from any of them can be guessed from when it was made.
+CLOCKS = ("time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns",
+          "process_time", "process_time_ns", "thread_time", "thread_time_ns")
+
+
 def test_ids_do_not_depend_on_the_time(impl, monkeypatch):
-    """IDs stay different when the clock stands still (they do not come from the time)."""
-    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
-    monkeypatch.setattr(time, "time_ns", lambda: 1_800_000_000_000_000_000)
+    """IDs stay different when every clock stands still (they do not come from the time)."""
+    for name in CLOCKS:
+        real = getattr(time, name)
+        stopped = 1_800_000_000_000_000_000 if name.endswith("_ns") else 1_800_000_000.0
+        frozen = lambda stopped=stopped: stopped  # noqa: E731
+        monkeypatch.setattr(time, name, frozen)
+        for attr, value in list(vars(impl).items()):  # "from time import perf_counter_ns" too
+            if value is real:
+                monkeypatch.setattr(impl, attr, frozen)
     assert impl.new_session_id() != impl.new_session_id(), \
-        "a timestamp can be guessed: take the ID from secrets, not from the clock"
+        "a timestamp can be guessed, even hashed: take the ID from secrets, not from a clock"
+
+
+def test_ids_draw_128_bits_from_the_os_random_source(impl, monkeypatch):
+    """Each ID draws at least 16 bytes (128 bits) from the OS's cryptographic random source."""
+    real, drawn = os.urandom, []
+
+    def counting_urandom(n):
+        drawn[-1] += n
+        return real(n)
+
+    monkeypatch.setattr(os, "urandom", counting_urandom)
+    monkeypatch.setattr(random, "_urandom", counting_urandom)  # what secrets draws from
+    for attr, value in list(vars(impl).items()):  # "from os import urandom" too
+        if value is real:
+            monkeypatch.setattr(impl, attr, counting_urandom)
+    for _ in range(10):
+        drawn.append(0)
+        impl.new_session_id()
+    assert min(drawn) >= 16, \
+        "an ID is as hard to guess as the random bytes behind it: 16 or more from secrets; " \
+        "hashing fewer bytes, or a clock, adds nothing"
 
 
 def put_session(impl, store, clock, sid="s1", user="alice", age=0.0, idle=0.0):

@@ -1,4 +1,4 @@
-"""Checks for exercise 07: a deny list whose entries expire with their tokens."""
+"""Checks for exercise 08: a deny list whose entries expire with their tokens."""
 
 import pytest
 

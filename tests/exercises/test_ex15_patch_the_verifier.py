@@ -40,13 +40,16 @@ def verify(impl, lab):
 
 
 def refuses(verify, token, hint):
+    """``verify`` must raise an InvalidTokenError; otherwise fail with ``hint``, showing what came
+    back ("accepted", or the exception that escaped: a 500 in a server)."""
     try:
-        claims = verify(token)
+        verify(token)
+        came_back = "accepted"
     except jwt.InvalidTokenError:
         return
     except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"it crashed with {type(exc).__name__}: {exc} (a 500 in a server). Hint: {hint}")
-    pytest.fail(f"it accepted the forgery, roles {claims.get('roles')}. Hint: {hint}")
+        came_back = type(exc).__name__
+    assert came_back == "InvalidTokenError", hint
 
 
 def test_genuine_tokens_pass(verify, lab):
@@ -62,7 +65,7 @@ def test_another_audience_is_refused(verify, lab):
     key = lab.keys.current("ES256")
     token = jwt.encode({"sub": "bob", "aud": "other-api", "exp": lab.clock.now() + 60}, key.signing_key,
                        algorithm="ES256", headers={"kid": key.kid})
-    refuses(verify, token, "keep audience=audience in jwt.decode")
+    refuses(verify, token, "a token meant for another API must stay out: keep checking aud")
 
 
 def test_a_tampered_token_is_refused(verify, forgeries):
@@ -72,28 +75,32 @@ def test_a_tampered_token_is_refused(verify, forgeries):
 
 def test_alg_none_is_refused(verify, forgeries):
     """An unsigned token (alg: none) is refused."""
-    refuses(verify, forgeries["alg: none"], "delete the alg == 'none' branch: no token is trusted unsigned")
+    refuses(verify, forgeries["alg: none"],
+            "no token is trusted unsigned, whoever it claims to come from")
 
 
 def test_a_key_in_the_jwk_header_is_not_used(verify, forgeries):
     """A token that brings its own key in a jwk header is refused."""
-    refuses(verify, forgeries["key in the jwk header"], "keys come from jwks only, never from the token")
+    refuses(verify, forgeries["key in the jwk header"],
+            "a token must not bring its own key: keys come from jwks only")
 
 
 def test_the_jku_url_is_never_followed(verify, forgeries):
     """A token that names a key-set URL (jku) is refused."""
-    refuses(verify, forgeries["key from the jku URL"], "never call fetch: the token must not choose where keys come from")
+    refuses(verify, forgeries["key from the jku URL"],
+            "a token must not choose where keys come from: only jwks is trusted")
 
 
 def test_an_unknown_kid_is_refused_cleanly(verify, forgeries):
     """A kid that is not in the key set (here a file path) raises InvalidTokenError."""
     refuses(verify, forgeries["kid as a file path"],
-            "next(...) raises StopIteration when no key matches: give it a default and raise jwt.InvalidTokenError")
+            "a kid that is not in jwks is a bad token, not a crash: raise jwt.InvalidTokenError")
 
 
 def test_a_token_without_kid_is_refused_cleanly(verify, forgeries):
     """A token without a kid (the weak-secret forgery) raises InvalidTokenError."""
-    refuses(verify, forgeries["weak HMAC secret"], "header['kid'] raises KeyError: use header.get('kid')")
+    refuses(verify, forgeries["weak HMAC secret"],
+            "a token without a kid is a bad token, not a crash: raise jwt.InvalidTokenError")
 
 
 def test_algorithm_confusion_is_refused(verify, forgeries):
