@@ -30,7 +30,7 @@ DEFAULT_LIFETIME = 24 * 3600
 
 
 class RefreshRejected(Exception):
-    """A refresh token that cannot be used; ``reason`` says why (an OAuth ``invalid_grant``)."""
+    """A refresh token that cannot be used (an OAuth ``invalid_grant``); the message says why."""
 
 
 def hash_token(token: str) -> str:

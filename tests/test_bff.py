@@ -201,3 +201,17 @@ def test_store_outage_fails_closed(lab):
     browser, _ = browser_login(lab)
     with lab.store_outage():
         assert browser.get("/bff/api/me", headers=CSRF).status_code == 503
+
+
+def test_the_bff_cookie_follows_the_labs_one_cookie_policy(redis_url, clock):
+    """SESSION_COOKIE_SECURE and SESSION_SAMESITE apply to the BFF's cookie as to chapter 1's."""
+    lab = start_lab({"SESSION_COOKIE_SECURE": True, "SESSION_SAMESITE": "Strict"},
+                    redis_url=redis_url or "", clock=clock, replace=False)
+    try:
+        answer = lab.http.post("/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+        cookie = answer.headers["Set-Cookie"]
+        assert "Secure" in cookie and "SameSite=Strict" in cookie and "HttpOnly" in cookie
+        session = lab.http.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+        assert session.headers["Set-Cookie"].split(";")[1:] == cookie.split(";")[1:]
+    finally:
+        lab.stop()

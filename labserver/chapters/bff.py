@@ -47,7 +47,7 @@ from ..refresh_tokens import issue_refresh_token, revoke_refresh_token
 from ..revocation import token_version_problem
 from ..session_records import create_session, delete_session, find_session, session_key
 from ..users import get_user, user_key
-from .sessions import SAFE_METHODS
+from .sessions import SAFE_METHODS, cookie_attributes, store_ttl
 
 bp = Blueprint("bff", __name__)
 
@@ -144,12 +144,11 @@ def login():
         delete_session(state.store, presented)
     session_id = create_session(state.store, state.clock, user.username,
                                 client=request.headers.get("User-Agent", ""),
-                                ttl=int(config["SESSION_ABSOLUTE_TIMEOUT"]) + 60)
+                                ttl=store_ttl())
     refresh = issue_refresh_token(state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"])
     state.store.hset(session_key(session_id), "refresh_token", refresh)
     response = redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
-    response.set_cookie(_cookie_name(request), session_id, path="/", httponly=True, secure=request.is_secure,
-                        samesite=config["SESSION_SAMESITE"])
+    response.set_cookie(_cookie_name(request), session_id, **cookie_attributes(request))
     return response
 
 
@@ -222,8 +221,7 @@ def logout():
         revoke_refresh_token(store, record["refresh_token"], reason="logged out of the BFF")
     delete_session(store, session_id, username=record["user"])
     response = jsonify(logged_out=True)
-    response.delete_cookie(_cookie_name(request), path="/", httponly=True, secure=request.is_secure,
-                           samesite=current_app.config["SESSION_SAMESITE"])
+    response.delete_cookie(_cookie_name(request), **cookie_attributes(request))
     return response
 
 

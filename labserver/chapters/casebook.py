@@ -15,6 +15,7 @@ from flask import Blueprint, jsonify, make_response, request
 from werkzeug.http import dump_cookie
 
 from ..auth import Principal, require_role
+from ..http_errors import NotFound
 
 bp = Blueprint("casebook", __name__)
 
@@ -38,7 +39,7 @@ COOKIE_CASES = {
 def set_cookie(case: str):
     """Set the cookie of one case; the answer says what is wrong with it."""
     if case not in COOKIE_CASES:
-        return jsonify(error="not_found", error_description=f"cases: {', '.join(COOKIE_CASES)}"), 404
+        raise NotFound(f"no case {case[:40]!r}; cases: {', '.join(COOKIE_CASES)}")
     name, value, attributes, mistake = COOKIE_CASES[case]
     response = make_response(jsonify(case=case, mistake=mistake))
     response.headers.add("Set-Cookie", dump_cookie(name, value, max_size=0, **attributes))

@@ -92,21 +92,23 @@ def cookie_name(req: Request) -> str:
     return "__Host-session" if req.is_secure else "session"
 
 
-def _store_ttl() -> int:
-    # Clean-up only: a little longer than any session can live by the lab's own rules.
+def store_ttl() -> int:
+    """Seconds the store keeps a session record: clean-up only, a little longer than any
+    session can live by the lab's own rules (chapter 1's sessions and chapter 4's BFF alike)."""
     return int(_config("SESSION_ABSOLUTE_TIMEOUT")) + 60
 
 
-def _secure(req: Request) -> bool:
-    """Whether the cookie gets the Secure attribute (see ``SESSION_COOKIE_SECURE``)."""
+def cookie_attributes(req: Request) -> dict:
+    """The lab's one policy for session cookies (this chapter's and the BFF's): ``HttpOnly``,
+    ``Path=/``, ``SameSite`` from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE``."""
     configured = _config("SESSION_COOKIE_SECURE")
-    return req.is_secure if configured == "auto" else bool(configured)
+    secure = req.is_secure if configured == "auto" else bool(configured)
+    return {"path": "/", "httponly": True, "secure": secure, "samesite": _config("SESSION_SAMESITE")}
 
 
 def _clearing_cookie(req: Request) -> str:
     """A ``Set-Cookie`` value that makes the client drop the session cookie."""
-    return dump_cookie(cookie_name(req), "", max_age=0, expires=0, path="/", httponly=True,
-                       secure=_secure(req), samesite=_config("SESSION_SAMESITE"))
+    return dump_cookie(cookie_name(req), "", max_age=0, expires=0, **cookie_attributes(req))
 
 
 def session_authenticator(req: Request) -> Principal | None:
@@ -147,14 +149,13 @@ def session_login():
     user = password_login()
     state = lab_state()
     session_id = login(state.store, state.clock, user.username, request.cookies.get(cookie_name(request)),
-                       client=request.headers.get("User-Agent", ""), ttl=_store_ttl())
+                       client=request.headers.get("User-Agent", ""), ttl=store_ttl())
     csrf = state.store.hget(session_key(session_id), "csrf")
     response = make_response(jsonify(
         user=user.to_json(), csrf_token=csrf,
         idle_timeout=_config("SESSION_IDLE_TIMEOUT"), absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"),
     ))
-    response.set_cookie(cookie_name(request), session_id, path="/", httponly=True,
-                        secure=_secure(request), samesite=_config("SESSION_SAMESITE"))
+    response.set_cookie(cookie_name(request), session_id, **cookie_attributes(request))
     return response
 
 

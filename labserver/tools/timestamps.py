@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..timefmt import duration
+from ..timefmt import duration, iso
 
 #: Above this many "seconds", a number is taken to be milliseconds (this many seconds is in 5138).
 _MILLISECONDS_FROM = 100_000_000_000
@@ -28,8 +28,7 @@ def local_iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
-def utc_iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+utc_iso = iso  # the lab's one way of writing a UTC time (labserver.timefmt)
 
 
 @dataclass
