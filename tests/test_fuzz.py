@@ -121,3 +121,38 @@ def test_no_input_gets_a_5xx(issuer, clock_module, rule, method):
     finally:
         lab.stop()
     assert issuer.crashes == []
+
+
+RAW_HEADERS = (b"Authorization: Basic \xc3\xa9", b"Authorization: Bearer \xff\xfe", b"Cookie: session=\xff; bff=\xc3",
+               b"X-CSRF-Token: \xc3\xa9\r\nX-CSRF: 1\r\nOrigin: \xff", b"Content-Type: application/json; charset=\xff")
+
+
+def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
+    """The bytes a browser or an attacker may send in headers, through the real HTTP server
+    (which decodes headers as latin-1) to every route."""
+    import socket
+    from urllib.parse import urlsplit
+
+    lab = start_lab(redis_url="", clock=clock_module, replace=False, vulnerable=True)
+    address = urlsplit(lab.url)
+    statuses = []
+    try:
+        rng = random.Random(SEED)
+        for rule, method in RULES:
+            if rule.startswith("/edge/"):
+                continue
+            for header in RAW_HEADERS:
+                path = fill_path(rule, rng).encode()
+                raw = (method.encode() + b" " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header +
+                       b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                with socket.create_connection((address.hostname, address.port), timeout=10) as s:
+                    s.sendall(raw)
+                    answer = b""
+                    while chunk := s.recv(65536):
+                        answer += chunk
+                statuses.append((int(answer.split(b" ")[1]), method, path))
+    finally:
+        lab.stop()
+    server_errors = [s for s in statuses if s[0] >= 500]
+    assert len(statuses) > 200 and not server_errors, server_errors[:5]
+    assert lab.crashes == []
