@@ -385,10 +385,12 @@ def _check_target(report: CookieReport, cookie: Cookie, target, where, path: str
     if cookie.secure and target.scheme.lower() == "http" and target_host not in _LOOPBACK:
         report.problems.append(f"Secure: never sent to plain http://{target_host}")
     if where is not None and target_host == host and _port(target) != _port(where):
+        scripts = ("HttpOnly keeps it from their pages' scripts" if cookie.httponly else
+                   "their pages' scripts can read it too: it is not HttpOnly")
         report.warnings.append(
             f"sent to {host}:{_port(target)} too, though {host}:{_port(where)} set it: cookies "
             "are per host, not per port (RFC 6265 section 8.5), so every server on this host "
-            "gets it, and their pages' scripts can read it unless it is HttpOnly")
+            f"gets it; {scripts}")
 
 
 def _path_matches(request_path: str, cookie_path: str) -> bool:
