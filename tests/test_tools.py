@@ -479,3 +479,11 @@ def test_a_good_token_still_verifies_with_the_numericdate_rule():
     claims = {"sub": "a", "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 300.5}
     report = decode(_hs256_raw(json.dumps(claims)), now=NOW, key=b"k" * 32)
     assert report.verified, report.verification
+
+
+def test_the_cookie_widget_flags_what_is_not_a_url():
+    widget = CookieWidget("s=1; Path=/; SameSite=Lax")
+    widget.url.value = "banana"
+    assert "not a URL this inspector can read" in widget.output.value
+    widget.input.value = "Cookie: s=1"
+    assert "request header" in widget.output.value
