@@ -30,7 +30,8 @@ def test_decoder_shows_and_verifies_the_rfc_examples(alg):
     shown = decode(token, now=1300819000)
     assert shown.header["alg"] == alg and not shown.verified and "NOT VERIFIED" in shown.text()
     if alg != "EdDSA":
-        assert shown.payload == {"iss": "joe", "exp": 1300819380, "http://example.com/is_root": True}
+        assert shown.payload == {"iss": "joe", "exp": 1300819380,
+                                 "http://example.com/is_root": True}
         assert any(t.startswith("exp") and "2011-03-22T18:43:00Z" in t for t in shown.times)
     else:
         assert shown.payload == "Example of Ed25519 signing"
@@ -64,11 +65,12 @@ def test_decoder_spots_a_base64_secret_used_as_text():
 
 
 @pytest.mark.parametrize(("pasted", "note"), [
-    ("Bearer {t}", "Bearer"), ("Authorization: Bearer {t}", "Authorization"), ("  {t}\n", "white space"),
-    ('"{t}"', "quotes"), ("{head}\n.{rest}", "inside"),
+    ("Bearer {t}", "Bearer"), ("Authorization: Bearer {t}", "Authorization"),
+    ("  {t}\n", "white space"), ('"{t}"', "quotes"), ("{head}\n.{rest}", "inside"),
 ])
 def test_decoder_cleans_what_people_paste(pasted, note):
-    token = jwt.encode({"sub": "a", "iss": "i", "aud": "b", "exp": NOW + 60}, b"k" * 32, algorithm="HS256")
+    token = jwt.encode({"sub": "a", "iss": "i", "aud": "b", "exp": NOW + 60}, b"k" * 32,
+                       algorithm="HS256")
     head, rest = token.split(".", 1)
     report = decode(pasted.format(t=token, head=head, rest=rest), now=NOW)
     assert report.error == "" and report.token == token
@@ -96,7 +98,8 @@ def test_decoder_warnings(claims, header, warning):
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=400), st.text("eyJAbc.-_=+/ \n", max_size=200),
-                 st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40), st.text(max_size=40), st.text(max_size=40))))
+                 st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40),
+                           st.text(max_size=40), st.text(max_size=40))))
 def test_decoder_never_crashes_and_explains_garbage(text):
     report = decode(text, now=NOW)
     out = report.text()
@@ -118,7 +121,8 @@ def test_timestamps_detect_the_unit():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=60), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans()))
+@given(st.one_of(st.text(max_size=60), st.integers(),
+                 st.floats(allow_nan=True, allow_infinity=True), st.booleans()))
 def test_timestamps_never_crash(value):
     report = convert(value, NOW)
     assert report.text()
@@ -144,13 +148,15 @@ def test_cookie_problems(header, url, api, problem):
 
 def test_a_good_session_cookie_passes():
     report = inspect("Set-Cookie: __Host-session=abc; Secure; HttpOnly; Path=/; SameSite=Lax",
-                     url="https://app.example.test/login", api_url="https://app.example.test/api/me")
+                     url="https://app.example.test/login",
+                     api_url="https://app.example.test/api/me")
     assert report.ok and report.warnings == [] and "✓" in report.text()
     assert inspect("s=1; Path=/api", api_url="http://h/api/me").ok
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=40)), st.one_of(st.none(), st.text(max_size=40)))
+@given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=40)),
+       st.one_of(st.none(), st.text(max_size=40)))
 def test_cookie_inspector_never_crashes(header, url, api):
     report = inspect(header, url=url, api_url=api)
     assert report.text()
@@ -174,7 +180,8 @@ def test_widgets_follow_their_input():
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "labserver", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "labserver", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_commands(tmp_path):
@@ -182,7 +189,8 @@ def test_commands(tmp_path):
     keyfile = tmp_path / "jwk.json"
     keyfile.write_text(json.dumps({**jwk, "alg": "HS256"}))
     decoded = run("decode", f"Bearer {token}", "--key", str(keyfile))
-    assert decoded.returncode == 0 and "signature OK" in decoded.stdout and "Bearer" in decoded.stdout
+    assert decoded.returncode == 0
+    assert "signature OK" in decoded.stdout and "Bearer" in decoded.stdout
     assert run("decode", "garbage").returncode == 1
     assert "milliseconds" in run("time", "1700000000000").stdout
     cookie = run("cookie", "Set-Cookie: sid=1; SameSite=None")
@@ -199,8 +207,9 @@ def _raw_token(header: dict, claims_json: str) -> str:
     return f"{part(json.dumps(header).encode())}.{part(claims_json.encode())}.{part(b'sig')}"
 
 
-@pytest.mark.parametrize("claims_json", ['{"exp": 1' + "0" * 400 + "}", '{"exp": -Infinity}', '{"exp": Infinity}',
-                                         '{"iat": 1e308, "exp": -1e308}', '{"exp": 1700000000000}'])
+@pytest.mark.parametrize("claims_json", ['{"exp": 1' + "0" * 400 + "}", '{"exp": -Infinity}',
+                                         '{"exp": Infinity}', '{"iat": 1e308, "exp": -1e308}',
+                                         '{"exp": 1700000000000}'])
 def test_the_decoder_survives_absurd_times(claims_json):
     from labserver.tools.decoder import decode
 
@@ -215,7 +224,8 @@ def test_a_millisecond_exp_is_called_out():
     assert any("milliseconds" in w and "thousands of years" in w for w in report.warnings)
 
 
-@pytest.mark.parametrize("key", [{"kty": "oct"}, {"keys": ["x"]}, {"keys": "x"}, {"keys": [{"kid": 1}]}, {"kty": "RSA", "n": "!"}])
+@pytest.mark.parametrize("key", [{"kty": "oct"}, {"keys": ["x"]}, {"keys": "x"},
+                                 {"keys": [{"kid": 1}]}, {"kty": "RSA", "n": "!"}])
 def test_the_decoder_explains_an_unusable_key(key):
     from labserver.tools.decoder import decode
 
@@ -233,7 +243,8 @@ def test_a_short_secret_is_a_warning_not_stderr(recwarn):
     assert not [w for w in recwarn if "HMAC key" in str(w.message)]
 
 
-@pytest.mark.parametrize("claims, problem", [({"aud": "x"}, "no audience was given"), ({"sub": 1}, "requires a string"),
+@pytest.mark.parametrize("claims, problem", [({"aud": "x"}, "no audience was given"),
+                                             ({"sub": 1}, "requires a string"),
                                              ({"iat": 1_800_000_600}, "issued in the future")])
 def test_verified_means_what_pyjwt_would_accept(claims, problem):
     from labserver.tools.decoder import decode
@@ -243,7 +254,8 @@ def test_verified_means_what_pyjwt_would_accept(claims, problem):
     assert not report.verified and problem in report.verification
 
 
-@pytest.mark.parametrize("url, api_url", [("https://[::1/x", None), (None, "http://[zz/api"), ("https://a.test", "https://[::1")])
+@pytest.mark.parametrize("url, api_url", [("https://[::1/x", None), (None, "http://[zz/api"),
+                                          ("https://a.test", "https://[::1")])
 def test_the_cookie_inspector_explains_broken_urls(url, api_url):
     from labserver.tools.cookies import inspect
 
@@ -254,17 +266,19 @@ def test_the_cookie_inspector_explains_broken_urls(url, api_url):
 def test_a_cookie_without_path_gets_the_folder_of_the_url_that_set_it():
     from labserver.tools.cookies import default_path, inspect
 
-    assert [default_path(p) for p in ("/", "/login", "/auth/login", "/a/b/c", "x")] == ["/", "/", "/auth", "/a/b", "/"]
-    report = inspect("Set-Cookie: session=abc; Secure; HttpOnly; SameSite=Lax", url="https://a.test/auth/login",
-                     api_url="https://a.test/api/me")
+    paths = ("/", "/login", "/auth/login", "/a/b/c", "x")
+    assert [default_path(p) for p in paths] == ["/", "/", "/auth", "/a/b", "/"]
+    header = "Set-Cookie: session=abc; Secure; HttpOnly; SameSite=Lax"
+    report = inspect(header, url="https://a.test/auth/login", api_url="https://a.test/api/me")
     assert any("does not cover /api/me" in p for p in report.problems)
-    same_folder = inspect("Set-Cookie: session=abc; Secure; HttpOnly; SameSite=Lax", url="https://a.test/auth/login",
-                          api_url="https://a.test/auth/me")
+    same_folder = inspect(header, url="https://a.test/auth/login", api_url="https://a.test/auth/me")
     assert same_folder.ok
 
 
-@pytest.mark.parametrize("header, explained", [("s=1; Partitioned; Secure; Path=/; SameSite=None", "Partitioned (CHIPS)"),
-                                               ("s=1; Priority=High; SameSite=Lax", "Priority=High")])
+@pytest.mark.parametrize("header, explained", [
+    ("s=1; Partitioned; Secure; Path=/; SameSite=None", "Partitioned (CHIPS)"),
+    ("s=1; Priority=High; SameSite=Lax", "Priority=High"),
+])
 def test_newer_cookie_attributes_are_explained(header, explained):
     from labserver.tools.cookies import inspect
 
@@ -272,7 +286,8 @@ def test_newer_cookie_attributes_are_explained(header, explained):
     assert not report.error and any(explained in a for a in report.attributes)
 
 
-@pytest.mark.parametrize("header", ["s=1; Max-Age=-5", "s=1; Max-Age=0", "s=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"])
+@pytest.mark.parametrize("header", ["s=1; Max-Age=-5", "s=1; Max-Age=0",
+                                    "s=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"])
 def test_deleting_headers_are_recognised(header):
     from labserver.tools.cookies import inspect
 
@@ -293,9 +308,182 @@ def test_timestamps_read_http_dates_and_say_when_they_guess_milliseconds():
     assert "12 to 15 digits" in convert("170000000000").unit
 
 
-@pytest.mark.parametrize("seconds, text", [(3725, "1 h 2 min 5 s"), (3 * 86400 + 7200, "3 days 2 h"),
+@pytest.mark.parametrize("seconds, text", [(3725, "1 h 2 min 5 s"),
+                                           (3 * 86400 + 7200, "3 days 2 h"),
                                            (100_000_000, "3.2 years")])
 def test_long_durations_read_as_days_and_years(seconds, text):
     from labserver.timefmt import duration
 
     assert duration(seconds) == text
+
+
+# --- issue 13: the inspector parses Set-Cookie as a browser does (RFC 6265 section 5.2) -----
+
+@pytest.mark.parametrize("header, name, value", [
+    ('prefs={"a":1}; Path=/', "prefs", '{"a":1}'),
+    ("a=b c; Path=/", "a", "b c"),
+    ("x=1; Path=/; foo", "x", "1"),
+    ("  s = 1 ;Path=/", "s", "1"),             # white space around name and value is trimmed
+    ("s=a=b; Path=/", "s", "a=b"),             # the name ends at the first '='
+    ('s="quoted"; Path=/', "s", '"quoted"'),    # quotes are part of the value
+])
+def test_the_inspector_reads_every_cookie_a_browser_stores(header, name, value):
+    report = inspect(header)
+    assert not report.error, report.text()
+    assert (report.name, report.value) == (name, value)
+
+
+@pytest.mark.parametrize("header", ['prefs={"a":1}; Path=/', "a=b c; Path=/"])
+def test_a_value_the_server_cannot_read_back_is_called_out(header):
+    report = inspect(header)
+    assert any("section 4.1.1" in w and "werkzeug" in w for w in report.warnings), report.warnings
+
+
+def test_an_unknown_attribute_is_ignored_as_a_browser_does():
+    report = inspect("x=1; Path=/; foo; SameSite=Lax")
+    assert any("'foo'" in w and "ignore" in w for w in report.warnings), report.warnings
+    two = inspect("a=1; b=2; SameSite=Lax")
+    assert two.name == "a"
+    assert any("'b'" in w and "one cookie" in w for w in two.warnings), two.warnings
+
+
+def test_a_well_formed_value_gets_no_grammar_warning():
+    assert inspect("s=abc-_.~!#$%&'()*+/:<>?@[]^`{|}; Path=/; SameSite=Lax").warnings == []
+
+
+@pytest.mark.parametrize("header", ["Cookie: a=1; b=2", "cookie:session=abc"])
+def test_a_request_cookie_header_is_named_as_such(header):
+    report = inspect(header)
+    assert report.error and "request header" in report.error and "Set-Cookie" in report.error
+
+
+@pytest.mark.parametrize("header, explained", [("abc; Path=/", "no '='"),
+                                               ("=abc; Path=/", "empty name"),
+                                               ("a=1\x00; Path=/", "control character")])
+def test_headers_browsers_ignore_entirely_say_why(header, explained):
+    report = inspect(header)
+    assert report.error and explained in report.error, report.error
+
+
+@pytest.mark.parametrize("url, api_url", [("banana", None), (None, "app.example.test/api/me"),
+                                          ("ftp://a.test/", None), ("https://", None),
+                                          ("/login", None)])
+def test_set_by_and_sent_to_must_be_urls(url, api_url):
+    report = inspect("s=1; Path=/; SameSite=Lax", url=url, api_url=api_url)
+    assert any("not a URL this inspector can read" in p for p in report.problems), report.problems
+
+
+def test_an_unreadable_expires_leaves_a_session_cookie():
+    report = inspect("s=1; Path=/; SameSite=Lax; Expires=banana")
+    assert not any("banana" in a for a in report.attributes), report.attributes
+    assert any("Expires=banana" in w and "session cookie" in w for w in report.warnings), \
+        report.warnings
+
+
+def test_a_readable_expires_is_shown_as_a_date():
+    report = inspect("s=1; Path=/; SameSite=Lax; Expires=Wednesday, 21-Oct-37 07:28:00 GMT")
+    assert any("kept until 2037-10-21T07:28:00Z" in a for a in report.attributes), report.attributes
+
+
+@pytest.mark.parametrize("header, warning", [
+    ("s=1; Max-Age=abc; SameSite=Lax", "Max-Age=abc"),
+    ("s=1; Path=app; SameSite=Lax", "Path=app"),
+    ("s=1; Domain=; SameSite=Lax", "Domain="),
+])
+def test_attribute_values_browsers_ignore_are_named(header, warning):
+    report = inspect(header)
+    assert any(warning in w and "ignore" in w for w in report.warnings), report.warnings
+
+
+def test_the_last_attribute_of_a_name_wins():
+    report = inspect("s=1; Path=/app; Path=/; SameSite=Lax", api_url="http://h/api/me")
+    assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Wed, 21 Oct 2015 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),          # RFC 1123
+    ("Wednesday, 21-Oct-15 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),      # RFC 850, 2-digit year
+    ("Wed Oct 21 07:28:00 2015", (2015, 10, 21, 7, 28, 0)),               # asctime
+    ("21 oct 1999 7:2:3", (1999, 10, 21, 7, 2, 3)),                       # any order, short fields
+    ("Thu, 01 Jan 70 00:00:00 GMT", (1970, 1, 1, 0, 0, 0)),
+    ("banana", None), ("", None), ("Wed, 30 Feb 2015 07:28:00 GMT", None),
+    ("Wed, 21 Oct 1600 07:28:00 GMT", None), ("Wed, 21 Oct 2015 24:00:00 GMT", None),
+    ("Wed, 21 Oct 2015 GMT", None),
+])
+def test_cookie_dates_are_read_by_the_rfc_6265_algorithm(text, expected):
+    from labserver.tools.cookies import cookie_date
+
+    found = cookie_date(text)
+    assert (found.timetuple()[:6] if found else None) == expected
+
+
+def test_cookies_are_per_host_not_per_port():
+    report = inspect("bff=abc; HttpOnly; Path=/; SameSite=Lax",
+                     url="http://127.0.0.1:5000/bff/login", api_url="http://127.0.0.1:8888/lab")
+    assert report.ok, report.problems
+    assert any("per host, not per port" in w and "127.0.0.1:8888" in w for w in report.warnings), \
+        report.warnings
+
+
+# --- issue 13: the decoder explains what it cannot read, and refuses odd NumericDates -------
+
+@pytest.mark.parametrize("token, part, reason", [
+    ("a.b.c", "header", "1 more than a multiple of 4"),
+    ("eyJhbGciOiJIUzI1NiJ9.@@@.c", "payload", "'@'"),
+    ("aGVsbG8.eyJzdWIiOiJhIn0.c", "header", "'hello'"),
+    ("WzFd.eyJzdWIiOiJhIn0.c", "header", "a JSON object"),
+    ("_w.eyJzdWIiOiJhIn0.c", "header", "UTF-8"),
+])
+def test_the_decoder_explains_a_token_it_cannot_read(token, part, reason):
+    report = decode(token, now=NOW)
+    assert report.error.startswith("PyJWT cannot read it"), report.error
+    assert f"the {part} (part" in report.error and reason in report.error, report.error
+    assert "eyJ" in report.error, "the report says what a JWT looks like"
+
+
+def _hs256_raw(claims_json: str, secret: bytes = b"k" * 32) -> str:
+    """A token signed without PyJWT, so that its payload can hold what PyJWT would not write."""
+    import base64
+    import hashlib
+    import hmac
+
+    part = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+    header = json.dumps({"alg": "HS256", "typ": "JWT"}).encode()
+    signing_input = f"{part(header)}.{part(claims_json.encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{part(signature)}"
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), -1e30, 1e30,
+                                   "1800000000", None, True, [1], 10**400],
+                         ids=lambda v: repr(v)[:12])
+def test_the_decoder_refuses_odd_numericdates(name, value):
+    claims = {"sub": "a", "iat": NOW - 10, "exp": NOW + 300, name: value}
+    token = _hs256_raw(json.dumps(claims))  # json.dumps writes NaN and Infinity by default
+    report = decode(token, now=NOW, key=b"k" * 32)
+    assert not report.error, report.error
+    flagged = f"{name} is not a valid NumericDate"
+    assert any(w.startswith(flagged) for w in report.warnings), report.warnings
+    assert not any(t.startswith(name) for t in report.times), report.times
+    assert not report.verified and flagged in report.verification, report.verification
+
+
+def test_a_nan_exp_is_explained_as_a_token_that_never_expires():
+    report = decode(_hs256_raw(json.dumps({"sub": "a", "exp": float("nan")})), now=NOW)
+    about_exp = [w for w in report.warnings if w.startswith("exp")]
+    assert any("never" in w and "expire" in w for w in about_exp), report.warnings
+
+
+def test_a_good_token_still_verifies_with_the_numericdate_rule():
+    claims = {"sub": "a", "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 300.5}
+    report = decode(_hs256_raw(json.dumps(claims)), now=NOW, key=b"k" * 32)
+    assert report.verified, report.verification
+
+
+def test_the_cookie_widget_flags_what_is_not_a_url():
+    widget = CookieWidget("s=1; Path=/; SameSite=Lax")
+    widget.url.value = "banana"
+    assert "not a URL this inspector can read" in widget.output.value
+    widget.input.value = "Cookie: s=1"
+    assert "request header" in widget.output.value

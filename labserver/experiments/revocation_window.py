@@ -278,19 +278,62 @@ def table(results: list[Result]) -> str:
 
 
 def plot(results: list[Result]):
-    """Window against store round trips per request, one labelled point per strategy."""
+    """Window against store round trips per request: one point per distinct result, labelled
+    with every strategy that measured it (several share a point: that is the lesson), and the
+    worst case the configuration allows as a hollow marker above it."""
     import matplotlib.pyplot as plt  # a notebook's kernel draws inline; elsewhere Agg is picked
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    groups: dict[tuple[float, float], list[Result]] = {}
     for r in results:
-        ax.scatter(r.round_trips_per_request, r.window / 60, s=60, zorder=3)
-        ax.annotate(r.strategy, (r.round_trips_per_request, r.window / 60), textcoords="offset points",
-                    xytext=(6, 4), fontsize=8)
-    ax.set_xlabel("store round trips per request")
-    ax.set_ylabel("revoked credential still worked (min)")
+        groups.setdefault((round(r.round_trips_per_request, 2), r.window / 60), []).append(r)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    points = []  # (label, its own markers)
+    for colour, ((x, y), members) in zip(colours, sorted(groups.items()), strict=False):
+        own = [ax.scatter(x, y, s=60 + 40 * (len(members) - 1), color=colour, zorder=4)]
+        worst = max(m.worst_case for m in members) / 60
+        if worst > y:
+            ax.plot([x, x], [y, worst], ls=":", color=colour, zorder=2)
+            own.append(ax.scatter(x, worst, s=60, facecolors="white", edgecolors=colour, zorder=3))
+        label = ax.annotate("\n".join(m.strategy for m in members), (x, y), fontsize=9,
+                            textcoords="offset points", xytext=(9, 0), va="center", color=colour)
+        points.append((label, own))
+    ax.scatter([], [], s=60, color="grey", label="revoked credential still worked (measured)")
+    ax.scatter([], [], s=60, facecolors="white", edgecolors="grey",
+               label="worst case the configuration allows")
+    ax.legend(loc="upper right", fontsize=9, frameon=False)
+    ax.set_xlabel("store round trips per request (measured, before the revocation)")
+    ax.set_ylabel("window after the revocation (min)")
     ax.set_title("Revocation window against the price of checking")
     ax.grid(True, alpha=0.3)
-    ax.set_xlim(-0.15, max(r.round_trips_per_request for r in results) + 1.2)
+    top = max(r.worst_case for r in results) / 60
+    ax.set_ylim(-0.08 * top - 3, top * 1.12 + 3)
+    ax.set_xlim(-0.15, max(r.round_trips_per_request for r in results) + 1.4)
     fig.tight_layout()
+    _keep_labels_clear(fig, points)
     plt.close(fig)  # returned for display, not kept in pyplot's list of open figures
     return fig
+
+
+def _keep_labels_clear(fig, points) -> None:
+    """Move a label to the left of its point when, on the right, it would cover another
+    group's marker or a label placed before it."""
+    from matplotlib.transforms import Bbox
+
+    renderer = fig.canvas.get_renderer()
+
+    def box(marker):  # a marker's square on the canvas, with a margin
+        (x, y), = marker.get_offset_transform().transform(marker.get_offsets())
+        r = (marker.get_sizes()[0] ** 0.5 / 2 + 3) * fig.dpi / 72
+        return Bbox.from_extents(x - r, y - r, x + r, y + r)
+
+    boxes = [[box(m) for m in own] for _, own in points]
+    placed = []
+    for index, (label, _) in enumerate(points):
+        others = [b for i, group in enumerate(boxes) if i != index for b in group] + placed
+        extent = label.get_window_extent(renderer)
+        if any(extent.overlaps(b) for b in others):
+            label.set_horizontalalignment("right")
+            label.set_position((-9, 0))
+            extent = label.get_window_extent(renderer)
+        placed.append(extent)

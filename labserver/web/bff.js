@@ -19,8 +19,28 @@ function show(result) {
   out.textContent = result.status + "\n" + JSON.stringify(result.body, null, 1);
 }
 
+// What document.cookie shows, in words. The BFF's cookie is HttpOnly, so it is never there; any
+// other cookie there belongs to this host, whichever port set it: cookies are per host, not per
+// port (RFC 6265, section 8.5), so JupyterLab's _xsrf shows up when JupyterLab runs on this
+// same host name.
+function cookieNote(seen) {
+  const names = seen ? seen.split("; ").map((pair) => pair.split("=")[0]) : [];
+  const host = location.hostname;
+  if (names.some((name) => name === "bff" || name === "__Host-bff")) {
+    return "The BFF's cookie is visible to script: it is not HttpOnly!";
+  }
+  if (names.length === 0) {
+    return "No cookie is visible to this script: the BFF's cookie is HttpOnly.";
+  }
+  return "The BFF's cookie is not among these: it is HttpOnly. " + names.join(", ") +
+    " belong" + (names.length > 1 ? "" : "s") + " to " + host + ", whichever server on it set " +
+    (names.length > 1 ? "them" : "it") + " (JupyterLab's _xsrf, when JupyterLab runs at " + host +
+    " too): cookies are per host, not per port, so a page on any port of " + host + " sees them.";
+}
+
 async function refreshStatus() {
   document.getElementById("cookies").textContent = JSON.stringify(document.cookie);
+  document.getElementById("cookie-note").textContent = cookieNote(document.cookie);
   const me = await bff("/bff/me");
   document.getElementById("status").textContent =
     me.status === 200 ? "Logged in as " + me.body.username : "Not logged in";
