@@ -25,8 +25,9 @@ wrong_audience         ``aud`` is not this API, nor a list that contains it (RFC
                        RFC 7519 section 4.1.3)
 invalid_claim          a claim of the wrong type or value: ``sub``, ``jti`` or ``client_id`` not
                        a non-empty string; ``exp``, ``nbf`` or ``iat`` not a NumericDate (a
-                       finite number of seconds from 1970 to 9999: NaN or Infinity would make a
-                       token that never expires, as every comparison with NaN is false)
+                       finite number of seconds since 1970, within the years 1 to 9999: NaN or
+                       Infinity would make a token that never expires, as every comparison
+                       with NaN is false)
 expired                ``exp`` <= now - leeway
 not_yet_valid          ``nbf`` > now + leeway
 issued_in_the_future   ``iat`` > now + leeway
@@ -53,8 +54,9 @@ from .timefmt import duration, iso
 
 MAX_TOKEN_LENGTH = 8 * 1024
 TOKEN_TYPE = "at+jwt"
-#: The largest NumericDate the lab accepts: 9999-12-31T23:59:59Z (past it, no date exists).
-MAX_NUMERIC_DATE = 253_402_300_799
+#: The NumericDates the lab accepts: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (past those,
+#: no calendar date exists; the offline decoder uses the same range).
+MIN_NUMERIC_DATE, MAX_NUMERIC_DATE = -62_135_596_800, 253_402_300_799
 TIME_CLAIMS = ("exp", "nbf", "iat")
 #: Claims that must be non-empty strings when present (and are required: see TokenPolicy).
 STRING_CLAIMS = ("sub", "jti", "client_id")
@@ -168,11 +170,12 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
 
 def numeric_date_problem(name: str, value: Any) -> str | None:
     """Why ``value`` is not a usable NumericDate for claim ``name`` (RFC 7519 section 2), or
-    None: it must be a finite number of seconds since 1970, before the year 10000."""
+    None: a finite number of seconds since 1970, within the years 1 to 9999. (The decoder in
+    :mod:`labserver.tools.decoder` explains the same rule at length.)"""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"{name} must be a number of seconds (a NumericDate), not {_shown(value)}"
-    if not (0 <= value <= MAX_NUMERIC_DATE):  # also false for NaN
-        return (f"{name} must be a finite NumericDate from 0 to {MAX_NUMERIC_DATE} (the year 9999), "
+    if not (MIN_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE):  # also false for NaN
+        return (f"{name} must be a finite NumericDate within the years 1 to 9999, "
                 f"not {_shown(value)}")
     return None
 

@@ -174,7 +174,7 @@ def test_identifying_claims_must_be_non_empty_strings(keys, claim, value):
 
 
 @pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, -1, "x", [NOW]])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, "x", [NOW]])
 def test_time_claims_must_be_finite_numeric_dates(keys, claim, value):
     """exp NaN or Infinity would never expire (every comparison with NaN is false)."""
     problem = rejected(sign(keys, claims(**{claim: value})), keys)

@@ -18,11 +18,12 @@ from typing import Any
 import jwt
 
 from ..timefmt import duration
+from ..access_tokens import MAX_NUMERIC_DATE, MIN_NUMERIC_DATE
 from .timestamps import local_iso, relative, utc_iso
 
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
 #: The NumericDates a calendar can show: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
-EARLIEST, LATEST = -62_135_596_800, 253_402_300_799
+EARLIEST, LATEST = MIN_NUMERIC_DATE, MAX_NUMERIC_DATE  # the verifier's range
 _PARTS = ("header", "payload", "signature")
 _SHAPE = ("A JWT is three base64url parts, header.payload.signature, whose first two are JSON "
           "objects: so it starts with 'eyJ' (base64url for '{\"'), and so does its second part")
