@@ -104,6 +104,10 @@ def test_every_check_fails_on_the_untouched_stub(exercise, tmp_path):
                     "course's untouched stub cannot be read back: CI checks it")
     if problem and folder == YOUR_FOLDER and COURSE.uses_committed:
         problem += _IF_YOU_COMMITTED.format(name=STUBS[exercise].name, ref=COURSE.ref)
+    elif problem and COURSE.as_on_disk and COURSE.is_yours(STUBS[exercise]):
+        problem += (f" (exercises/{STUBS[exercise].name} differs from {COURSE.ref} and is tested as "
+                    "on disk, as the course's stub: if it holds your work, `make test` without "
+                    "LAB_AS_ON_DISK or a named notebook tests the committed stub)")
     assert not problem, problem
 
 
