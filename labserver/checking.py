@@ -4,6 +4,10 @@ The suite runs in a fresh Python process (pytest, the same suite CI runs), so th
 latest save is what gets tested, and a broken or endless exercise cannot harm the notebook's
 kernel. The report shows ✓/✗ per check and, for the first failure, what happened and a hint.
 ``check`` never raises: an unsolved exercise is a report, not a traceback.
+
+``$LAB_EXERCISES_DIR``, when set, is the folder ``check`` tests instead of ``exercises/``: the
+course's tests set it for notebook kernels, so that a learner's solutions do not change the
+outputs that strict nbval compares (see the root conftest.py).
 """
 
 from __future__ import annotations
@@ -84,6 +88,11 @@ class CheckReport:
         printer.text(self.text())
 
 
+def exercises_folder(root: Path = ROOT) -> Path:
+    """The folder of the learner's files: ``exercises/``, or ``$LAB_EXERCISES_DIR``."""
+    return Path(os.environ.get("LAB_EXERCISES_DIR") or root / "exercises")
+
+
 def suite_path(exercise: str, root: Path = ROOT) -> Path | None:
     """The test file for ``exercise`` (e.g. ``"ex01"``), or None if there is none."""
     matches = sorted((root / "tests" / "exercises").glob(f"test_{exercise}_*.py"))
@@ -99,9 +108,13 @@ def run_suite(exercise: str, impl: str = "exercises", *, root: Path = ROOT,
         return CheckReport(exercise, "?", error=f"no exercise called {exercise!r}; "
                                                f"there are: {', '.join(known) or 'none'}")
     module_name = suite.stem.removeprefix("test_") + ".py"
-    folder = root / impl if impl in ("exercises", "solutions") else Path(impl)
+    named = {"exercises": exercises_folder(root), "solutions": root / "solutions"}
+    folder = named.get(impl, Path(impl))
     module = folder / module_name
-    shown = str(module.relative_to(root)) if module.is_relative_to(root) else str(module)
+    if impl in named:
+        shown = f"{impl}/{module_name}"
+    else:
+        shown = str(module.relative_to(root)) if module.is_relative_to(root) else str(module)
     if not module.is_file():
         return CheckReport(exercise, shown, error=f"{shown} does not exist")
 

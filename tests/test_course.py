@@ -1,4 +1,8 @@
-"""The notebooks as a course: names, links, kernels, committed outputs, the sanitize file."""
+"""The notebooks as a course: names, links, kernels, committed outputs, the sanitize file.
+
+On a learner's copy these are the course's notebooks as committed (labserver/course_copy.py):
+JupyterLab's autosave of the learner's runs, and notebooks of their own, are not checked here.
+"""
 
 import json
 import re
@@ -6,54 +10,84 @@ import re
 import nbformat
 import pytest
 
+from labserver import course as course_map
 from labserver.course import CHAPTERS, NOTEBOOKS, out_of_sync
+from labserver.course_copy import here
 from labserver.jupyter import jupyter_env, lab_command
 
-NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
+COURSE = here()
+NAME = re.compile(r"\d\d_[a-z_]+\.ipynb")
+# Without git, a notebook not named like a chapter can only be the learner's own.
+NOTEBOOK_FILES = [p for p in COURSE.course_files("notebooks", "*.ipynb")
+                  if COURSE.git or COURSE.as_on_disk or NAME.fullmatch(p.name)]
+
+
+def read(path):
+    """The course's version of a notebook (the committed one where the learner's differs)."""
+    return nbformat.reads(COURSE.course_text(path), as_version=4)
 
 
 def test_every_notebook_is_a_chapter_of_the_map():
     names = {c.filename for c in CHAPTERS}
     assert NOTEBOOK_FILES, "notebooks/ is empty"
     for path in NOTEBOOK_FILES:
-        assert re.fullmatch(r"\d\d_[a-z_]+\.ipynb", path.name)
+        assert NAME.fullmatch(path.name)
         assert path.name in names, f"{path.name} is not in labserver/course.py CHAPTERS"
 
 
-def test_map_and_links_are_in_sync():
+def test_map_and_links_are_in_sync(tmp_path, monkeypatch):
+    if COURSE.uses_committed and COURSE.yours("notebooks"):  # the course's, not the learner's
+        committed = COURSE.export(tmp_path, ("notebooks",)) / "notebooks"
+        monkeypatch.setattr(course_map, "NOTEBOOKS", committed)
     assert out_of_sync(write=False) == [], "run: .venv/bin/python -m labserver sync-course"
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
 def test_notebook_is_committed_runnable_and_clean(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = read(path)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert "widgets" not in nb.metadata, "widget state is random ids; execute with make notebooks"
-    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert any(c.outputs for c in code), "committed without outputs"
-    for cell in code:
-        expected_error = "raises-exception" in cell.metadata.get("tags", [])
-        for out in cell.outputs:
-            assert expected_error or out.output_type != "error", f"unexpected error in: {cell.source[:60]}"
-            assert not (out.output_type == "stream" and out.name == "stderr"), \
-                f"stderr output (a warning?) in: {cell.source[:60]}"
-            text = json.dumps(out)
-            assert "/work/" not in text and "/home/" not in text, "machine-specific path in an output"
+    problems = _unclean(nb)
+    if problems and not COURSE.git:
+        pytest.skip(f"{path.name}: {problems[0]}; this copy is not a git checkout, so that may be "
+                    "JupyterLab's save of your runs: the committed notebook is checked in CI")
+    assert problems == []
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("#")]
     assert headings[0].startswith(f"# {path.name[:2]} · "), "first heading: '# NN · Title'"
     assert any(h.startswith("## Summary") for h in headings)
     assert any("On your own" in c.source for c in nb.cells if c.cell_type == "markdown")
 
 
+def _unclean(nb) -> list[str]:
+    """What a committed notebook must not hold: widget state, no outputs, errors, stderr, paths."""
+    problems = []
+    if "widgets" in nb.metadata:
+        problems.append("widget state is random ids; execute with make notebooks")
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    if not any(c.outputs for c in code):
+        problems.append("committed without outputs")
+    for cell in code:
+        expected_error = "raises-exception" in cell.metadata.get("tags", [])
+        for out in cell.outputs:
+            if not expected_error and out.output_type == "error":
+                problems.append(f"unexpected error in: {cell.source[:60]}")
+            if out.output_type == "stream" and out.name == "stderr":
+                problems.append(f"stderr output (a warning?) in: {cell.source[:60]}")
+            text = json.dumps(out)
+            if "/work/" in text or "/home/" in text:
+                problems.append(f"machine-specific path in an output of: {cell.source[:60]}")
+    return problems
+
+
 def test_ignored_outputs_stay_few():
     ignored = sum("nbval-ignore-output" in c.metadata.get("tags", [])
-                  for p in NOTEBOOK_FILES for c in nbformat.read(p, as_version=4).cells)
+                  for p in NOTEBOOK_FILES for c in read(p).cells)
     assert ignored <= 2 * len(NOTEBOOK_FILES)
 
 
 def test_sanitize_file_is_small_and_well_formed():
-    lines = [line for line in (NOTEBOOKS / "sanitize.cfg").read_text().splitlines() if line.strip()]
+    text = COURSE.course_text(NOTEBOOKS / "sanitize.cfg")
+    lines = [line for line in text.splitlines() if line.strip()]
     regexes = [line for line in lines if line.startswith("regex: ")]
     replaces = [line for line in lines if line.startswith("replace: ")]
     assert len(regexes) == len(replaces) <= 8

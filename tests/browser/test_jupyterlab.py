@@ -9,6 +9,10 @@ This is what ``make lab`` gives a learner: JupyterLab started by the same comman
   "Verify with the lab" shows the lab server's new verdict (a screenshot is kept);
 * with the widget front end disabled, both widget checks fail (negative controls), so they can.
 
+JupyterLab runs in a temporary copy of the course (the course as committed, see
+labserver/course_copy.py, with this folder's code): whatever it saves stays there, and a
+learner's own ``make lab`` saving their notebooks meanwhile changes nothing the test sees.
+
 Skipped when no Chromium is found, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it). With
 ``LAB_SCREENSHOTS=<folder>`` the claims editor's screenshot is also saved there (``make screenshots``
 refreshes the one in ``docs/``).
@@ -33,9 +37,10 @@ import requests
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
 
+from labserver.course_copy import here  # noqa: E402
+
 from .conftest import ARTIFACTS  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 NB00 = "00_start_the_lab.ipynb"
 NB02 = "02_read_and_verify_jwt_claims.ipynb"
 
@@ -46,23 +51,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _code_cells(notebook: str) -> int:
-    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+def _code_cells(path: Path) -> int:
+    cells = json.loads(path.read_text())["cells"]
     return sum(c["cell_type"] == "code" for c in cells)
 
 
 class JupyterLab:
-    """JupyterLab started with the course's own command, in throwaway Jupyter folders."""
+    """JupyterLab started with the course's own command in a copy of the course (``course``),
+    with throwaway Jupyter folders."""
 
-    def __init__(self, home: Path, disable_widgets: bool = False) -> None:
-        self.home = home
+    def __init__(self, home: Path, course: Path, disable_widgets: bool = False) -> None:
+        self.home, self.course = home, course
         self.port, self.token = _free_port(), secrets.token_hex(16)
         env = dict(os.environ)
         for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
                      "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
             env[name] = str(home / name.lower())
-        # The test's own JupyterLab settings: never autosave (Run All would otherwise write fresh
-        # outputs into the committed notebooks), and render every cell (no lazy windowing).
+        # The test's own JupyterLab settings: never autosave (the copy's notebooks then stay as
+        # they were copied, which the test checks), and render every cell (no lazy windowing).
         settings = home / "jupyterlab_settings_dir" / "@jupyterlab"
         (settings / "docmanager-extension").mkdir(parents=True)
         (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
@@ -75,10 +81,12 @@ class JupyterLab:
                 '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}')
         self.log_path = home / "jupyterlab.log"
         self.log = open(self.log_path, "w")
+        # `python -m labserver` run in the copy is the copy's: JupyterLab's root is the copy.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "labserver", "open", "--no-browser",
              f"--port={self.port}", f"--token={self.token}"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=course, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
@@ -112,16 +120,18 @@ class JupyterLab:
 
 
 @pytest.fixture(scope="module")
-def committed_notebooks():
-    """The notebooks' bytes before the browser tests; they must be the same after."""
-    before = {p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
-    yield
+def course(tmp_path_factory):
+    """A copy of the course for JupyterLab; its notebooks must be the same after the tests
+    (autosave is off in the test's settings, and nothing else saves them)."""
+    copy = here().export(tmp_path_factory.mktemp("course"))
+    before = {p: p.read_bytes() for p in (copy / "notebooks").glob("*.ipynb")}
+    yield copy
     changed = [p.name for p, data in before.items() if p.read_bytes() != data]
-    assert changed == [], f"the browser tests must not change notebooks: {changed}"
+    assert changed == [], f"the test's JupyterLab saved notebooks (is autosave on?): {changed}"
 
 
-def _jupyterlab(tmp_path_factory, disable_widgets: bool):
-    lab = JupyterLab(tmp_path_factory.mktemp("jupyterlab"), disable_widgets=disable_widgets)
+def _jupyterlab(tmp_path_factory, course: Path, disable_widgets: bool):
+    lab = JupyterLab(tmp_path_factory.mktemp("jupyterlab"), course, disable_widgets=disable_widgets)
     kernels: list[int] = []
     try:
         yield lab
@@ -134,13 +144,13 @@ def _jupyterlab(tmp_path_factory, disable_widgets: bool):
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory, committed_notebooks):
-    yield from _jupyterlab(tmp_path_factory, disable_widgets=False)
+def jupyterlab(tmp_path_factory, course):
+    yield from _jupyterlab(tmp_path_factory, course, disable_widgets=False)
 
 
 @pytest.fixture(scope="module")
-def jupyterlab_without_widgets(tmp_path_factory, committed_notebooks):
-    yield from _jupyterlab(tmp_path_factory, disable_widgets=True)
+def jupyterlab_without_widgets(tmp_path_factory, course):
+    yield from _jupyterlab(tmp_path_factory, course, disable_widgets=True)
 
 
 @pytest.fixture
@@ -193,7 +203,7 @@ def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
             page.locator(".jp-Dialog-button.jp-mod-accept").click()
     # Committed outputs are on the page from the start, so wait for proof of a fresh run: the
     # last code cell's prompt shows the count of code cells a fresh kernel has executed.
-    cells = _code_cells(notebook)
+    cells = _code_cells(lab.course / "notebooks" / notebook)
     playwright.expect(prompts.nth(cells - 1)).to_have_text(re.compile(rf"\[(?:{cells}|{2 * cells})\]:"),
                                                          timeout=120_000)
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
