@@ -91,7 +91,7 @@ def user_key(username: str) -> str:
 
 
 #: Written when the demo users are seeded; its absence means the store lost its data.
-SEEDED_KEY = key("seeded")
+SEEDED_KEY = key("demo-users-seeded")
 
 
 def seed_demo_users(store: redis.Redis) -> None:
