@@ -47,32 +47,33 @@ class _DeadlineReader(io.RawIOBase):
 
     def __init__(self, sock: socket.socket, timeout: float) -> None:
         self._sock, self._timeout = sock, timeout
-        self._deadline = time.monotonic() + timeout
-        self.received = 0  # bytes since the last start()
-        self.timed_out = False
+        self.start()
 
     def readable(self) -> bool:
         return True
 
-    def start(self) -> None:
+    def start(self, *, head: bool = False) -> None:
         """Give the next read phase (a request head, a body) a fresh deadline."""
         self._deadline = time.monotonic() + self._timeout
+        self._head = head
         self.received = 0
         self.timed_out = False
 
     def readinto(self, buf) -> int:
         left = self._deadline - time.monotonic()
-        if left <= 0:
-            self.timed_out = True
-            raise TimeoutError(f"no complete request within {self._timeout:g} s")
-        self._sock.settimeout(left)
         try:
-            n = self._sock.recv_into(buf)
+            if left <= 0:
+                raise TimeoutError(f"no complete request within {self._timeout:g} s")
+            self._sock.settimeout(left)
+            try:
+                n = self._sock.recv_into(buf)
+            finally:
+                self._sock.settimeout(self._timeout)  # writes keep the plain per-call timeout
         except TimeoutError:
             self.timed_out = True
+            if self._head and not self.received:
+                return 0  # an idle keep-alive connection: end it like a client's close, quietly
             raise
-        finally:
-            self._sock.settimeout(self._timeout)  # writes keep the plain per-call timeout
         self.received += n
         return n
 
@@ -136,7 +137,7 @@ class _LabRequestHandler(WSGIRequestHandler):
     def handle_one_request(self) -> None:
         self._keep_alive, self._body = False, None
         self.command, self.request_version = "", "HTTP/1.0"  # until parse_request sets them
-        self._reader.start()
+        self._reader.start(head=True)
         super().handle_one_request()  # a timeout in there closes the connection
         if self._reader.timed_out and self._body is None and self._reader.received:
             # Part of a request head came, then nothing: say why before closing. (A silent

@@ -182,6 +182,7 @@ def test_half_a_request_head_is_answered_408_and_closed(server, seen):
         assert closed_by_server(s)
     assert status == 408 and seen == []
     assert_json_error(body, "request_timeout")
+    assert any("timed out" in line for line in server.server_log)
 
 
 def test_a_head_sent_a_byte_at_a_time_runs_into_the_timeout(server, seen):
@@ -205,6 +206,7 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_timeout(server):
         status, headers, _ = read_response(s.makefile("rb"))
         assert status == 200 and "connection" not in headers, "kept alive"
         assert closed_by_server(s)
+    assert server.server_log == [], "an idle connection is not a protocol problem"
 
 
 # --- keep-alive ------------------------------------------------------------------------------
@@ -314,3 +316,15 @@ def test_stop_ends_every_connection_and_handler_thread(app, tls):
         for s in sockets:
             s.close()
 
+
+
+def test_the_lab_client_does_not_reuse_a_connection_the_server_may_be_closing(lab):
+    from flask import request
+
+    ports = []
+    lab.app.before_request(lambda: ports.append(request.environ["REMOTE_PORT"]))
+    lab.http.get("/health")
+    lab.http.get("/health")
+    lab.http._last_used -= 60  # as if the notebook had paused for a minute
+    lab.http.get("/health")
+    assert ports[0] == ports[1] != ports[2]
