@@ -12,7 +12,8 @@ werkzeug's threaded server, with these changes for notebooks:
 * a client must send each request, and its body, within ``read_timeout`` seconds (a stalled
   head is closed, or answered 408 if part of it came; a stalled body is answered 408), and an
   idle keep-alive connection is closed after as long;
-* HTTP/1.1 connections are kept alive between requests (werkzeug closes every one), and the
+* HTTP/1.1 connections are kept alive between requests (werkzeug closes every one), up to
+  :data:`KEEP_ALIVE_CONNECTIONS` at a time, and the
   TLS handshake of the HTTPS lab happens in the connection's own thread, under the same
   timeout, so that one silent client cannot block the accept loop;
 * ``stop()`` returns quickly: the accept loop polls every 20 ms instead of 500 ms, and open
@@ -36,6 +37,9 @@ POLL_INTERVAL = 0.02  # seconds; how long stop() may wait for the accept loop to
 #: Seconds a client may take to send a request's head, then its body (and the TLS handshake);
 #: also how long an idle keep-alive connection stays open.
 READ_TIMEOUT = 5.0
+#: Connections kept open past this many close after each response (one thread per connection:
+#: code that makes a new client per request must not leave thousands of idle threads).
+KEEP_ALIVE_CONNECTIONS = 32
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -170,7 +174,8 @@ class _LabRequestHandler(WSGIRequestHandler):
         self._body = _RequestBody(self.rfile, int(lengths.pop()) if lengths else 0,
                                   self.server.read_timeout)
         self._keep_alive = (not self.close_connection and self.request_version == "HTTP/1.1"
-                            and not self.server.stopping)
+                            and not self.server.stopping
+                            and len(self.server._handlers) <= KEEP_ALIVE_CONNECTIONS)
         rfile, self.rfile = self.rfile, self._body  # the app's wsgi.input, and werkzeug's drain
         try:
             super().run_wsgi()

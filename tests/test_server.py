@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from labserver import server as server_module
 from labserver.server import ServerThread
 from labserver.tls import LabTLS
 
@@ -241,6 +242,20 @@ def test_a_requests_session_reuses_its_connection(server, seen):
                   timeout=CLIENT_WAIT)
         assert http.get(server.url + "/health", timeout=CLIENT_WAIT).ok
     assert len({port for port, _ in seen}) == 1, f"one connection expected: {seen}"
+
+
+def test_past_the_keep_alive_limit_connections_close_after_each_response(server, monkeypatch):
+    monkeypatch.setattr(server_module, "KEEP_ALIVE_CONNECTIONS", 1)
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with connect(server.url) as first:
+        first.sendall(request)
+        status, headers, _ = read_response(first.makefile("rb"))
+        assert status == 200 and "connection" not in headers, "the first one is kept alive"
+        with connect(server.url) as second:
+            second.sendall(request)
+            status, headers, _ = read_response(second.makefile("rb"))
+            assert status == 200 and headers["connection"] == "close"
+            assert closed_by_server(second)
 
 
 @pytest.mark.parametrize("request_line", [
