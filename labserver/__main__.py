@@ -129,15 +129,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args) -> int:
     """``serve``: the lab app for this process's config, on 127.0.0.1, until Ctrl+C."""
-    from werkzeug.serving import make_server
-
     from .app import create_app
+    from .server import make_server
     from .store import connect, redis_url_from_env
 
     url = redis_url_from_env()
     config = {"SERVICE_NAME": args.name, **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {})}
     app = create_app(config, store=connect(url))
-    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    server = make_server("127.0.0.1", args.port, app, quiet=False)
     print(f"{args.name} on http://127.0.0.1:{server.server_port} · store: "
           f"{url or 'embedded (this process only: set REDIS_URL to share one Redis)'}", flush=True)
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,7 +26,7 @@ from .app import create_app
 from .clock import LabClock
 from .keys import KeyRing
 from .requestlog import RequestLog
-from .server import ServerThread
+from .server import READ_TIMEOUT, ServerThread
 from .tls import LabTLS
 
 #: Every lab HTTP call gives up after this many seconds instead of hanging a cell.
@@ -44,10 +45,19 @@ class LabHTTP(requests.Session):
         self.base_url = base_url
         # A lab on loopback must never be reached through a proxy from the environment.
         self.trust_env = False
+        self._last_used = time.monotonic()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
-        return super().request(method, urljoin(self.base_url, url), *args, **kwargs)
+        # The server closes a keep-alive connection after READ_TIMEOUT idle seconds; a request
+        # sent at that very moment would fail. Long before then, start a new connection.
+        if time.monotonic() - self._last_used > READ_TIMEOUT / 2:
+            for adapter in self.adapters.values():
+                adapter.close()
+        try:
+            return super().request(method, urljoin(self.base_url, url), *args, **kwargs)
+        finally:
+            self._last_used = time.monotonic()
 
 
 class Lab:
