@@ -196,16 +196,14 @@ def update_existing_user(store: redis.Redis, username: str, change) -> list | No
     A plain HSET or HINCRBY on a deleted user's key would create a record with no password
     hash: a half user that every later login trips over.
     """
-    user = user_key(username)
-    with store.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                pipe.watch(user)
-                record = pipe.hgetall(user)
-                if "password_hash" not in record:
-                    return None
-                pipe.multi()
-                change(pipe, record)
-                return pipe.execute()
-            except redis.WatchError:
-                continue
+    user, exists = user_key(username), []
+
+    def attempt(pipe) -> None:
+        record = pipe.hgetall(user)
+        exists[:] = ["password_hash" in record]
+        if exists[0]:
+            pipe.multi()
+            change(pipe, record)
+
+    results = store.transaction(attempt, user)  # redis-py's WATCH/MULTI/EXEC retry loop
+    return results if exists[0] else None
