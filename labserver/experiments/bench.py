@@ -101,7 +101,8 @@ def main(rounds: int = 7, requests_per_round: int = 300, starts: int = 10) -> No
     print(f"Lab benchmark: {starts} starts; {rounds} interleaved rounds of "
           f"{requests_per_round} GET /health per client\n")
     r = run(rounds, requests_per_round, starts)
-    print(f"first start in a fresh process, imports included: {r['cold start'].median * 1000:.0f} ms")
+    cold_ms = r["cold start"].median * 1000
+    print(f"first start in a fresh process, imports included: {cold_ms:.0f} ms")
     print(f"start_lab(), warm:   {r['start'].fmt('ms', 1000)}")
     print(f"lab.stop():          {r['stop'].fmt('ms', 1000)}")
     print(f"real HTTP server:    {r['http'].fmt('requests/s', digits=0)}")
