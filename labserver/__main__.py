@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-url", help="an address the cookie should be sent to")
 
     args = parser.parse_args(argv)
+    # An argument may hold bytes that are not text (Python hands them over as lone surrogates):
+    # the tools explain what they are given, and printing it back must never be what fails.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if args.command == "open":
         from .jupyter import open_course
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt.utils import base64url_decode
 
 from . import strict_json
 from .keys import KeyRing, SigningKey
@@ -161,11 +162,20 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
         raise TokenRejected("invalid_claim", str(exc)) from None
 
     _check_claim_values(claims)
-    found = strict_json.problem(claims) or strict_json.problem(header)
-    if found:
-        raise TokenRejected("malformed", f"the token is not strict JSON: {found}")
+    _check_strict_json(token)
     _check_times(claims, policy, now)
     return VerifiedToken(header=header, claims=claims, key=key)
+
+
+def _check_strict_json(token: str) -> None:
+    """Header and payload must be JSON as RFC 8259 has it, read again strictly: PyJWT's parser
+    accepts NaN, lone surrogates, UTF-16 and repeated keys (``{"sub": "alice", "sub": "admin"}``
+    means admin to one parser and alice to another)."""
+    for name, part in zip(("header", "payload"), token.split(".")[:2]):
+        try:
+            strict_json.loads(base64url_decode(part.encode("ascii")))
+        except (strict_json.NotStrictJSON, ValueError) as exc:
+            raise TokenRejected("malformed", f"the {name} is not strict JSON: {exc}") from None
 
 
 def numeric_date_problem(name: str, value: Any) -> str | None:

@@ -14,9 +14,10 @@ with every credential the lab knows; an endpoint that acts on one kind of creden
 caller's session, the caller's tokens) asks for it with :func:`require_credential`.
 
 Authorization decisions come from the store at the time of the request, never from a cache or
-a token's claims: ``require_role`` re-reads a bearer caller's user record, so a demoted admin's
-still-valid token stops working on ``/admin/*`` at once, and a deleted user's token opens no
-endpoint that changes anything. (Chapter 3's ``/api/reports/from-token`` trusts the token's
+a token's claims: ``require_role`` re-reads a bearer caller's user record and checks that the
+token is not revoked (deny list, token version) in one round trip, so a demoted admin's or a
+logged-out admin's still-valid token stops working on ``/admin/*`` at once, and a deleted user's
+token opens no endpoint that changes anything. (Chapter 3's ``/api/reports/from-token`` trusts the token's
 ``roles`` on purpose, to show what that costs.)
 """
 
@@ -40,7 +41,8 @@ from .http_errors import (
     bearer_challenge,
 )
 from .inputs import authorization, json_object, string_field
-from .users import User, check_password, get_user, reseed_if_wiped
+from .revocation import revocation_problem
+from .users import User, check_password, reseed_if_wiped, user_from_record
 
 Authenticator = Callable[[Request], "Principal | None"]
 
@@ -93,13 +95,14 @@ def _authenticate() -> Principal:
 
 
 def _stored_user(principal: Principal) -> User:
-    """The caller's user record as stored now (a bearer token's claims are not enough)."""
+    """The caller's user record as stored now (a bearer token's claims are not enough: the
+    token must not be revoked either, by the deny list or the token version)."""
     if principal.via != "bearer":
         return principal.user  # basic and session callers were just read from the store
-    user = get_user(current_app.extensions["lab"].store, principal.user.username)
-    if user is None:
-        raise InvalidToken("the token's user no longer exists (re-checked in the store)")
-    return user
+    record, problem = revocation_problem(current_app.extensions["lab"].store, principal.claims)
+    if problem:
+        raise InvalidToken(f"revoked: {problem} (re-checked in the store)")
+    return user_from_record(principal.user.username, record)
 
 
 def require_role(role: str | None = None) -> Callable:

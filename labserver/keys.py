@@ -94,12 +94,21 @@ class KeyRing:
                 key.signing_key  # made now; RSA waits for its first use
         self._make_current_all()
 
-    def _new_key(self, alg: str) -> SigningKey:
+    def _new_key(self, alg: str, *, generate: bool = False) -> SigningKey:
+        """A new published key (its key material made first when ``generate``, outside the
+        lock, so that no published kid ever lacks its key)."""
+        key = self._unpublished_key(alg, generate=generate)
+        with self._lock:
+            self._keys[key.kid] = key
+        return key
+
+    def _unpublished_key(self, alg: str, *, generate: bool) -> SigningKey:
         with self._lock:
             self._serial[alg] = self._serial.get(alg, 0) + 1
             kid = f"{alg.lower()}-{self._serial[alg]}"
-            key = SigningKey(kid=kid, alg=alg)
-            self._keys[kid] = key
+        key = SigningKey(kid=kid, alg=alg)
+        if generate:
+            key.signing_key  # RSA takes up to 0.2 s: done before anyone can see the kid
         return key
 
     def _make_current_all(self) -> None:
@@ -126,23 +135,28 @@ class KeyRing:
         """Publish a new ``alg`` key without signing with it yet: the JWKS has it, so verifiers
         can fetch it before the first token it signs arrives. :meth:`rotate` with its kid
         makes it the current key later."""
-        if alg not in self._current:
-            raise ValueError(f"the lab has no {alg!r} keys; it signs with {', '.join(self._current)}")
-        key = self._new_key(alg)
-        key.signing_key
-        return key
+        self._known(alg)
+        return self._new_key(alg, generate=True)
 
     def rotate(self, alg: str, kid: str | None = None) -> SigningKey:
         """Make a new current key for ``alg`` (or the published key ``kid``, e.g. one from
-        :meth:`publish`); the previous one stays published."""
-        if kid is not None:
-            key = self._keys.get(kid)
-            if key is None or key.alg != alg:
-                raise ValueError(f"{kid!r} is not a published {alg} key")
-        else:
-            key = self.publish(alg)
-        self._current[alg] = key.kid
+        :meth:`publish`); the previous one stays published. Publishing and making current are
+        one step under the lock, so a concurrent :meth:`retire` never sees the new key half done."""
+        self._known(alg)
+        fresh = self._unpublished_key(alg, generate=True) if kid is None else None
+        with self._lock:
+            if fresh is not None:
+                self._keys[fresh.kid] = key = fresh
+            else:
+                key = self._keys.get(kid)
+                if key is None or key.alg != alg:
+                    raise ValueError(f"{kid!r} is not a published {alg} key")
+            self._current[alg] = key.kid
         return key
+
+    def _known(self, alg: str) -> None:
+        if alg not in self._current:
+            raise ValueError(f"the lab has no {alg!r} keys; it signs with {', '.join(self._current)}")
 
     def retire(self, kid: str) -> bool:
         """Stop publishing ``kid`` (tokens it signed stop verifying). The current key of an

@@ -27,6 +27,7 @@ import json
 import socket
 import socketserver
 import threading
+import traceback
 import time
 from http import HTTPStatus
 
@@ -167,7 +168,7 @@ class _LabRequestHandler(WSGIRequestHandler):
                                  f"({self.headers['Transfer-Encoding']!r}) is not accepted")
             return
         lengths = {v.strip() for v in self.headers.get_all("Content-Length", [])}
-        if len(lengths) > 1 or not all(v.isdigit() for v in lengths):
+        if len(lengths) > 1 or not all((v.isascii() and v.isdigit()) for v in lengths):
             self.send_error(400, "the Content-Length header is not one decimal number")
             return
         self._reader.start()  # the body gets its own read_timeout
@@ -270,6 +271,11 @@ class _LabWSGIServer(ThreadedWSGIServer):
 
     def log(self, type: str, message: str, *args) -> None:
         self.server_log.append(f"{type}: {message % args if args else message}")
+
+    def handle_error(self, request, client_address) -> None:
+        # socketserver prints the traceback to stderr, which lands in whichever notebook cell
+        # happens to run; the lab keeps it in server_log instead.
+        self.server_log.append(f"error: {traceback.format_exc(limit=-3).strip()}")
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call socket.getfqdn(), a reverse DNS lookup: slow, and

@@ -94,17 +94,46 @@ def user_key(username: str) -> str:
 SEEDED_KEY = key("demo-users-seeded")
 
 
+def tombstone_key(username: str) -> str:
+    """Store key of a deleted user's last token version: ``lab:deleted-user:<username>``."""
+    return key("deleted-user", username)
+
+
+#: How long a deleted user's last token version is remembered: longer than any token lives.
+TOMBSTONE_TTL = 2 * 24 * 3600
+
+
 def seed_demo_users(store: redis.Redis) -> None:
-    """Create the demo users, keeping any field already stored (HSETNX), so that several lab
-    instances can share one real Redis without undoing each other's role changes."""
-    pipe = store.pipeline(transaction=False)
+    """Create the demo users that are missing, and leave existing ones as they are, so that
+    several lab instances can share one real Redis without undoing each other's role changes.
+
+    Each is created in one transaction (never half a record), with a token version above the
+    last one a deleted user of that name had: tokens revoked before a deletion stay revoked
+    after the user is restored.
+    """
     for demo in DEMO_USERS:
-        fields = {"password_hash": demo.password_hash, "roles": " ".join(demo.roles),
-                  "token_version": 1, "display_name": demo.display_name}
-        for name, value in fields.items():
-            pipe.hsetnx(user_key(demo.username), name, value)
-    pipe.set(SEEDED_KEY, "demo users")
-    pipe.execute()
+        user, tombstone = user_key(demo.username), tombstone_key(demo.username)
+
+        def create(pipe, demo=demo, user=user, tombstone=tombstone) -> None:
+            if "password_hash" in pipe.hgetall(user):
+                return
+            version = int(pipe.get(tombstone) or 0) + 1
+            pipe.multi()
+            pipe.delete(user)  # a record without a hash is no user: replaced whole
+            pipe.hset(user, mapping={"password_hash": demo.password_hash, "roles": " ".join(demo.roles),
+                                     "token_version": version, "display_name": demo.display_name})
+
+        store.transaction(create, user, tombstone)
+    store.set(SEEDED_KEY, "demo users")
+
+
+def delete_user(store: redis.Redis, username: str) -> bool:
+    """Delete the user; False if there was none. The last token version is kept for a while
+    (:func:`tombstone_key`), so a user re-created under the same name starts above it."""
+    done = update_existing_user(store, username, lambda pipe, record: (
+        pipe.set(tombstone_key(username), record.get("token_version", "1"), ex=TOMBSTONE_TTL),
+        pipe.delete(user_key(username))))
+    return done is not None
 
 
 def reseed_if_wiped(store: redis.Redis) -> bool:

@@ -145,7 +145,7 @@ def test_the_sensitive_action_rechecks_the_store(lab):
     assert stale.status_code == 403 and "out of date" in stale.json()["error_description"], \
         "the role removal bumped the token version; the cached token is older"
     lab.clock.advance(300)  # the BFF gets a fresh token
-    assert browser.post("/bff/api/account/delete", headers=CSRF).json() == {"deleted": "bob"}
+    assert browser.post("/bff/api/account/delete", headers=CSRF).json()["deleted"] == "bob"
     assert lab.http.get("/whoami", auth=("bob", PASSWORDS["bob"])).status_code == 401
     assert lab.http.post("/admin/users/restore-demo", auth=ADMIN).status_code == 200
     assert lab.http.get("/whoami", auth=("bob", PASSWORDS["bob"])).status_code == 200

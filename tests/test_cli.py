@@ -91,3 +91,21 @@ def test_the_wsgi_module_reads_lab_config_from_the_environment():
     config = config_from_env({"LAB_SERVICE_NAME": "api-2", "LAB_EDGE_JWKS_MIN_INTERVAL": "10",
                               "LAB_IMPL": "exercises", "LAB_NOT_A_KEY": "x", "PATH": "/bin"})
     assert config == {"SERVICE_NAME": "api-2", "EDGE_JWKS_MIN_INTERVAL": 10}
+
+
+def test_the_tools_explain_bytes_that_are_not_text_and_deep_nesting(tmp_path):
+    """Found by an attack pass: a strict UTF-8 terminal and a 3,000-deep payload crashed them."""
+    import base64
+    import os
+    import subprocess
+    import sys
+
+    deep = base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).rstrip(b"=").decode()
+    cases = [["cookie", os.fsdecode(b"a=b; Path=\xff; Domain=\xfe")],
+             ["decode", f"eyJhbGciOiJIUzI1NiJ9.{deep}.c2ln"],
+             ["decode", os.fsdecode(b"\xff.\xfe.\xfd")], ["time", os.fsdecode(b"\xff")]]
+    for args in cases:
+        run = subprocess.run([sys.executable, "-m", "labserver", *args], capture_output=True,
+                             env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=60)
+        assert run.returncode in (0, 1), (args[0], run.stderr.decode(errors="replace")[-500:])
+        assert b"Traceback" not in run.stderr

@@ -121,7 +121,7 @@ def test_content_length_with_transfer_encoding_is_refused(server, seen):
     assert_json_error(body, "length_required")
 
 
-@pytest.mark.parametrize("lengths", [[b"2", b"3"], [b"-1"], [b"2x"], [b"0x10"]])
+@pytest.mark.parametrize("lengths", [[b"2", b"3"], [b"-1"], [b"2x"], [b"0x10"], [b"\xb2"], [b"4\xb9"]])
 def test_an_unreadable_content_length_is_a_json_400(server, seen, lengths):
     head = b"".join(b"Content-Length: " + v + b"\r\n" for v in lengths)
     with connect(server.url) as s:

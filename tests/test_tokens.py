@@ -192,13 +192,8 @@ def test_non_json_numbers_anywhere_in_the_payload_are_malformed(keys, extra):
 
 
 def test_a_lone_surrogate_in_the_payload_is_malformed(keys):
-    key = keys.current("HS256")
-    header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}
-    payload = json.dumps(claims()).replace('"alice"', '"al\\ud800ice"')
-    signing_input = (base64url_encode(json.dumps(header).encode()) + b"." + base64url_encode(payload.encode()))
-    signature = hmac.new(key.signing_key, signing_input, hashlib.sha256).digest()
-    token = f"{signing_input.decode()}.{base64url_encode(signature).decode()}"
-    assert rejected(token, keys).rule == "malformed"
+    payload = json.dumps(claims()).replace('"alice"', '"al\\ud800ice"').encode()
+    assert rejected(_signed_hs256(keys, payload), keys).rule == "malformed"
 
 
 @pytest.mark.parametrize(("changes", "rule"), [
@@ -393,3 +388,20 @@ def test_garbage_bearer_tokens_are_refused_never_crash(client, token):
     response = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code in (400, 401)
     assert response.get_json()["error"] in ("invalid_token", "invalid_request", "authentication_required")
+
+
+def _signed_hs256(keys, raw_payload: bytes) -> str:
+    """A token over ``raw_payload`` exactly as given, signed with the lab's own HS256 key."""
+    key = keys.current("HS256")
+    header = base64url_encode(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": key.kid}).encode())
+    signing_input = header + b"." + base64url_encode(raw_payload)
+    signature = hmac.new(key.signing_key, signing_input, hashlib.sha256).digest()
+    return f"{signing_input.decode()}.{base64url_encode(signature).decode()}"
+
+
+@pytest.mark.parametrize("raw_payload", [
+    json.dumps(claims())[:-1].encode() + b', "sub": "admin"}',  # which sub wins depends on the parser
+    json.dumps(claims()).encode("utf-16"),
+], ids=["a repeated key", "UTF-16"])
+def test_a_signed_payload_must_be_strict_json(keys, raw_payload):
+    assert rejected(_signed_hs256(keys, raw_payload), keys).rule == "malformed"

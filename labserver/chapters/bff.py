@@ -43,10 +43,10 @@ from ..http_errors import (
     ServiceUnavailable,
 )
 from ..inputs import json_body
-from ..refresh_tokens import issue_refresh_token, revoke_refresh_token
-from ..revocation import token_version_problem
-from ..session_records import create_session, delete_session, find_session, session_key
-from ..users import get_user, user_key
+from ..refresh_tokens import issue_refresh_token, revoke_refresh_token, revoke_user_families
+from ..revocation import revocation_problem
+from ..session_records import create_session, delete_session, find_session, logout_everywhere, session_key
+from ..users import delete_user, get_user, user_from_record
 from .sessions import SAFE_METHODS, cookie_attributes, store_ttl
 
 bp = Blueprint("bff", __name__)
@@ -230,13 +230,18 @@ def delete_account():
     """A sensitive action: a valid token is not enough; the store must agree, right now."""
     principal = require_credential("bearer")
     store = lab_state().store
-    user = get_user(store, principal.user.username)
-    if user is None:
+    record, problem = revocation_problem(store, principal.claims)
+    if not record:
         raise Forbidden("no such account (re-checked in the store)")
+    user = user_from_record(principal.user.username, record)
     if not user.has_role("user"):
         raise Forbidden("the account is suspended: it no longer has the user role (re-checked in the store)")
-    problem = token_version_problem(store, principal.claims)
     if problem:
         raise Forbidden(f"the token is out of date for this action: {problem}")
-    store.delete(user_key(user.username))
-    return jsonify(deleted=user.username)
+    if not delete_user(store, user.username):
+        raise Forbidden("no such account (re-checked in the store)")
+    # Gone means gone everywhere: no session or refresh token outlives the account, even if an
+    # account of the same name is created again.
+    sessions = logout_everywhere(store, user.username)
+    families = revoke_user_families(store, user.username, "the account was deleted")
+    return jsonify(deleted=user.username, sessions_ended=sessions, refresh_families_revoked=families)

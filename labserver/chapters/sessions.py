@@ -135,7 +135,7 @@ def session_authenticator(req: Request) -> Principal | None:
         if not hmac.compare_digest(presented.encode("utf-8", "replace"), record.get("csrf", "").encode()):
             raise CsrfRejected(f"the {CSRF_HEADER} header does not match this session's token")
     user_record = mark_used_and_load_user(state.store, state.clock, session_id, record["user"])
-    if not user_record:
+    if "password_hash" not in user_record:  # no record, or a half one: no user
         delete_session(state.store, session_id, username=record["user"])
         raise InvalidSession("the session's user no longer exists")
     user = user_from_record(record["user"], user_record)

@@ -115,6 +115,9 @@ def _header(token: str) -> dict:
 
 
 def _accepted(claims: dict, how: str):
+    problem = strict_json.problem(claims)
+    if problem:  # the answer must stay JSON; the mistake being shown is elsewhere
+        raise Refused(f"the payload is not strict JSON: {problem}")
     return jsonify(warning=WARNING, accepted=True, how=how, sub=claims.get("sub"), roles=claims.get("roles"))
 
 

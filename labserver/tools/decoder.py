@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 
 from ..timefmt import duration
+from .. import strict_json
 from ..access_tokens import MAX_NUMERIC_DATE, MIN_NUMERIC_DATE
 from .timestamps import local_iso, relative, utc_iso
 
@@ -136,11 +137,7 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
         return report
     report.header = decoded["header"]
     report.signature_bytes = len(decoded["signature"])
-    try:
-        report.payload = json.loads(decoded["payload"])
-    except (ValueError, UnicodeDecodeError):
-        report.payload = decoded["payload"].decode("utf-8", "replace")
-        report.warnings.append("the payload is not JSON: this is a JWS, but not a JWT")
+    report.payload = _read_payload(decoded["payload"], report.warnings)
     try:
         _describe_times(report, now)
         _warn(report)
@@ -153,6 +150,27 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
         report.warnings.append("the decoder could not finish its checks: "
                                f"{type(exc).__name__}: {exc}")
     return report
+
+
+def _read_payload(raw: bytes, notes: list[str]) -> Any:
+    """The payload as JSON: strictly (RFC 8259) if it can be; else as Python's lenient parser
+    (and PyJWT) would read it, with a note saying why a strict parser would not."""
+    try:
+        return strict_json.loads(raw)
+    except strict_json.NotStrictJSON as exc:
+        strict_says = str(exc)
+    text = raw.decode("utf-8", "replace")
+    if "nested" not in strict_says:
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            pass
+        else:
+            notes.append(f"the payload is not strict JSON ({strict_says}): Python's json and PyJWT "
+                         "read it anyway, stricter parsers refuse it or read it differently")
+            return value
+    notes.append(f"the payload is not usable JSON ({strict_says}): this is a JWS, but not a JWT")
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _unreadable(token: str, pyjwt_says: str) -> str:
@@ -193,7 +211,7 @@ def _part_problem(part: str, *, json_object: bool) -> str:
         return f"is not base64url ({exc})"
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"decodes to {text[:40]!r}, which is not JSON"
     if not isinstance(value, dict):
         return f"decodes to JSON ({text[:40]!r}), but not to a JSON object {{...}}"
