@@ -23,7 +23,8 @@ def test_pins_are_read_from_requirements(tmp_path: Path):
 
 def test_of_two_pins_split_by_a_marker_the_one_for_this_python_counts(tmp_path: Path):
     req = tmp_path / "requirements.txt"
-    req.write_text('numpy==2.2.6 ; python_version < "3.11"\nnumpy==2.5.5 ; python_version >= "3.11"\n'
+    req.write_text('numpy==2.2.6 ; python_version < "3.11"\n'
+                   'numpy==2.5.5 ; python_version >= "3.11"\n'
                    'cryptography==50.0.2 ; sys_platform != "nonesuch"\n'
                    'cryptography==48.0.1 ; sys_platform == "nonesuch"\n')
     assert pinned_versions(req) == {"numpy": "2.5.5", "cryptography": "50.0.2"}
