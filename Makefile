@@ -4,17 +4,38 @@
 # Nothing is installed outside this folder.
 
 PYTHON ?= python3
+# The Pythons the course supports; .ci/check-wheels proves each installs from wheels alone.
+SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14 3.15
+
+# Refuses any other Python (or a free-threaded build) in one line, before anything is installed:
+# the one that would make .venv, or the one already in it. Written so that a Python 2 can say so.
+define CHECK_PYTHON
+import sys, sysconfig
+supported = "$(SUPPORTED_PYTHONS)".split()
+free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+found = sys.version.split()[0] + (" (free-threaded)" if free else "")
+if free or "%d.%d" % sys.version_info[:2] not in supported:
+    where = "$(VENV) has %s. Run: make clean, then" if sys.argv[1:] else "found %s. Run:"
+    sys.exit(("Python %s to %s is needed; " + where + " make PYTHON=/path/to/python3.x ...")
+             % (supported[0], supported[-1], found))
+endef
+export CHECK_PYTHON
+
 VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
 
-.PHONY: lab test notebooks bench screenshots setup clean
+.PHONY: lab test lint notebooks bench screenshots setup clean
 
 lab: $(READY)
 	$(PY) -m labserver open
 
 test: $(READY)
 	$(PY) -m pytest
+
+# The project's own ruff rules (pyproject.toml), as .ci/run checks them.
+lint: $(READY)
+	$(PY) -m ruff check .
 
 # Re-execute every notebook and save its outputs (what strict nbval then compares against).
 notebooks: $(READY)
@@ -32,7 +53,7 @@ setup: $(READY)
 
 # Re-made whenever requirements.txt changes; otherwise the existing .venv is reused as is.
 $(READY): requirements.txt
-	@$(PYTHON) -c 'import sys; sys.version_info >= (3, 10) or sys.exit("Python 3.10 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=/path/to/python3.x ...")'
+	@if [ -x $(PY) ]; then $(PY) -c "$$CHECK_PYTHON" venv; else $(PYTHON) -c "$$CHECK_PYTHON"; fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@# Put this folder on the venv's import path (labserver, exercises, solutions), with no build step.

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from packaging.markers import Marker
+
 ROOT = Path(__file__).resolve().parents[1]
 DIRECT = ("jupyterlab", "ipywidgets", "PyJWT", "cryptography", "Flask", "requests",
           "fakeredis", "redis", "nbval", "pytest")
@@ -42,20 +44,30 @@ class SelfCheck:
 
 
 def pinned_versions(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
-    """``{name (lower case, '-' for '_'): version}`` for every ``name==version`` line."""
+    """``{name (lower case, '-' for '_'): version}`` for every ``name==version`` line whose
+    environment marker, if it has one, holds for this Python on this machine."""
     pins = {}
     for line in requirements.read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
-        if match:
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)\s*(?:;([^#]+))?", line.strip())
+        if match and (match[3] is None or Marker(match[3]).evaluate()):
             pins[match[1].lower().replace("_", "-")] = match[2]
     return pins
+
+
+def supported_pythons(makefile: Path = ROOT / "Makefile") -> list[str]:
+    """The Makefile's ``SUPPORTED_PYTHONS``, oldest first, e.g. ``["3.11", "3.12"]``."""
+    match = re.search(r"^SUPPORTED_PYTHONS\s*:?=(.*)$", makefile.read_text(), re.M)
+    return match[1].split() if match else []
 
 
 def self_check() -> SelfCheck:
     """Check this environment and return the report (display it to see it)."""
     report = SelfCheck()
     version = ".".join(map(str, sys.version_info[:3]))
-    report.rows.append((sys.version_info >= (3, 10), "Python", f"{version} (3.10 or newer needed)"))
+    supported = supported_pythons() if (ROOT / "Makefile").is_file() else []
+    report.rows.append(("%d.%d" % sys.version_info[:2] in supported, "Python",
+                        f"{version} ({supported[0]} to {supported[-1]} supported)" if supported
+                        else f"{version} (no Makefile to say which Pythons are supported)"))
 
     pins = pinned_versions() if (ROOT / "requirements.txt").is_file() else {}
     for name in DIRECT:
