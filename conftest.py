@@ -65,7 +65,7 @@ def pytest_addoption(parser):
         "--impl",
         default=os.environ.get("LAB_IMPL", "solutions"),
         help="folder whose modules the exercise suites test: solutions (default), exercises, "
-             "or a path (default from $LAB_IMPL)",
+        "or a path (default from $LAB_IMPL)",
     )
 
 
@@ -110,6 +110,7 @@ def exercise_progress(request):
 
 # --- notebooks: the course's version under strict nbval --------------------------------------
 
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path, parent):
     collectors = yield
@@ -120,8 +121,10 @@ def pytest_collect_file(file_path, parent):
     if not any(isinstance(c, IPyNbFile) for c in collectors):
         return collectors
     course = _course(parent.config)
-    if not course.as_on_disk and (course.is_new(file_path) or (
-            not course.git and not CHAPTER_NOTEBOOK.fullmatch(file_path.name))):
+    if not course.as_on_disk and (
+        course.is_new(file_path)
+        or (not course.git and not CHAPTER_NOTEBOOK.fullmatch(file_path.name))
+    ):
         return [c for c in collectors if not isinstance(c, IPyNbFile)]  # not the course's
     notebook = _course_notebook_class().from_parent(parent, path=file_path)
     if course.uses_committed and course.is_yours(file_path):
@@ -153,8 +156,11 @@ def _course_notebook_class():
             if self.committed_text is None:
                 items = list(super().collect())
             else:
-                reader = types.SimpleNamespace(read=lambda _path, as_version: nbformat.reads(
-                    self.committed_text, as_version=as_version))
+                reader = types.SimpleNamespace(
+                    read=lambda _path, as_version: nbformat.reads(
+                        self.committed_text, as_version=as_version
+                    )
+                )
                 saved, nbval.plugin.nbformat = nbval.plugin.nbformat, reader
                 try:
                     items = list(super().collect())
@@ -162,9 +168,14 @@ def _course_notebook_class():
                     nbval.plugin.nbformat = saved
             for item in items:
                 if self.only_course_cells and not COURSE_CELL_ID.fullmatch(item.cell.get("id", "")):
-                    item.add_marker(pytest.mark.skip(reason=(
-                        f"not a cell of the course (its id is {item.cell.get('id')!r}, not "
-                        "c<number>): yours, so not run; without git only the course's cells are")))
+                    item.add_marker(
+                        pytest.mark.skip(
+                            reason=(
+                                f"not a cell of the course (its id is {item.cell.get('id')!r}, not "
+                                "c<number>): yours, so not run; without git only the course's cells are"
+                            )
+                        )
+                    )
             return items
 
         def setup(self):
@@ -184,8 +195,10 @@ def _kernel_env(config) -> dict[str, str]:
         folder = Path(tempfile.mkdtemp(prefix="lab-course-stubs-"))
         state["stubs_dir"] = course.export(folder, folders=("exercises",)) / "exercises"
     stubs = state["stubs_dir"]
-    return {"LAB_EXERCISES_DIR": str(stubs),
-            "PYTHONPATH": os.pathsep.join([str(stubs.parent), os.environ.get("PYTHONPATH", "")])}
+    return {
+        "LAB_EXERCISES_DIR": str(stubs),
+        "PYTHONPATH": os.pathsep.join([str(stubs.parent), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 @contextmanager
@@ -204,6 +217,7 @@ def _environ(changes: dict[str, str]):
 
 # --- the summary at the end: the learner's progress, and what was tested instead of their files
 
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     progress = config.stash.get(_PROGRESS, {})
     course = config.stash.get(_STATE, {}).get("course")
@@ -221,9 +235,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def _progress_lines(progress: dict, course) -> list[str]:
     """Which exercises are solved, which are started, and where the next one is checked."""
     solved = [ex for ex, (report, _) in sorted(progress.items()) if report.ok]
-    started = [f"{ex} ({report.passed} of {report.total} checks pass)" if not report.error
-               else f"{ex} (it does not run yet: check('{ex}') says why)"
-               for ex, (report, yours) in sorted(progress.items()) if yours and not report.ok]
+    started = [
+        f"{ex} ({report.passed} of {report.total} checks pass)"
+        if not report.error
+        else f"{ex} (it does not run yet: check('{ex}') says why)"
+        for ex, (report, yours) in sorted(progress.items())
+        if yours and not report.ok
+    ]
     known = len({p.name[:4] for p in course.course_files("exercises", "ex[0-9][0-9]_*.py")})
     of = f"{len(solved)} of {known}"
     if len(progress) < known:
@@ -237,9 +255,12 @@ def _progress_lines(progress: dict, course) -> list[str]:
 
         home, suite = _check_cells(course).get(todo[0]), suite_path(todo[0])
         where = f" in notebook {home}" if home else ""
-        terminal = (f", or: .venv/bin/python -m pytest {suite.relative_to(ROOT)} --impl exercises"
-                    if suite else "")
-        lines.append(f"next: {todo[0]}, check(\"{todo[0]}\"){where}{terminal}")
+        terminal = (
+            f", or: .venv/bin/python -m pytest {suite.relative_to(ROOT)} --impl exercises"
+            if suite
+            else ""
+        )
+        lines.append(f'next: {todo[0]}, check("{todo[0]}"){where}{terminal}')
     elif solved:
         lines.append("every exercise this run checked is solved: well done!")
     return lines
@@ -264,25 +285,43 @@ def _check_cells(course) -> dict[str, str]:
 def _copy_lines(course) -> list[str]:
     """What was tested in place of the learner's files, or why nothing could be."""
     if not course.git:
-        return [("This copy is not a git checkout (a zip download?), so the tests cannot tell "
-                 "your work from the course's files: the notebooks were run without comparing "
-                 "their outputs, and a stub's own check was skipped where it may hold your work. "
-                 "A git clone of the course gets every check.")]
+        return [
+            (
+                "This copy is not a git checkout (a zip download?), so the tests cannot tell "
+                "your work from the course's files: the notebooks were run without comparing "
+                "their outputs, and a stub's own check was skipped where it may hold your work. "
+                "A git clone of the course gets every check."
+            )
+        ]
     yours = course.yours()
     if not yours:
         return []
-    lines = [f"  {folder}/ {', '.join(n.split('/', 1)[1] for n in course.yours(folder))}"
-             for folder in ("exercises", "notebooks") if course.yours(folder)]
+    lines = [
+        f"  {folder}/ {', '.join(n.split('/', 1)[1] for n in course.yours(folder))}"
+        for folder in ("exercises", "notebooks")
+        if course.yours(folder)
+    ]
     if course.as_on_disk:
-        return [(f"Tested as they are on disk (LAB_AS_ON_DISK=1, or a notebook named), these "
-                 f"differ from the course's commit ({course.ref}):"), *lines,
-                ("In them, a different saved output can be your progress (a solved check, "
-                 "JupyterLab's autosave), not a fault; `make test` tests the committed versions.")]
-    return [f"Your work, left as it is (it differs from the course's commit, {course.ref}):",
+        return [
+            (
+                f"Tested as they are on disk (LAB_AS_ON_DISK=1, or a notebook named), these "
+                f"differ from the course's commit ({course.ref}):"
+            ),
             *lines,
-            ("The tests used the committed versions instead: each notebook's cells and saved "
-             "outputs, run with the committed exercise stubs; files the course does not have were "
-             "not tested. To test every file as it is on disk: LAB_AS_ON_DISK=1 make test")]
+            (
+                "In them, a different saved output can be your progress (a solved check, "
+                "JupyterLab's autosave), not a fault; `make test` tests the committed versions."
+            ),
+        ]
+    return [
+        f"Your work, left as it is (it differs from the course's commit, {course.ref}):",
+        *lines,
+        (
+            "The tests used the committed versions instead: each notebook's cells and saved "
+            "outputs, run with the committed exercise stubs; files the course does not have were "
+            "not tested. To test every file as it is on disk: LAB_AS_ON_DISK=1 make test"
+        ),
+    ]
 
 
 def _allow_only_loopback() -> None:

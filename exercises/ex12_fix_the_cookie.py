@@ -18,4 +18,6 @@ def session_cookie(session_id, *, https):
     ``session`` and without ``Secure`` (browsers do not send a Secure cookie over http://, except
     to localhost)."""
     name = "__Host-session" if https else "session"
-    return dump_cookie(name, session_id, path="/app", domain="example.com", secure=True, samesite="None")
+    return dump_cookie(
+        name, session_id, path="/app", domain="example.com", secure=True, samesite="None"
+    )

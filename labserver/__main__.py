@@ -1,14 +1,14 @@
 """``python -m labserver <command>``: the course's command line.
 
-    open                 open the course in JupyterLab at notebook 00 (what `make lab` runs)
-    execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
-    bench                what each request costs, and what the lab costs, as ratios (`make bench`)
-    config               every lab config key with its default and meaning
-    serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 7's fleet)
-    sync-course          rewrite the course map and prev/next links in the notebooks
-    decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
-    time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
-    cookie HEADER        what a Set-Cookie header asks of a browser, and why it might fail
+open                 open the course in JupyterLab at notebook 00 (what `make lab` runs)
+execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
+bench                what each request costs, and what the lab costs, as ratios (`make bench`)
+config               every lab config key with its default and meaning
+serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 7's fleet)
+sync-course          rewrite the course map and prev/next links in the notebooks
+decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
+time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
+cookie HEADER        what a Set-Cookie header asks of a browser, and why it might fail
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labserver", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m labserver",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     p = commands.add_parser("open", help="open the course in JupyterLab at notebook 00")
@@ -31,34 +34,53 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("execute-notebooks", help="re-run notebooks and save their outputs")
     p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all in notebooks/)")
 
-    p = commands.add_parser("bench", help="what each request costs (chapter 7) and what the lab costs, as ratios")
-    p.add_argument("--quick", action="store_true", help="a few seconds, to see the tables (not a measurement)")
+    p = commands.add_parser(
+        "bench", help="what each request costs (chapter 7) and what the lab costs, as ratios"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a few seconds, to see the tables (not a measurement)"
+    )
     p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--requests", type=int, default=300, help="requests per client per round (lab section)")
+    p.add_argument(
+        "--requests", type=int, default=300, help="requests per client per round (lab section)"
+    )
     p.add_argument("--starts", type=int, default=10)
 
     commands.add_parser("config", help="every lab config key with its default and meaning")
 
-    p = commands.add_parser("serve", help="run one lab app in the foreground (chapter 7's separate processes)")
+    p = commands.add_parser(
+        "serve", help="run one lab app in the foreground (chapter 7's separate processes)"
+    )
     p.add_argument("--port", type=int, required=True, help="loopback port to listen on")
     p.add_argument("--name", default="lab", help="SERVICE_NAME, shown in request logs and /edge/me")
-    p.add_argument("--jwks-url", help="EDGE_JWKS_URL: verify tokens at /edge/me with this issuer's keys")
+    p.add_argument(
+        "--jwks-url", help="EDGE_JWKS_URL: verify tokens at /edge/me with this issuer's keys"
+    )
 
     p = commands.add_parser("sync-course", help="rewrite course map and prev/next links")
     p.add_argument("--check", action="store_true", help="only report, change nothing")
 
     p = commands.add_parser("decode", help="a JWT's header, claims, times and warnings, offline")
-    p.add_argument("token", help="the token (a 'Bearer ' prefix or an Authorization header is fine)")
-    p.add_argument("--key", help="verify with: an HMAC secret, or a file holding a PEM public key, a JWK or a JWKS")
+    p.add_argument(
+        "token", help="the token (a 'Bearer ' prefix or an Authorization header is fine)"
+    )
+    p.add_argument(
+        "--key",
+        help="verify with: an HMAC secret, or a file holding a PEM public key, a JWK or a JWKS",
+    )
     p.add_argument("--audience", help="check that aud holds this")
     p.add_argument("--issuer", help="check that iss is this")
     p.add_argument("--leeway", type=float, default=0, help="seconds of clock skew to allow")
 
-    p = commands.add_parser("time", help="epoch seconds or milliseconds, or an ISO date, in every form")
+    p = commands.add_parser(
+        "time", help="epoch seconds or milliseconds, or an ISO date, in every form"
+    )
     p.add_argument("value")
 
     p = commands.add_parser("cookie", help="what a Set-Cookie header asks of a browser")
-    p.add_argument("header", help="'Set-Cookie: name=value; Path=/; ...' (the 'Set-Cookie:' is optional)")
+    p.add_argument(
+        "header", help="'Set-Cookie: name=value; Path=/; ...' (the 'Set-Cookie:' is optional)"
+    )
     p.add_argument("--url", help="the address of the response that sets it")
     p.add_argument("--api-url", help="an address the cookie should be sent to")
 
@@ -81,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from .store import redis_url_from_env
 
         url = redis_url_from_env()
-        print("What each request costs" + (f" (real Redis: {url})" if url else " (set REDIS_URL to add a real Redis)"))
+        print(
+            "What each request costs"
+            + (f" (real Redis: {url})" if url else " (set REDIS_URL to add a real Redis)")
+        )
         print(costs.report(quick=args.quick, redis_url=url))
         print()
         if args.quick:
@@ -103,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 2
         if _looks_like_a_path(args.key):
-            print(f"note: there is no file {args.key!r}, so it is used as the HMAC secret itself", file=sys.stderr)
-        report = decode(args.token, key=key, audience=args.audience, issuer=args.issuer, leeway=args.leeway)
+            print(
+                f"note: there is no file {args.key!r}, so it is used as the HMAC secret itself",
+                file=sys.stderr,
+            )
+        report = decode(
+            args.token, key=key, audience=args.audience, issuer=args.issuer, leeway=args.leeway
+        )
         print(report.text())
         return 1 if report.error else 0
     elif args.command == "time":
@@ -139,11 +169,17 @@ def _serve(args) -> int:
     from .store import connect, redis_url_from_env
 
     url = redis_url_from_env()
-    config = {"SERVICE_NAME": args.name, **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {})}
+    config = {
+        "SERVICE_NAME": args.name,
+        **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {}),
+    }
     app = create_app(config, store=connect(url))
     server = make_server("127.0.0.1", args.port, app, quiet=False)
-    print(f"{args.name} on http://127.0.0.1:{server.server_port} · store: "
-          f"{url or 'embedded (this process only: set REDIS_URL to share one Redis)'}", flush=True)
+    print(
+        f"{args.name} on http://127.0.0.1:{server.server_port} · store: "
+        f"{url or 'embedded (this process only: set REDIS_URL to share one Redis)'}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -170,15 +206,24 @@ def _read_key(value: str | None):
             try:
                 return json.loads(text)
             except ValueError as exc:
-                raise ValueError(f"--key {value}: the file starts like JSON but is not ({exc})") from None
+                raise ValueError(
+                    f"--key {value}: the file starts like JSON but is not ({exc})"
+                ) from None
         return text
     return value
 
 
 def _looks_like_a_path(value: str | None) -> bool:
     """True for a --key value that was probably meant as a file that does not exist."""
-    return bool(value) and not Path(value).exists() and (
-        "/" in value or "\\" in value or value.endswith((".pem", ".json", ".key", ".jwk", ".jwks")))
+    return (
+        bool(value)
+        and not Path(value).exists()
+        and (
+            "/" in value
+            or "\\" in value
+            or value.endswith((".pem", ".json", ".key", ".jwk", ".jwks"))
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,13 @@ def pytest_runtest_makereport(item, call):
         doc = _first_line(getattr(item, "function", None).__doc__ or "") or item.name
         if getattr(item, "callspec", None) is not None:
             doc += f" [{item.callspec.id}]"
-        entry = {"test": item.name, "doc": doc, "outcome": report.outcome, "problem": "", "hint": ""}
+        entry = {
+            "test": item.name,
+            "doc": doc,
+            "outcome": report.outcome,
+            "problem": "",
+            "hint": "",
+        }
         if report.failed and call.excinfo is not None:
             entry["problem"], entry["hint"] = _describe(call.excinfo)
         # A failing setup (e.g. the module does not import) and its call are one entry.

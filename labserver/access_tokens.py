@@ -96,23 +96,36 @@ class VerifiedToken:
 
 
 def access_token_claims(
-    subject: str, *, issuer: str, audience: str, now: float, lifetime: int,
-    client_id: str = "jwt-lab", extra: dict[str, Any] | None = None,
+    subject: str,
+    *,
+    issuer: str,
+    audience: str,
+    now: float,
+    lifetime: int,
+    client_id: str = "jwt-lab",
+    extra: dict[str, Any] | None = None,
 ) -> dict:
     """The claims of an access token for ``subject`` issued at ``now`` (RFC 9068's set)."""
     issued = int(now)
     return {
-        "iss": issuer, "sub": subject, "aud": audience,
-        "iat": issued, "nbf": issued, "exp": issued + int(lifetime),
-        "jti": secrets.token_urlsafe(32), "client_id": client_id, **(extra or {}),
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(lifetime),
+        "jti": secrets.token_urlsafe(32),
+        "client_id": client_id,
+        **(extra or {}),
     }
 
 
 def issue_access_token(keys: KeyRing, claims: dict, alg: str = "ES256") -> str:
     """Sign ``claims`` with the current ``alg`` key; the header names the key and the type."""
     key = keys.current(alg)
-    return jwt.encode(claims, key.signing_key, algorithm=key.alg,
-                      headers={"typ": TOKEN_TYPE, "kid": key.kid})
+    return jwt.encode(
+        claims, key.signing_key, algorithm=key.alg, headers={"typ": TOKEN_TYPE, "kid": key.kid}
+    )
 
 
 def verify_signature(token: str, key: SigningKey) -> tuple[dict, bytes]:
@@ -122,11 +135,15 @@ def verify_signature(token: str, key: SigningKey) -> tuple[dict, bytes]:
     return decoded["header"], decoded["payload"]
 
 
-def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: float) -> VerifiedToken:
+def verify_access_token(
+    token: str, keys: KeyRing, policy: TokenPolicy, now: float
+) -> VerifiedToken:
     """Check every trust rule (see the module's table); return the verified token or raise
     :class:`TokenRejected` naming the first rule that failed."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
-        raise TokenRejected("malformed", "expected three base64url parts separated by dots, at most 8 KiB")
+        raise TokenRejected(
+            "malformed", "expected three base64url parts separated by dots, at most 8 KiB"
+        )
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:  # DecodeError, or e.g. a kid that is not a string
@@ -134,28 +151,44 @@ def verify_access_token(token: str, keys: KeyRing, policy: TokenPolicy, now: flo
     key = _key_for(header, keys)
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower().removeprefix("application/") != TOKEN_TYPE:
-        raise TokenRejected("wrong_type", f"typ must be {TOKEN_TYPE!r} (an access token), not {typ!r}")
+        raise TokenRejected(
+            "wrong_type", f"typ must be {TOKEN_TYPE!r} (an access token), not {typ!r}"
+        )
 
     try:
         claims = jwt.decode(
-            token, key.verifying_key, algorithms=[key.alg],
-            issuer=policy.issuer, audience=policy.audience,
+            token,
+            key.verifying_key,
+            algorithms=[key.alg],
+            issuer=policy.issuer,
+            audience=policy.audience,
             # Time claims are checked below against the lab clock (see the module docstring).
-            options={"require": list(policy.required),
-                     "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            options={
+                "require": list(policy.required),
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
     except jwt.InvalidSignatureError:
-        raise TokenRejected("bad_signature", f"the signature does not match key {key.kid}: the token was "
-                                             "changed after signing, or signed with another key") from None
+        raise TokenRejected(
+            "bad_signature",
+            f"the signature does not match key {key.kid}: the token was "
+            "changed after signing, or signed with another key",
+        ) from None
     except jwt.MissingRequiredClaimError as exc:
         raise TokenRejected("missing_claim", f"the claim {exc.claim!r} is required") from None
     except jwt.InvalidIssuerError:
         got = _unverified_claims(token).get("iss")
-        raise TokenRejected("wrong_issuer", f"iss must be {policy.issuer!r}, not {_shown(got)}") from None
+        raise TokenRejected(
+            "wrong_issuer", f"iss must be {policy.issuer!r}, not {_shown(got)}"
+        ) from None
     except jwt.InvalidAudienceError:
         got = _unverified_claims(token).get("aud")
-        raise TokenRejected("wrong_audience", f"aud must be {policy.audience!r} or a list that "
-                                              f"contains it, not {_shown(got)}") from None
+        raise TokenRejected(
+            "wrong_audience",
+            f"aud must be {policy.audience!r} or a list that contains it, not {_shown(got)}",
+        ) from None
     except jwt.DecodeError as exc:
         raise TokenRejected("malformed", f"the payload cannot be read ({exc})") from None
     except jwt.InvalidTokenError as exc:
@@ -185,15 +218,18 @@ def numeric_date_problem(name: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"{name} must be a number of seconds (a NumericDate), not {_shown(value)}"
     if not (MIN_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE):  # also false for NaN
-        return (f"{name} must be a finite NumericDate within the years 1 to 9999, "
-                f"not {_shown(value)}")
+        return (
+            f"{name} must be a finite NumericDate within the years 1 to 9999, not {_shown(value)}"
+        )
     return None
 
 
 def _check_claim_values(claims: dict) -> None:
     for name in STRING_CLAIMS:
         if name in claims and not (isinstance(claims[name], str) and claims[name]):
-            raise TokenRejected("invalid_claim", f"{name} must be a non-empty string, not {_shown(claims[name])}")
+            raise TokenRejected(
+                "invalid_claim", f"{name} must be a non-empty string, not {_shown(claims[name])}"
+            )
     for name in TIME_CLAIMS:
         problem = numeric_date_problem(name, claims[name]) if name in claims else None
         if problem:
@@ -212,17 +248,23 @@ def _key_for(header: dict, keys: KeyRing) -> SigningKey:
     if not isinstance(alg, str):
         raise TokenRejected("malformed", "the header has no alg")
     if alg.strip().lower() == "none":
-        raise TokenRejected("algorithm_not_allowed", f"alg {alg!r}: an unsigned token is never accepted")
+        raise TokenRejected(
+            "algorithm_not_allowed", f"alg {alg!r}: an unsigned token is never accepted"
+        )
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenRejected("unknown_key", "the header has no kid, so no key can be chosen")
     key = keys.get(kid)
     if key is None:
-        raise TokenRejected("unknown_key", f"kid {kid[:40]!r} is not in this server's key set "
-                                           "(retired, or never its own)")
+        raise TokenRejected(
+            "unknown_key",
+            f"kid {kid[:40]!r} is not in this server's key set (retired, or never its own)",
+        )
     if alg != key.alg:
-        raise TokenRejected("algorithm_not_allowed", f"the header says {alg[:20]!r}, but key {kid} "
-                                                     f"only verifies {key.alg}")
+        raise TokenRejected(
+            "algorithm_not_allowed",
+            f"the header says {alg[:20]!r}, but key {kid} only verifies {key.alg}",
+        )
     return key
 
 
@@ -230,17 +272,24 @@ def _check_times(claims: dict, policy: TokenPolicy, now: float) -> None:
     # Types and ranges were checked by _check_claim_values: plain comparisons are safe here.
     leeway = policy.leeway
     if claims["exp"] <= now - leeway:
-        raise TokenRejected("expired", f"the token expired {duration(now - claims['exp'])} ago, at "
-                                       f"{iso(claims['exp'])} (leeway {leeway:g} s)")
+        raise TokenRejected(
+            "expired",
+            f"the token expired {duration(now - claims['exp'])} ago, at "
+            f"{iso(claims['exp'])} (leeway {leeway:g} s)",
+        )
     if "nbf" in claims and claims["nbf"] > now + leeway:
-        raise TokenRejected("not_yet_valid", f"the token is not valid before {iso(claims['nbf'])}, "
-                                             f"{duration(claims['nbf'] - now)} from now (leeway {leeway:g} s)")
+        raise TokenRejected(
+            "not_yet_valid",
+            f"the token is not valid before {iso(claims['nbf'])}, "
+            f"{duration(claims['nbf'] - now)} from now (leeway {leeway:g} s)",
+        )
     if claims["iat"] > now + leeway:
-        raise TokenRejected("issued_in_the_future", f"iat is {duration(claims['iat'] - now)} in the future "
-                                                    f"(leeway {leeway:g} s)")
+        raise TokenRejected(
+            "issued_in_the_future",
+            f"iat is {duration(claims['iat'] - now)} in the future (leeway {leeway:g} s)",
+        )
 
 
 def _unverified_claims(token: str) -> dict:
     # Only called after PyJWT has verified the signature, to quote a wrong iss/aud back.
     return jwt.decode(token, options={"verify_signature": False})
-

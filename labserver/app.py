@@ -101,10 +101,12 @@ def create_app(
 
     clock = LabClock() if clock is None else clock
     store = count_round_trips(connect(clock=clock) if store is None else store)
-    request_log = RequestLog(clock.now, service=app.config["SERVICE_NAME"],
-                             maxlen=app.config["REQUEST_LOG_SIZE"])
-    app.extensions["lab"] = LabState(store=store, clock=clock, keys=keys or KeyRing(),
-                                     request_log=request_log, options=options)
+    request_log = RequestLog(
+        clock.now, service=app.config["SERVICE_NAME"], maxlen=app.config["REQUEST_LOG_SIZE"]
+    )
+    app.extensions["lab"] = LabState(
+        store=store, clock=clock, keys=keys or KeyRing(), request_log=request_log, options=options
+    )
     app.wsgi_app = request_log.middleware(app.wsgi_app)
     _register_error_handlers(app)
 
@@ -132,7 +134,7 @@ def _where(exc: BaseException) -> str:
     for frame, line in traceback.walk_tb(exc.__traceback__):
         path = frame.f_code.co_filename
         if "labserver" in path:
-            where = f"{path[path.rindex('labserver'):]}:{line}"
+            where = f"{path[path.rindex('labserver') :]}:{line}"
     return where
 
 
@@ -154,6 +156,7 @@ def _register_error_handlers(app: Flask) -> None:
         return error_response(exc.code or 400, code, description, headers)
 
     for unreachable in UNREACHABLE:
+
         @app.errorhandler(unreachable)
         def store_down(exc: Exception):
             return StoreUnavailable(

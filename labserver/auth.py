@@ -63,7 +63,9 @@ class Principal:
         return {**self.user.to_json(), "authenticated_by": self.via, **self.details}
 
 
-def register_authenticator(app, name: str, authenticator: Authenticator, challenge: str | None) -> None:
+def register_authenticator(
+    app, name: str, authenticator: Authenticator, challenge: str | None
+) -> None:
     """Teach ``app`` one more kind of credential.
 
     ``challenge`` is this scheme's ``WWW-Authenticate`` value, sent with 401 answers to
@@ -87,7 +89,11 @@ def _authenticate() -> Principal:
             return principal
     schemes = ", ".join(name for name, _, _ in registered)
     header = request.headers.get("Authorization", "")
-    presented = f"the Authorization scheme {header.split()[0][:20]!r} is not accepted here; " if header.strip() else ""
+    presented = (
+        f"the Authorization scheme {header.split()[0][:20]!r} is not accepted here; "
+        if header.strip()
+        else ""
+    )
     raise AuthenticationRequired(
         f"{presented}this endpoint needs a credential ({schemes})",
         headers={"WWW-Authenticate": ", ".join(c for _, _, c in registered if c)},
@@ -119,11 +125,14 @@ def require_role(role: str | None = None) -> Callable:
             principal = current_principal()
             user = _stored_user(principal)
             if user is not principal.user:
-                principal = Principal(user=user, via=principal.via, details=principal.details,
-                                      claims=principal.claims)
+                principal = Principal(
+                    user=user, via=principal.via, details=principal.details, claims=principal.claims
+                )
             if role is not None and not principal.user.has_role(role):
-                raise Forbidden(f"this endpoint needs the role {role!r}; "
-                                f"{principal.user.username} has {', '.join(principal.user.roles) or 'none'}")
+                raise Forbidden(
+                    f"this endpoint needs the role {role!r}; "
+                    f"{principal.user.username} has {', '.join(principal.user.roles) or 'none'}"
+                )
             return view(*args, principal=principal, **kwargs)
 
         return guarded
@@ -133,10 +142,14 @@ def require_role(role: str | None = None) -> Callable:
 
 #: What a request must carry for :func:`require_credential`, and the error when it does not.
 _CREDENTIAL_KINDS: dict[str, tuple[str, Callable[[str], LabError]]] = {
-    "bearer": ("this API takes a bearer token (Authorization: Bearer ...)",
-               lambda text: AuthenticationRequired(text, headers={"WWW-Authenticate": bearer_challenge()})),
-    "session": ("this endpoint acts on the caller's session; send the session cookie",
-                InvalidSession),
+    "bearer": (
+        "this API takes a bearer token (Authorization: Bearer ...)",
+        lambda text: AuthenticationRequired(text, headers={"WWW-Authenticate": bearer_challenge()}),
+    ),
+    "session": (
+        "this endpoint acts on the caller's session; send the session cookie",
+        InvalidSession,
+    ),
 }
 
 
@@ -185,6 +198,7 @@ def basic_authenticator(req: Request) -> Principal | None:
     if len(username) <= MAX_USERNAME and len(password) <= MAX_PASSWORD:
         user = _check_password(username, password)
     if user is None:
-        raise InvalidCredentials("wrong username or password",
-                                 headers={"WWW-Authenticate": 'Basic realm="jwt-lab"'})
+        raise InvalidCredentials(
+            "wrong username or password", headers={"WWW-Authenticate": 'Basic realm="jwt-lab"'}
+        )
     return Principal(user=user, via="basic")

@@ -35,8 +35,12 @@ CSRF_HEADER = "X-CSRF"
 
 
 def token_for_session(
-    store: redis.Redis, clock: LabClock, session_id: str,
-    mint: Callable[[], tuple[str, float]], *, margin: float = REFRESH_MARGIN,
+    store: redis.Redis,
+    clock: LabClock,
+    session_id: str,
+    mint: Callable[[], tuple[str, float]],
+    *,
+    margin: float = REFRESH_MARGIN,
 ) -> tuple[str, bool]:
     """The access token to send for this session, and whether it was newly obtained.
 
@@ -44,6 +48,7 @@ def token_for_session(
     ``access_exp - now > margin`` that token is re-used. Otherwise ``mint()`` gives a new
     ``(token, exp)``, which is saved in the record for the next calls.
     """
+
     def cached() -> str | None:
         token, exp = store.hmget(session_key(session_id), "access_token", "access_exp")
         return token if token and exp and float(exp) - clock.now() > margin else None
@@ -85,7 +90,9 @@ def csrf_problem(headers: Mapping[str, str], own_origin: str) -> str | None:
     """Why this browser request must not be trusted with the session, or None if it may."""
     if headers.get(CSRF_HEADER) != "1":
         return f"the {CSRF_HEADER}: 1 header is missing (this site's own script always sends it)"
-    origin = headers.get("Origin")  # browsers leave it off same-origin GETs; when present, it must match
+    origin = headers.get(
+        "Origin"
+    )  # browsers leave it off same-origin GETs; when present, it must match
     if origin is not None and origin != own_origin:
         return f"the request comes from another origin ({origin[:80]})"
     if headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):

@@ -99,14 +99,20 @@ def suite_path(exercise: str, root: Path = ROOT) -> Path | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def run_suite(exercise: str, impl: str = "exercises", *, root: Path = ROOT,
-              timeout: float = TIMEOUT) -> CheckReport:
+def run_suite(
+    exercise: str, impl: str = "exercises", *, root: Path = ROOT, timeout: float = TIMEOUT
+) -> CheckReport:
     """Run ``exercise``'s suite against the modules in ``impl`` (a folder name or path)."""
     suite = suite_path(exercise, root)
     if suite is None:
-        known = sorted(p.name.split("_")[1] for p in (root / "tests" / "exercises").glob("test_ex*_*.py"))
-        return CheckReport(exercise, "?", error=f"no exercise called {exercise!r}; "
-                                               f"there are: {', '.join(known) or 'none'}")
+        known = sorted(
+            p.name.split("_")[1] for p in (root / "tests" / "exercises").glob("test_ex*_*.py")
+        )
+        return CheckReport(
+            exercise,
+            "?",
+            error=f"no exercise called {exercise!r}; there are: {', '.join(known) or 'none'}",
+        )
     module_name = suite.stem.removeprefix("test_") + ".py"
     named = {"exercises": exercises_folder(root), "solutions": root / "solutions"}
     folder = named.get(impl, Path(impl))
@@ -120,19 +126,40 @@ def run_suite(exercise: str, impl: str = "exercises", *, root: Path = ROOT,
 
     with tempfile.TemporaryDirectory(prefix="labcheck-") as tmp:
         report_file = Path(tmp) / "report.json"
-        env = {**os.environ, "LAB_CHECK_REPORT": str(report_file),
-               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # 0.3 s instead of 4 s to start
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        command = [sys.executable, "-m", "pytest", str(suite), f"--impl={folder}",
-                   "-p", "labserver._check_report", "-p", "no:cacheprovider",
-                   "-o", "addopts=", "-q", "--no-header"]
+        env = {
+            **os.environ,
+            "LAB_CHECK_REPORT": str(report_file),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # 0.3 s instead of 4 s to start
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            f"--impl={folder}",
+            "-p",
+            "labserver._check_report",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-q",
+            "--no-header",
+        ]
         try:
-            run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                                 timeout=timeout)
+            run = subprocess.run(
+                command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
-            return CheckReport(exercise, shown, error=(
-                f"the checks did not finish within {timeout:g} s: is there an endless loop, "
-                "or a wait for something that never comes?"))
+            return CheckReport(
+                exercise,
+                shown,
+                error=(
+                    f"the checks did not finish within {timeout:g} s: is there an endless loop, "
+                    "or a wait for something that never comes?"
+                ),
+            )
         if not report_file.exists():
             tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
             return CheckReport(exercise, shown, error="pytest could not run: " + " | ".join(tail))
@@ -153,4 +180,6 @@ def check(exercise: str) -> CheckReport:
     try:
         return run_suite(exercise, "exercises")
     except Exception as exc:  # a check cell must never show a traceback
-        return CheckReport(exercise, "?", error=f"the check itself failed: {type(exc).__name__}: {exc}")
+        return CheckReport(
+            exercise, "?", error=f"the check itself failed: {type(exc).__name__}: {exc}"
+        )

@@ -22,18 +22,28 @@ class Option:
 
 #: Keys every lab has, whatever chapters are registered.
 CORE_OPTIONS = (
-    Option("SERVICE_NAME", "lab",
-           "Name this app gives itself in the request log (several services may share a notebook)."),
-    Option("MAX_CONTENT_LENGTH", 64 * 1024,
-           "Largest request body in bytes; a bigger one is refused with 413 (Flask's own key)."),
-    Option("SEED_DEMO_USERS", True,
-           "Create the demo users (alice, bob, admin) in the store if they are not there yet."),
-    Option("REQUEST_LOG_SIZE", 1000,
-           "How many recent requests the request log keeps."),
+    Option(
+        "SERVICE_NAME",
+        "lab",
+        "Name this app gives itself in the request log (several services may share a notebook).",
+    ),
+    Option(
+        "MAX_CONTENT_LENGTH",
+        64 * 1024,
+        "Largest request body in bytes; a bigger one is refused with 413 (Flask's own key).",
+    ),
+    Option(
+        "SEED_DEMO_USERS",
+        True,
+        "Create the demo users (alice, bob, admin) in the store if they are not there yet.",
+    ),
+    Option("REQUEST_LOG_SIZE", 1000, "How many recent requests the request log keeps."),
 )
 
 
-def merge(options: list[Option], given: dict[str, Any] | None, flask_keys: set[str]) -> dict[str, Any]:
+def merge(
+    options: list[Option], given: dict[str, Any] | None, flask_keys: set[str]
+) -> dict[str, Any]:
     """Defaults of ``options`` overridden by ``given``; unknown keys raise ``KeyError``.
 
     ``flask_keys`` (Flask's own config keys, e.g. ``TESTING``) are accepted as they are.

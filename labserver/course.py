@@ -40,22 +40,54 @@ class Chapter:
 
 
 CHAPTERS = (
-    Chapter("00", "start_the_lab", "Start the lab",
-            "what the course covers, an environment check, the lab server, your first request"),
-    Chapter("01", "keep_state_in_sessions", "Keep state in server-side sessions",
-            "opaque IDs in cookies, the store behind them, logout and revocation that act at once"),
-    Chapter("02", "read_and_verify_jwt_claims", "Read and verify JWT claims",
-            "signed claims, what 'verified' must mean, a claims editor against a live API"),
-    Chapter("03", "measure_revocation", "Measure revocation",
-            "how long a revoked credential keeps working under each strategy, and what it costs"),
-    Chapter("04", "combine_cookies_and_tokens", "Combine cookies and tokens",
-            "the backend-for-frontend pattern: HttpOnly cookie in the browser, short JWTs to APIs"),
-    Chapter("05", "debug_tokens_and_cookies", "Debug tokens and cookies",
-            "an offline decoder, timestamps, a cookie inspector, and the failures people hit"),
-    Chapter("06", "attack_and_harden", "Attack and harden",
-            "forge tokens against a deliberately weak verifier, then watch the hardened one hold"),
-    Chapter("07", "measure_scalability", "Measure scalability",
-            "what each request costs, and what happens with many services and one store"),
+    Chapter(
+        "00",
+        "start_the_lab",
+        "Start the lab",
+        "what the course covers, an environment check, the lab server, your first request",
+    ),
+    Chapter(
+        "01",
+        "keep_state_in_sessions",
+        "Keep state in server-side sessions",
+        "opaque IDs in cookies, the store behind them, logout and revocation that act at once",
+    ),
+    Chapter(
+        "02",
+        "read_and_verify_jwt_claims",
+        "Read and verify JWT claims",
+        "signed claims, what 'verified' must mean, a claims editor against a live API",
+    ),
+    Chapter(
+        "03",
+        "measure_revocation",
+        "Measure revocation",
+        "how long a revoked credential keeps working under each strategy, and what it costs",
+    ),
+    Chapter(
+        "04",
+        "combine_cookies_and_tokens",
+        "Combine cookies and tokens",
+        "the backend-for-frontend pattern: HttpOnly cookie in the browser, short JWTs to APIs",
+    ),
+    Chapter(
+        "05",
+        "debug_tokens_and_cookies",
+        "Debug tokens and cookies",
+        "an offline decoder, timestamps, a cookie inspector, and the failures people hit",
+    ),
+    Chapter(
+        "06",
+        "attack_and_harden",
+        "Attack and harden",
+        "forge tokens against a deliberately weak verifier, then watch the hardened one hold",
+    ),
+    Chapter(
+        "07",
+        "measure_scalability",
+        "Measure scalability",
+        "what each request costs, and what happens with many services and one store",
+    ),
 )
 
 
@@ -103,7 +135,9 @@ def out_of_sync(write: bool = False) -> list[str]:
         for tag, text in expected.items():
             cells = [cell for cell in nb.cells if tag in cell.get("metadata", {}).get("tags", [])]
             if len(cells) != 1:
-                stale.append(f"{c.filename}: needs exactly one markdown cell tagged {tag!r}, has {len(cells)}")
+                stale.append(
+                    f"{c.filename}: needs exactly one markdown cell tagged {tag!r}, has {len(cells)}"
+                )
                 continue
             if cells[0].source != text:
                 stale.append(f"{c.filename}: cell {tag!r} is out of date")

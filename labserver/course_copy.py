@@ -25,15 +25,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LEARNER_FOLDERS = ("exercises", "notebooks")  # where a learner's work changes files
 # What a copy without git leaves out (the same as .gitignore, and git's own folder).
-_NOT_COURSE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache",
-                                     ".hypothesis", ".ipynb_checkpoints", "test-artifacts")
+_NOT_COURSE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ipynb_checkpoints",
+    "test-artifacts",
+)
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
     """Run git in ``root``; None when there is no git to run."""
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=30,
-                              check=False)
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -56,30 +65,38 @@ class CourseCopy:
     changed: frozenset[str] = frozenset()  # files there that differ from ref (relative, posix)
 
     @classmethod
-    def of(cls, root: Path = ROOT, *, ref: str | None = None,
-           as_on_disk: bool | None = None) -> CourseCopy:
+    def of(
+        cls, root: Path = ROOT, *, ref: str | None = None, as_on_disk: bool | None = None
+    ) -> CourseCopy:
         """Look at ``root`` with git (a few quick git commands)."""
         ref = ref or os.environ.get("LAB_COURSE_REF") or "HEAD"
         if as_on_disk is None:
             as_on_disk = os.environ.get("LAB_AS_ON_DISK") == "1"
         top = _git(root, "rev-parse", "--show-toplevel")
-        git = (top is not None and top.returncode == 0
-               and Path(top.stdout.decode().strip()).resolve() == root.resolve())
+        git = (
+            top is not None
+            and top.returncode == 0
+            and Path(top.stdout.decode().strip()).resolve() == root.resolve()
+        )
         archive = git and _git(root, "archive", "--format=tar", ref, "--", *LEARNER_FOLDERS)
         if not archive or archive.returncode != 0:
             if archive and ref != "HEAD":
-                raise ValueError(f"LAB_COURSE_REF={ref}: git knows no such commit here "
-                                 f"({archive.stderr.decode().strip()[:200]})")
+                raise ValueError(
+                    f"LAB_COURSE_REF={ref}: git knows no such commit here "
+                    f"({archive.stderr.decode().strip()[:200]})"
+                )
             return cls(root, False, ref, as_on_disk)  # no git, or no commit yet
         committed = {}
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             for member in tar:
                 if member.isfile():
                     committed[member.name] = tar.extractfile(member).read()
-        changed = _lines(_git(root, "diff", "-z", "--name-only", "--no-renames", ref, "--",
-                              *LEARNER_FOLDERS))
-        untracked = _lines(_git(root, "ls-files", "-z", "--others", "--exclude-standard", "--",
-                                *LEARNER_FOLDERS))
+        changed = _lines(
+            _git(root, "diff", "-z", "--name-only", "--no-renames", ref, "--", *LEARNER_FOLDERS)
+        )
+        untracked = _lines(
+            _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *LEARNER_FOLDERS)
+        )
         return cls(root, True, ref, as_on_disk, committed, frozenset(changed + untracked))
 
     @property
@@ -106,8 +123,11 @@ class CourseCopy:
         """The course's files in ``folder`` matching ``pattern`` (the committed ones, when
         tests use those; else what is on disk), as paths in this copy."""
         if self.uses_committed and folder in LEARNER_FOLDERS:
-            names = [n for n in self.committed if Path(n).parent.as_posix() == folder
-                     and Path(n).match(pattern)]
+            names = [
+                n
+                for n in self.committed
+                if Path(n).parent.as_posix() == folder and Path(n).match(pattern)
+            ]
             return sorted(self.root / n for n in names)
         return sorted((self.root / folder).glob(pattern))
 
@@ -140,13 +160,26 @@ class CourseCopy:
                 elif source.is_file():
                     shutil.copy2(source, dest / name)
             return dest
-        listed = _git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                      "--", *(folders or ()))
+        listed = _git(
+            self.root,
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            *(folders or ()),
+        )
         files: dict[str, bytes | None] = dict.fromkeys(_lines(listed))  # None: as on disk
         if self.uses_committed:
             files = {n: v for n, v in files.items() if n.split("/")[0] not in LEARNER_FOLDERS}
-            files.update({n: data for n, data in self.committed.items()
-                          if folders is None or n.split("/")[0] in folders})
+            files.update(
+                {
+                    n: data
+                    for n, data in self.committed.items()
+                    if folders is None or n.split("/")[0] in folders
+                }
+            )
         for name, data in files.items():
             target = dest / name
             if data is None and not (self.root / name).is_file():

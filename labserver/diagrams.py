@@ -7,18 +7,26 @@ from html import escape
 
 def _box(x: int, y: int, w: int, h: int, title: str, lines: list[str], colour: str) -> str:
     text = [f'<text x="{x + w // 2}" y="{y + 24}" class="title">{escape(title)}</text>']
-    text += [f'<text x="{x + w // 2}" y="{y + 46 + 17 * i}" class="small">{escape(line)}</text>'
-             for i, line in enumerate(lines)]
-    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{colour}" stroke="#444"/>'
-            + "".join(text))
+    text += [
+        f'<text x="{x + w // 2}" y="{y + 46 + 17 * i}" class="small">{escape(line)}</text>'
+        for i, line in enumerate(lines)
+    ]
+    return (
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{colour}" stroke="#444"/>'
+        + "".join(text)
+    )
 
 
 def _arrow(x1: int, y1: int, x2: int, y2: int, label: list[str], dy: int = -8, dx: int = 0) -> str:
     mx, my = (x1 + x2) // 2 + dx, (y1 + y2) // 2
-    text = "".join(f'<text x="{mx}" y="{my + dy + 15 * i}" class="label">{escape(line)}</text>'
-                   for i, line in enumerate(label))
-    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" stroke-width="1.6" '
-            f'marker-end="url(#head)" marker-start="url(#tail)"/>{text}')
+    text = "".join(
+        f'<text x="{mx}" y="{my + dy + 15 * i}" class="label">{escape(line)}</text>'
+        for i, line in enumerate(label)
+    )
+    return (
+        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" stroke-width="1.6" '
+        f'marker-end="url(#head)" marker-start="url(#tail)"/>{text}'
+    )
 
 
 def bff_architecture_svg() -> str:
@@ -34,10 +42,36 @@ def bff_architecture_svg() -> str:
         "<style>.title{font-size:15px;font-weight:bold;text-anchor:middle}"
         ".small{font-size:12px;text-anchor:middle;fill:#333}"
         ".label{font-size:12px;text-anchor:middle;fill:#8a1c1c}</style></defs>",
-        _box(10, 100, 180, 110, "Browser", ["the page's script", "holds: a cookie it", "cannot read"], "#eef5ff"),
-        _box(330, 100, 200, 110, "BFF (/bff)", ["same origin as the page", "holds: session, refresh", "and access tokens"], "#fff4e0"),
-        _box(670, 20, 180, 100, "API (/api)", ["stateless: checks", "the JWT, no store"], "#eaf7ea"),
-        _box(670, 200, 180, 100, "Token issuer", ["/oauth/token", "refresh → access token"], "#f3ecfb"),
+        _box(
+            10,
+            100,
+            180,
+            110,
+            "Browser",
+            ["the page's script", "holds: a cookie it", "cannot read"],
+            "#eef5ff",
+        ),
+        _box(
+            330,
+            100,
+            200,
+            110,
+            "BFF (/bff)",
+            ["same origin as the page", "holds: session, refresh", "and access tokens"],
+            "#fff4e0",
+        ),
+        _box(
+            670, 20, 180, 100, "API (/api)", ["stateless: checks", "the JWT, no store"], "#eaf7ea"
+        ),
+        _box(
+            670,
+            200,
+            180,
+            100,
+            "Token issuer",
+            ["/oauth/token", "refresh → access token"],
+            "#f3ecfb",
+        ),
         _box(330, 250, 200, 70, "Store", ["sessions, refresh families"], "#f2f2f2"),
         _arrow(192, 155, 326, 155, ["cookie (HttpOnly, SameSite)", "+ X-CSRF: 1"], dy=-22),
         _arrow(532, 130, 666, 75, ["Authorization: Bearer", "JWT, 5 min"], dy=-22, dx=-30),

@@ -55,7 +55,9 @@ def mint(keys: KeyRing, claims: dict, *, alg: str = "ES256", signer: str = "lab"
         return encode_unsigned({"alg": "none", "typ": TOKEN_TYPE, "kid": kid}, claims)
     key = keys.current(alg)
     kid = key.kid if signer != "unknown-kid" else f"{alg.lower()}-99"
-    signing = key.signing_key if signer != "foreign" else SigningKey(kid="foreign", alg=alg).signing_key
+    signing = (
+        key.signing_key if signer != "foreign" else SigningKey(kid="foreign", alg=alg).signing_key
+    )
     return jwt.encode(claims, signing, algorithm=alg, headers={"typ": TOKEN_TYPE, "kid": kid})
 
 

@@ -162,10 +162,12 @@ def error_response(
 
 # RFC 6750 section 3: error_description may only hold %x20-21 / %x23-5B / %x5D-7E,
 # so no double quote and no backslash can ever need escaping inside the quoted string.
-_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
-def bearer_challenge(error: str | None = None, description: str | None = None, realm: str = "jwt-lab") -> str:
+def bearer_challenge(
+    error: str | None = None, description: str | None = None, realm: str = "jwt-lab"
+) -> str:
     """A ``WWW-Authenticate`` value for the Bearer scheme, e.g.
     ``Bearer realm="jwt-lab", error="invalid_token", error_description="token expired"``.
 

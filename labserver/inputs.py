@@ -50,8 +50,9 @@ def json_or_form_object() -> dict[str, Any]:
     if request.mimetype == "application/x-www-form-urlencoded":
         repeated = [name for name, values in request.form.lists() if len(values) > 1]
         if repeated:
-            raise InvalidRequest(f"the form field {repeated[0][:40]!r} is sent more than once "
-                                 "(RFC 6749 section 3.1)")
+            raise InvalidRequest(
+                f"the form field {repeated[0][:40]!r} is sent more than once (RFC 6749 section 3.1)"
+            )
         return request.form.to_dict()
     return json_object()
 
@@ -62,8 +63,10 @@ def authorization(req: Request) -> Authorization | None:
     try:
         return req.authorization
     except (ValueError, UnicodeError):
-        raise InvalidRequest("the Authorization header cannot be parsed: its credential is not "
-                             "base64 of ASCII/UTF-8 text") from None
+        raise InvalidRequest(
+            "the Authorization header cannot be parsed: its credential is not "
+            "base64 of ASCII/UTF-8 text"
+        ) from None
 
 
 def string_field(body: dict[str, Any], name: str, *, max_length: int = MAX_FIELD_LENGTH) -> str:
@@ -104,6 +107,13 @@ def string_list_field(
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)

@@ -45,10 +45,14 @@ def write_offline_overrides() -> Path:
     return path
 
 
-def lab_command(*, port: int | None = None, token: str | None = None, browser: bool = True) -> list[str]:
+def lab_command(
+    *, port: int | None = None, token: str | None = None, browser: bool = True
+) -> list[str]:
     """The JupyterLab command line: loopback only, no network calls, opening notebook 00."""
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.root_dir={ROOT}",
         f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}",
@@ -94,8 +98,12 @@ def execute_notebooks(paths: list[Path] | None = None, timeout: int = 120) -> li
         for path in paths:
             nb = nbformat.read(path, as_version=4)
             NotebookClient(
-                nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                store_widget_state=False, resources={"metadata": {"path": str(path.parent)}},
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                record_timing=False,
+                store_widget_state=False,
+                resources={"metadata": {"path": str(path.parent)}},
             ).execute()
             nb.metadata.pop("widgets", None)
             nbformat.write(nb, path)

@@ -120,7 +120,9 @@ class KeyRing:
         try:
             return self._keys[self._current[alg]]
         except KeyError:
-            raise ValueError(f"no current {alg!r} key; the lab signs with {', '.join(self._current)}") from None
+            raise ValueError(
+                f"no current {alg!r} key; the lab signs with {', '.join(self._current)}"
+            ) from None
 
     def get(self, kid: str) -> SigningKey | None:
         """The published key with this ``kid``, or None (unknown, or retired)."""
@@ -156,7 +158,9 @@ class KeyRing:
 
     def _known(self, alg: str) -> None:
         if alg not in self._current:
-            raise ValueError(f"the lab has no {alg!r} keys; it signs with {', '.join(self._current)}")
+            raise ValueError(
+                f"the lab has no {alg!r} keys; it signs with {', '.join(self._current)}"
+            )
 
     def retire(self, kid: str) -> bool:
         """Stop publishing ``kid`` (tokens it signed stop verifying). The current key of an
@@ -165,7 +169,9 @@ class KeyRing:
             if kid not in self._keys:
                 return False
             if kid in self._current.values():
-                raise ValueError(f"{kid} is the current key for {self._keys[kid].alg}; rotate first")
+                raise ValueError(
+                    f"{kid} is the current key for {self._keys[kid].alg}; rotate first"
+                )
             del self._keys[kid]
             return True
 

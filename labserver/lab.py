@@ -177,4 +177,3 @@ def start_lab(
 def current_lab() -> Lab | None:
     """The lab the last ``start_lab()`` (with ``replace=True``) started, if still running."""
     return _current
-

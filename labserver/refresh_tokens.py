@@ -50,9 +50,15 @@ def user_families_key(username: str) -> str:
     return key("user-refresh-families", username)
 
 
-def issue_refresh_token(store: redis.Redis, clock: LabClock, username: str, *,
-                        family: str | None = None, expires: float | None = None,
-                        lifetime: int = DEFAULT_LIFETIME) -> str:
+def issue_refresh_token(
+    store: redis.Redis,
+    clock: LabClock,
+    username: str,
+    *,
+    family: str | None = None,
+    expires: float | None = None,
+    lifetime: int = DEFAULT_LIFETIME,
+) -> str:
     """A new refresh token for ``username``: in a new family (at login) or in ``family``
     (at rotation, keeping the family's ``expires``)."""
     token = secrets.token_urlsafe(32)
@@ -61,14 +67,24 @@ def issue_refresh_token(store: redis.Redis, clock: LabClock, username: str, *,
     if family is None:
         family = secrets.token_urlsafe(12)
         expires = now + lifetime
-        pipe.hset(family_key(family), mapping={"user": username, "revoked": 0, "reason": "",
-                                               "created": now, "expires": expires})
+        pipe.hset(
+            family_key(family),
+            mapping={
+                "user": username,
+                "revoked": 0,
+                "reason": "",
+                "created": now,
+                "expires": expires,
+            },
+        )
         pipe.expire(family_key(family), int(lifetime) + 60)
         pipe.sadd(user_families_key(username), family)
         pipe.expire(user_families_key(username), int(lifetime) + 60)
     ttl = max(1, int((expires or now) - now) + 60)
-    pipe.hset(token_key(token), mapping={"family": family, "user": username, "used": 0,
-                                         "expires": expires})
+    pipe.hset(
+        token_key(token),
+        mapping={"family": family, "user": username, "used": 0, "expires": expires},
+    )
     pipe.expire(token_key(token), ttl)
     pipe.execute()
     return token
@@ -92,13 +108,17 @@ def use_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> tuple[
                     raise RefreshRejected("unknown refresh token (never issued, or cleaned up)")
                 family = pipe.hgetall(family_key(record["family"]))
                 if not family or family.get("revoked") == "1":
-                    raise RefreshRejected("the refresh token's family is revoked "
-                                          f"({family.get('reason') or 'logged out'})")
+                    raise RefreshRejected(
+                        "the refresh token's family is revoked "
+                        f"({family.get('reason') or 'logged out'})"
+                    )
                 if record["used"] == "1":
                     pipe.unwatch()
                     revoke_family(store, record["family"], "reuse of a rotated refresh token")
-                    raise RefreshRejected("refresh token reuse detected: this token was already "
-                                          "used, so its whole family is now revoked")
+                    raise RefreshRejected(
+                        "refresh token reuse detected: this token was already "
+                        "used, so its whole family is now revoked"
+                    )
                 if clock.now() >= float(record["expires"]):
                     raise RefreshRejected("the refresh token has expired")
                 pipe.multi()
@@ -107,8 +127,9 @@ def use_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> tuple[
                 break
             except redis.WatchError:
                 continue
-    return record["user"], issue_refresh_token(store, clock, record["user"], family=record["family"],
-                                               expires=float(record["expires"]))
+    return record["user"], issue_refresh_token(
+        store, clock, record["user"], family=record["family"], expires=float(record["expires"])
+    )
 
 
 def revoke_family(store: redis.Redis, family: str, reason: str) -> bool:

@@ -40,8 +40,15 @@ class RemoteKeySet:
     once per ``min_interval`` seconds on ``clock``), and again when the copy is older than
     ``max_age`` (so retired keys disappear and keys published ahead arrive)."""
 
-    def __init__(self, jwks_url: str, *, clock, min_interval: float = 30.0, max_age: float = 300.0,
-                 verify: bool | str = True) -> None:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        clock,
+        min_interval: float = 30.0,
+        max_age: float = 300.0,
+        verify: bool | str = True,
+    ) -> None:
         self.jwks_url = jwks_url
         self.min_interval = float(min_interval)
         self.max_age = max(float(max_age), self.min_interval)
@@ -66,7 +73,11 @@ class RemoteKeySet:
             key = self._keys.get(kid)
             if key is not None and not self._stale(now):
                 return key  # another thread refreshed while this one waited
-            if key is None and self._last_fetch is not None and now - self._last_fetch < self.min_interval:
+            if (
+                key is None
+                and self._last_fetch is not None
+                and now - self._last_fetch < self.min_interval
+            ):
                 self.skipped += 1
                 return None
             self._fetch(now)
@@ -131,7 +142,12 @@ def _public_key(jwk) -> PublicKey | None:
     if not isinstance(jwk, dict):
         return None
     kid, alg = jwk.get("kid"), jwk.get("alg")
-    if not isinstance(kid, str) or alg not in ALGORITHMS or alg == "HS256" or jwk.get("use", "sig") != "sig":
+    if (
+        not isinstance(kid, str)
+        or alg not in ALGORITHMS
+        or alg == "HS256"
+        or jwk.get("use", "sig") != "sig"
+    ):
         return None
     try:
         return PublicKey(kid, alg, jwt.PyJWK(jwk).key)

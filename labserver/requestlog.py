@@ -88,19 +88,28 @@ class RequestLog:
             self._count += 1
             return self._count
 
-    def record(self, environ: dict, status: int, store_round_trips: int = 0, number: int | None = None) -> None:
+    def record(
+        self, environ: dict, status: int, store_round_trips: int = 0, number: int | None = None
+    ) -> None:
         """Add one request (called by :meth:`middleware` for every response)."""
         path = environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
         number = self.arrived() if number is None else number
         with self._lock:
-            self._entries.append(LoggedRequest(
-                number=number, time=self._now(), service=self.service,
-                method=environ.get("REQUEST_METHOD", "?"), path=path, status=status,
-                credential=describe_credential(environ), credential_bytes=credential_bytes(environ),
-                store_round_trips=store_round_trips,
-            ))
+            self._entries.append(
+                LoggedRequest(
+                    number=number,
+                    time=self._now(),
+                    service=self.service,
+                    method=environ.get("REQUEST_METHOD", "?"),
+                    path=path,
+                    status=status,
+                    credential=describe_credential(environ),
+                    credential_bytes=credential_bytes(environ),
+                    store_round_trips=store_round_trips,
+                )
+            )
 
     def middleware(self, wsgi_app: Callable) -> Callable:
         """Wrap a WSGI app so that every response it starts is recorded here."""
@@ -147,8 +156,10 @@ class RequestLog:
         width = max(len(f"{r.method} {r.path}") for r in rows)
         lines = [f"{'#':>4}  {'request':<{width}}  status  store  bytes  credential presented"]
         for r in rows:
-            lines.append(f"{r.number:>4}  {r.method + ' ' + r.path:<{width}}  {r.status:>6}  "
-                         f"{r.store_round_trips:>5}  {r.credential_bytes:>5}  {r.credential}")
+            lines.append(
+                f"{r.number:>4}  {r.method + ' ' + r.path:<{width}}  {r.status:>6}  "
+                f"{r.store_round_trips:>5}  {r.credential_bytes:>5}  {r.credential}"
+            )
         return "\n".join(lines)
 
     def show(self, n: int = 10) -> None:

@@ -28,8 +28,9 @@ def deny_key(issuer: str, jti: str) -> str:
     return key("deny", issuer, jti)
 
 
-def deny(store: redis.Redis, clock: LabClock, claims: dict, *, leeway: float = 0,
-         reason: str = "revoked") -> bool:
+def deny(
+    store: redis.Redis, clock: LabClock, claims: dict, *, leeway: float = 0, reason: str = "revoked"
+) -> bool:
     """Put the token with these (verified) claims on the deny list until ``exp + leeway``.
 
     Returns False, storing nothing, when the token has no ``jti`` or can no longer be accepted.
@@ -78,6 +79,8 @@ def _version_problem(current: str | None, claims: dict) -> str | None:
     if not isinstance(carried, int) or isinstance(carried, bool):
         return "the token carries no token_version"
     if carried != int(current):
-        return (f"the token is at version {carried}, and the user's tokens are now at version "
-                f"{current} (logged out everywhere, or a role was removed)")
+        return (
+            f"the token is at version {carried}, and the user's tokens are now at version "
+            f"{current} (logged out everywhere, or a role was removed)"
+        )
     return None

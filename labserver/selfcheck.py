@@ -16,8 +16,18 @@ from pathlib import Path
 from packaging.markers import Marker
 
 ROOT = Path(__file__).resolve().parents[1]
-DIRECT = ("jupyterlab", "ipywidgets", "PyJWT", "cryptography", "Flask", "requests",
-          "fakeredis", "redis", "nbval", "pytest")
+DIRECT = (
+    "jupyterlab",
+    "ipywidgets",
+    "PyJWT",
+    "cryptography",
+    "Flask",
+    "requests",
+    "fakeredis",
+    "redis",
+    "nbval",
+    "pytest",
+)
 
 
 @dataclass
@@ -32,8 +42,14 @@ class SelfCheck:
 
     def text(self) -> str:
         width = max(len(what) for _, what, _ in self.rows)
-        lines = [f"{'✓' if ok else '✗'} {what:<{width}}  {detail}" for ok, what, detail in self.rows]
-        verdict = "Ready for the course." if self.ok else "Something is missing: see ✗ above, then run `make lab` again."
+        lines = [
+            f"{'✓' if ok else '✗'} {what:<{width}}  {detail}" for ok, what, detail in self.rows
+        ]
+        verdict = (
+            "Ready for the course."
+            if self.ok
+            else "Something is missing: see ✗ above, then run `make lab` again."
+        )
         return "\n".join(lines + ["", verdict])
 
     def __repr__(self) -> str:
@@ -65,9 +81,15 @@ def self_check() -> SelfCheck:
     report = SelfCheck()
     version = ".".join(map(str, sys.version_info[:3]))
     supported = supported_pythons() if (ROOT / "Makefile").is_file() else []
-    report.rows.append(("%d.%d" % sys.version_info[:2] in supported, "Python",
-                        f"{version} ({supported[0]} to {supported[-1]} supported)" if supported
-                        else f"{version} (no Makefile to say which Pythons are supported)"))
+    report.rows.append(
+        (
+            "%d.%d" % sys.version_info[:2] in supported,
+            "Python",
+            f"{version} ({supported[0]} to {supported[-1]} supported)"
+            if supported
+            else f"{version} (no Makefile to say which Pythons are supported)",
+        )
+    )
 
     pins = pinned_versions() if (ROOT / "requirements.txt").is_file() else {}
     for name in DIRECT:
@@ -77,14 +99,35 @@ def self_check() -> SelfCheck:
         except metadata.PackageNotFoundError:
             report.rows.append((False, name, f"not installed (pinned {wanted})"))
             continue
-        report.rows.append((wanted in (None, have), name, have if wanted in (None, have) else f"{have}, pinned {wanted}"))
+        report.rows.append(
+            (
+                wanted in (None, have),
+                name,
+                have if wanted in (None, have) else f"{have}, pinned {wanted}",
+            )
+        )
 
-    widgets = Path(sys.prefix, "share", "jupyter", "labextensions", "@jupyter-widgets", "jupyterlab-manager")
-    report.rows.append((widgets.is_dir(), "widget front end",
-                        "JupyterLab extension installed" if widgets.is_dir()
-                        else f"missing {widgets}; reinstall jupyterlab_widgets"))
+    widgets = Path(
+        sys.prefix, "share", "jupyter", "labextensions", "@jupyter-widgets", "jupyterlab-manager"
+    )
+    report.rows.append(
+        (
+            widgets.is_dir(),
+            "widget front end",
+            "JupyterLab extension installed"
+            if widgets.is_dir()
+            else f"missing {widgets}; reinstall jupyterlab_widgets",
+        )
+    )
     venv = ROOT / ".venv"
     in_venv = Path(sys.prefix).resolve() == venv.resolve()
-    report.rows.append((True, "kernel environment",
-                        "the course's .venv" if in_venv else f"{sys.prefix} (not .venv: fine if the pins match)"))
+    report.rows.append(
+        (
+            True,
+            "kernel environment",
+            "the course's .venv"
+            if in_venv
+            else f"{sys.prefix} (not .venv: fine if the pins match)",
+        )
+    )
     return report

@@ -27,8 +27,8 @@ import json
 import socket
 import socketserver
 import threading
-import traceback
 import time
+import traceback
 from http import HTTPStatus
 
 from werkzeug.exceptions import RequestTimeout
@@ -117,10 +117,11 @@ class _RequestBody(io.RawIOBase):
             if self.draining:
                 return 0
             raise RequestTimeout(
-                f"the request body did not arrive within {self._timeout:g} s") from None
+                f"the request body did not arrive within {self._timeout:g} s"
+            ) from None
         except OSError:  # a reset: the app sees a short body (werkzeug answers 400)
             return 0
-        buf[:len(data)] = data
+        buf[: len(data)] = data
         self._left -= len(data)
         return len(data)
 
@@ -148,8 +149,9 @@ class _LabRequestHandler(WSGIRequestHandler):
             # Part of a request head came, then nothing: say why before closing. (A silent
             # idle keep-alive connection is just closed, as HTTP/1.1 servers do.)
             try:
-                self.send_error(408, f"the request head did not arrive within "
-                                     f"{self.server.read_timeout:g} s")
+                self.send_error(
+                    408, f"the request head did not arrive within {self.server.read_timeout:g} s"
+                )
             except OSError:
                 pass
         if self.server.stopping:
@@ -164,19 +166,26 @@ class _LabRequestHandler(WSGIRequestHandler):
         if "Transfer-Encoding" in self.headers:
             # werkzeug's dev-server dechunker hands the app process memory for a truncated
             # chunk, and cuts bodies over 64 KiB: only length-delimited bodies are read.
-            self.send_error(411, "send the body with a Content-Length; Transfer-Encoding "
-                                 f"({self.headers['Transfer-Encoding']!r}) is not accepted")
+            self.send_error(
+                411,
+                "send the body with a Content-Length; Transfer-Encoding "
+                f"({self.headers['Transfer-Encoding']!r}) is not accepted",
+            )
             return
         lengths = {v.strip() for v in self.headers.get_all("Content-Length", [])}
         if len(lengths) > 1 or not all((v.isascii() and v.isdigit()) for v in lengths):
             self.send_error(400, "the Content-Length header is not one decimal number")
             return
         self._reader.start()  # the body gets its own read_timeout
-        self._body = _RequestBody(self.rfile, int(lengths.pop()) if lengths else 0,
-                                  self.server.read_timeout)
-        self._keep_alive = (not self.close_connection and self.request_version == "HTTP/1.1"
-                            and not self.server.stopping
-                            and len(self.server._handlers) <= KEEP_ALIVE_CONNECTIONS)
+        self._body = _RequestBody(
+            self.rfile, int(lengths.pop()) if lengths else 0, self.server.read_timeout
+        )
+        self._keep_alive = (
+            not self.close_connection
+            and self.request_version == "HTTP/1.1"
+            and not self.server.stopping
+            and len(self.server._handlers) <= KEEP_ALIVE_CONNECTIONS
+        )
         rfile, self.rfile = self.rfile, self._body  # the app's wsgi.input, and werkzeug's drain
         try:
             super().run_wsgi()
@@ -209,10 +218,12 @@ class _LabRequestHandler(WSGIRequestHandler):
             phrase, long = HTTPStatus(code).phrase, HTTPStatus(code).description
         except ValueError:
             phrase, long = "Error", ""
-        body = json.dumps({
-            "error": phrase.lower().replace(" ", "_"),
-            "error_description": message or explain or long or phrase,
-        }).encode()
+        body = json.dumps(
+            {
+                "error": phrase.lower().replace(" ", "_"),
+                "error_description": message or explain or long or phrase,
+            }
+        ).encode()
         self.log_error("code %d, message %s", code, message)
         self._keep_alive = False
         # http.server answers an unparsable request line the HTTP/0.9 way: a bare body with no
@@ -256,8 +267,9 @@ class _PrintingRequestHandler(_LabRequestHandler):
 
 
 class _LabWSGIServer(ThreadedWSGIServer):
-    def __init__(self, host, port, app, *, ssl_context=None, read_timeout=READ_TIMEOUT,
-                 **kwargs) -> None:
+    def __init__(
+        self, host, port, app, *, ssl_context=None, read_timeout=READ_TIMEOUT, **kwargs
+    ) -> None:
         self.server_log: list[str] = []
         self.read_timeout = read_timeout
         self.stopping = False
@@ -306,8 +318,9 @@ class _LabWSGIServer(ThreadedWSGIServer):
     def _tls_handshake(self, request: socket.socket):
         """The TLS connection over ``request``, or None (and ``request`` closed) if it failed."""
         request.settimeout(self.read_timeout)  # for the whole handshake, not for each read
-        conn = self.ssl_context.wrap_socket(request, server_side=True,
-                                            do_handshake_on_connect=False)
+        conn = self.ssl_context.wrap_socket(
+            request, server_side=True, do_handshake_on_connect=False
+        )
         with self._lock:  # wrap_socket detached ``request``: stop() must see the new socket
             self._connections.discard(request)
             self._connections.add(conn)
@@ -340,15 +353,23 @@ class _LabWSGIServer(ThreadedWSGIServer):
             thread.join(timeout)
 
 
-def make_server(host: str, port: int, app, *, ssl_context=None,
-                read_timeout: float = READ_TIMEOUT, quiet: bool = True) -> _LabWSGIServer:
+def make_server(
+    host: str,
+    port: int,
+    app,
+    *,
+    ssl_context=None,
+    read_timeout: float = READ_TIMEOUT,
+    quiet: bool = True,
+) -> _LabWSGIServer:
     """werkzeug's threaded server for ``app`` with the lab's changes (see the module docstring).
 
     ``quiet=False`` prints werkzeug's request log, for a server in a terminal of its own.
     """
     handler = _LabRequestHandler if quiet else _PrintingRequestHandler
-    return _LabWSGIServer(host, port, app, handler=handler, ssl_context=ssl_context,
-                          read_timeout=read_timeout)
+    return _LabWSGIServer(
+        host, port, app, handler=handler, ssl_context=ssl_context, read_timeout=read_timeout
+    )
 
 
 class ServerThread:
@@ -358,15 +379,24 @@ class ServerThread:
     idle keep-alive connection stays open as long); default :data:`READ_TIMEOUT`.
     """
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, ssl_context=None,
-                 read_timeout: float = READ_TIMEOUT) -> None:
-        self.server = make_server(host, port, app, ssl_context=ssl_context,
-                                  read_timeout=read_timeout)
+    def __init__(
+        self,
+        app,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context=None,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
+        self.server = make_server(
+            host, port, app, ssl_context=ssl_context, read_timeout=read_timeout
+        )
         scheme = "https" if ssl_context else "http"
         self.url = f"{scheme}://{host}:{self.server.port}"
         self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
-            name=f"labserver {self.url}", daemon=True,
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"labserver {self.url}",
+            daemon=True,
         )
         self._thread.start()
 

@@ -73,10 +73,16 @@ def create_session(
     session_id = new_session_id()
     now = clock.now()
     pipe = store.pipeline(transaction=True)
-    pipe.hset(session_key(session_id), mapping={
-        "user": username, "created": now, "last_seen": now, "client": client[:200],
-        "csrf": secrets.token_urlsafe(32),
-    })
+    pipe.hset(
+        session_key(session_id),
+        mapping={
+            "user": username,
+            "created": now,
+            "last_seen": now,
+            "client": client[:200],
+            "csrf": secrets.token_urlsafe(32),
+        },
+    )
     pipe.expire(session_key(session_id), ttl)
     pipe.sadd(user_sessions_key(username), session_id)
     pipe.expire(user_sessions_key(username), ttl)
@@ -93,8 +99,13 @@ class Lookup:
 
 
 def find_session(
-    store: redis.Redis, clock: LabClock, session_id: str, *, idle_timeout: float,
-    absolute_timeout: float, touch: bool = True,
+    store: redis.Redis,
+    clock: LabClock,
+    session_id: str,
+    *,
+    idle_timeout: float,
+    absolute_timeout: float,
+    touch: bool = True,
 ) -> Lookup:
     """Look a session up and decide, against the lab clock, whether it is still live.
 
@@ -102,32 +113,46 @@ def find_session(
     False), and comes back with ``created``/``last_seen`` as floats.
     """
     if not SESSION_ID_PATTERN.fullmatch(session_id):
-        return Lookup(None, "the session ID is malformed (expected 43 characters of URL-safe base64)")
+        return Lookup(
+            None, "the session ID is malformed (expected 43 characters of URL-safe base64)"
+        )
     record = store.hgetall(session_key(session_id))
     if not record:
         return Lookup(None, "no such session: logged out, revoked, expired, or never issued")
     now = clock.now()
     try:
-        created, last_seen, user = float(record["created"]), float(record["last_seen"]), record["user"]
+        created, last_seen, user = (
+            float(record["created"]),
+            float(record["last_seen"]),
+            record["user"],
+        )
     except (KeyError, ValueError):
         # A half-written record (e.g. touched while being deleted): never trust it.
         delete_session(store, session_id)
         return Lookup(None, "the session record is incomplete")
     if now - created >= absolute_timeout:
         delete_session(store, session_id, username=user)
-        return Lookup(None, f"the session expired: {duration(now - created)} old, "
-                            f"absolute limit {duration(absolute_timeout)}")
+        return Lookup(
+            None,
+            f"the session expired: {duration(now - created)} old, "
+            f"absolute limit {duration(absolute_timeout)}",
+        )
     if now - last_seen >= idle_timeout:
         delete_session(store, session_id, username=user)
-        return Lookup(None, f"the session expired: idle for {duration(now - last_seen)}, "
-                            f"idle limit {duration(idle_timeout)}")
+        return Lookup(
+            None,
+            f"the session expired: idle for {duration(now - last_seen)}, "
+            f"idle limit {duration(idle_timeout)}",
+        )
     if touch:
         store.hset(session_key(session_id), "last_seen", now)
         last_seen = now
     return Lookup({**record, "created": created, "last_seen": last_seen})
 
 
-def mark_used_and_load_user(store: redis.Redis, clock: LabClock, session_id: str, username: str) -> dict:
+def mark_used_and_load_user(
+    store: redis.Redis, clock: LabClock, session_id: str, username: str
+) -> dict:
     """One pipeline, one round trip: record the session's use (``last_seen = now``) and read
     the user's current record (empty if the user is gone). Roles are never cached in a session."""
     pipe = store.pipeline(transaction=False)
@@ -137,12 +162,17 @@ def mark_used_and_load_user(store: redis.Redis, clock: LabClock, session_id: str
 
 
 def lookup_session(
-    store: redis.Redis, clock: LabClock, session_id: str, *, idle_timeout: float,
+    store: redis.Redis,
+    clock: LabClock,
+    session_id: str,
+    *,
+    idle_timeout: float,
     absolute_timeout: float,
 ) -> dict | None:
     """The live session record for ``session_id``, or None (see :func:`find_session`)."""
-    return find_session(store, clock, session_id, idle_timeout=idle_timeout,
-                        absolute_timeout=absolute_timeout).record
+    return find_session(
+        store, clock, session_id, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+    ).record
 
 
 def delete_session(store: redis.Redis, session_id: str, *, username: str | None = None) -> bool:
@@ -182,8 +212,13 @@ def logout_everywhere(store: redis.Redis, username: str) -> int:
 
 
 def login(
-    store: redis.Redis, clock: LabClock, username: str, presented_session_id: str | None = None,
-    *, client: str = "", ttl: int,
+    store: redis.Redis,
+    clock: LabClock,
+    username: str,
+    presented_session_id: str | None = None,
+    *,
+    client: str = "",
+    ttl: int,
 ) -> str:
     """Start a session for ``username`` (whose password was just checked); return its ID.
 
@@ -194,4 +229,3 @@ def login(
     if presented_session_id and SESSION_ID_PATTERN.fullmatch(presented_session_id):
         delete_session(store, presented_session_id)
     return create_session(store, clock, username, client=client, ttl=ttl)
-

@@ -102,8 +102,15 @@ def snapshot(store: redis.Redis, pattern: str = "*") -> dict[str, object]:
     values: dict[str, object] = {}
     for name in lab_keys(store, pattern):
         kind = store.type(name)
-        values[name] = (store.hgetall(name) if kind == "hash" else store.smembers(name) if kind == "set"
-                        else store.get(name) if kind == "string" else f"<{kind}>")
+        values[name] = (
+            store.hgetall(name)
+            if kind == "hash"
+            else store.smembers(name)
+            if kind == "set"
+            else store.get(name)
+            if kind == "string"
+            else f"<{kind}>"
+        )
     return values
 
 

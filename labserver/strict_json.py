@@ -28,12 +28,17 @@ def loads(text: str | bytes) -> Any:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise NotStrictJSON(f"it is not UTF-8 (byte {exc.start}), which JSON must be "
-                                "(RFC 8259 section 8.1)") from None
+            raise NotStrictJSON(
+                f"it is not UTF-8 (byte {exc.start}), which JSON must be (RFC 8259 section 8.1)"
+            ) from None
     text = text.removeprefix("\ufeff")  # RFC 8259 section 8.1: a parser MAY ignore a BOM
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
-                           object_pairs_hook=_unique_keys)
+        value = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except NotStrictJSON:
         raise
     except RecursionError:
@@ -58,7 +63,9 @@ def problem(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, dict):
         items = list(value.items())
         for name, item in items:
-            found = (_string_problem(name) if isinstance(name, str) else None) or problem(item, depth + 1)
+            found = (_string_problem(name) if isinstance(name, str) else None) or problem(
+                item, depth + 1
+            )
             if found:
                 return found
     elif isinstance(value, list):
@@ -73,8 +80,10 @@ def _string_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return (f"a string holds a lone surrogate (U+{ord(text[exc.start]):04X}), which is not a "
-                "character (RFC 8259 section 8.2)")
+        return (
+            f"a string holds a lone surrogate (U+{ord(text[exc.start]):04X}), which is not a "
+            "character (RFC 8259 section 8.2)"
+        )
     return None
 
 
@@ -85,7 +94,9 @@ def _no_constant(name: str) -> Any:
 def _finite_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise NotStrictJSON(f"the number {text[:30]} is too large to represent (RFC 8259 section 6)")
+        raise NotStrictJSON(
+            f"the number {text[:30]} is too large to represent (RFC 8259 section 6)"
+        )
     return number
 
 
@@ -94,7 +105,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for name, value in pairs:
         if name in result:
             shown = name.encode("utf-8", "backslashreplace").decode()[:40]
-            raise NotStrictJSON(f"the key {shown!r} appears twice in one object, so parsers may "
-                                "disagree on its value (RFC 8259 section 4)")
+            raise NotStrictJSON(
+                f"the key {shown!r} appears twice in one object, so parsers may "
+                "disagree on its value (RFC 8259 section 4)"
+            )
         result[name] = value
     return result

@@ -38,19 +38,25 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser(
-        "alice", "wonderland",
+        "alice",
+        "wonderland",
         "scrypt:4096:8:1$hXGo7XO6oxCKGBg1$3d46ad22253543464c567dcd2d8c0712ef902ac9448559894a80d7eddcac221255e37bc494f1fa352696698d0502037112eccc88aad2eea144dd19b25dc19262",
-        ("user",), "Alice",
+        ("user",),
+        "Alice",
     ),
     DemoUser(
-        "bob", "builder",
+        "bob",
+        "builder",
         "scrypt:4096:8:1$9TZCXxFaK6LWPwIX$4f17672dee2a61c2144ca95b83ed4f715d4a402da0741b322e9bbd873d1bd62a5987ea4d3181d0375e237c700957c91a91010300d0230ae8c4af5d6b7ef54a34",
-        ("user", "editor"), "Bob",
+        ("user", "editor"),
+        "Bob",
     ),
     DemoUser(
-        "admin", "root-of-trust",
+        "admin",
+        "root-of-trust",
         "scrypt:4096:8:1$kE5duwc6zmT9JtjC$6116aafa62a4e9278e507f4ba1c808b49d3686971280dfce7dc0b3c4ff6681036d5a6ac032a3cafce7dfd4765101dd54c76e2c297a2a574607d11c1d56d6152d",
-        ("user", "admin"), "Lab Admin",
+        ("user", "admin"),
+        "Lab Admin",
     ),
 )
 
@@ -120,8 +126,15 @@ def seed_demo_users(store: redis.Redis) -> None:
             version = int(pipe.get(tombstone) or 0) + 1
             pipe.multi()
             pipe.delete(user)  # a record without a hash is no user: replaced whole
-            pipe.hset(user, mapping={"password_hash": demo.password_hash, "roles": " ".join(demo.roles),
-                                     "token_version": version, "display_name": demo.display_name})
+            pipe.hset(
+                user,
+                mapping={
+                    "password_hash": demo.password_hash,
+                    "roles": " ".join(demo.roles),
+                    "token_version": version,
+                    "display_name": demo.display_name,
+                },
+            )
 
         store.transaction(create, user, tombstone)
     store.set(SEEDED_KEY, "demo users")
@@ -130,9 +143,14 @@ def seed_demo_users(store: redis.Redis) -> None:
 def delete_user(store: redis.Redis, username: str) -> bool:
     """Delete the user; False if there was none. The last token version is kept for a while
     (:func:`tombstone_key`), so a user re-created under the same name starts above it."""
-    done = update_existing_user(store, username, lambda pipe, record: (
-        pipe.set(tombstone_key(username), record.get("token_version", "1"), ex=TOMBSTONE_TTL),
-        pipe.delete(user_key(username))))
+    done = update_existing_user(
+        store,
+        username,
+        lambda pipe, record: (
+            pipe.set(tombstone_key(username), record.get("token_version", "1"), ex=TOMBSTONE_TTL),
+            pipe.delete(user_key(username)),
+        ),
+    )
     return done is not None
 
 
@@ -166,7 +184,7 @@ def get_user(store: redis.Redis, username: str) -> User | None:
 def list_users(store: redis.Redis) -> list[User]:
     """Every user in the store, sorted by username."""
     prefix = user_key("")
-    names = sorted(k[len(prefix):] for k in store.scan_iter(match=prefix + "*", count=500))
+    names = sorted(k[len(prefix) :] for k in store.scan_iter(match=prefix + "*", count=500))
     return [u for u in (get_user(store, n) for n in names) if u is not None]
 
 
@@ -205,15 +223,17 @@ def set_roles(store: redis.Redis, username: str, roles: list[str] | tuple[str, .
 def bump_token_version(store: redis.Redis, username: str) -> int | None:
     """Add one to the user's token version (every older token then fails) and return it;
     None if there is no such user (nothing is written then)."""
-    done = update_existing_user(store, username,
-                                lambda pipe, _: pipe.hincrby(user_key(username), "token_version", 1))
+    done = update_existing_user(
+        store, username, lambda pipe, _: pipe.hincrby(user_key(username), "token_version", 1)
+    )
     return None if done is None else int(done[-1])
 
 
 def set_display_name(store: redis.Redis, username: str, name: str) -> User | None:
     """Change the user's display name; None if there is no such user (nothing is written)."""
-    done = update_existing_user(store, username,
-                                lambda pipe, _: pipe.hset(user_key(username), "display_name", name))
+    done = update_existing_user(
+        store, username, lambda pipe, _: pipe.hset(user_key(username), "display_name", name)
+    )
     return None if done is None else get_user(store, username)
 
 

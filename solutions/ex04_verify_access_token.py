@@ -45,8 +45,15 @@ def verify_access_token(token, keys, *, issuer, audience, leeway=30):
     if kid not in keys:
         raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
     alg, key = keys[kid]
-    claims = jwt.decode(token, key, algorithms=[alg], issuer=issuer, audience=audience,
-                        leeway=leeway, options={"require": ["exp", "iat", "sub"]})
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[alg],
+        issuer=issuer,
+        audience=audience,
+        leeway=leeway,
+        options={"require": ["exp", "iat", "sub"]},
+    )
     if not claims["sub"]:  # PyJWT's require only checks that sub is there (and a string)
         raise jwt.InvalidTokenError("sub is empty: the token names no one")
     return claims

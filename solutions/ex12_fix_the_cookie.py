@@ -18,5 +18,7 @@ def session_cookie(session_id, *, https):
     ``session`` and without ``Secure`` (browsers do not send a Secure cookie over http://, except
     to localhost)."""
     if https:
-        return dump_cookie("__Host-session", session_id, path="/", secure=True, httponly=True, samesite="Lax")
+        return dump_cookie(
+            "__Host-session", session_id, path="/", secure=True, httponly=True, samesite="Lax"
+        )
     return dump_cookie("session", session_id, path="/", httponly=True, samesite="Lax")

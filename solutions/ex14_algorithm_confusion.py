@@ -11,8 +11,9 @@ from jwt.utils import base64url_encode
 
 def pem_from_jwk(jwk):
     """Return the PEM bytes (SubjectPublicKeyInfo) of the RSA public key in ``jwk``."""
-    return jwt.PyJWK(jwk).key.public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return jwt.PyJWK(jwk).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _part(obj):

@@ -16,5 +16,10 @@ def verify(token, jwks, *, audience, fetch):
     if jwk is None:
         raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
     key = jwt.PyJWK(jwk)
-    return jwt.decode(token, key.key, algorithms=[key.algorithm_name], audience=audience,
-                      options={"require": ["exp", "sub"]})
+    return jwt.decode(
+        token,
+        key.key,
+        algorithms=[key.algorithm_name],
+        audience=audience,
+        options={"require": ["exp", "sub"]},
+    )

@@ -17,8 +17,10 @@ from labserver.clock import LabClock
 # that an exercise check, which loads this file too, starts in a fraction of a second.
 
 REDIS_URL = os.environ.get("LAB_TEST_REDIS_URL")
-NO_REDIS = ("REDIS_URL is not set: real-Redis tests run in CI (.ci/run); to run them here, "
-            "start redis-server and set REDIS_URL=redis://127.0.0.1:6379/15")
+NO_REDIS = (
+    "REDIS_URL is not set: real-Redis tests run in CI (.ci/run); to run them here, "
+    "start redis-server and set REDIS_URL=redis://127.0.0.1:6379/15"
+)
 
 #: An epoch second to freeze test clocks at (2027-01-15T08:00:00Z): round, and in the future.
 T0 = 1_800_000_000.0
@@ -100,4 +102,3 @@ def lab(redis_url, clock):
     assert lab.crashes == [], "the lab answered a request with a 500"
     if redis_url:
         delete_lab_keys(lab.store)
-

@@ -25,50 +25,132 @@ import random
 from labserver import PASSWORDS
 from labserver.access_tokens import access_token_claims, issue_access_token
 
-FIELDS = ("username", "password", "display_name", "roles", "alg", "token", "grant_type",
-          "refresh_token", "lifetime", "x")
+FIELDS = (
+    "username",
+    "password",
+    "display_name",
+    "roles",
+    "alg",
+    "token",
+    "grant_type",
+    "refresh_token",
+    "lifetime",
+    "x",
+)
 
 #: JSON values as text: each is spliced into bodies as it is.
 JSON_ATOMS = (
-    '"alice"', '"admin"', '"wonderland"', '"ES256"', '"HS256"', '"password"', '"refresh_token"',
-    '["user"]', '["user","admin"]',
-    '""', '"\\ud800"', '"\\udfff tail"', '"a\\ud83d"', '"\\u0000"', '"a\\u0000b"', '"é ü 日本"',
-    '"\\u202e"', '"' + "x" * 5000 + '"', '"' + "é" * 600 + '"',
-    "NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" + "0" * 400, "-1e30", "1e30", "1e-400",
-    "null", "true", "false", "0", "-1", "1.5", "300", "[]", "{}", '[null]', '[1,"a",{}]',
-    '["\\ud800"]', "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000,
+    '"alice"',
+    '"admin"',
+    '"wonderland"',
+    '"ES256"',
+    '"HS256"',
+    '"password"',
+    '"refresh_token"',
+    '["user"]',
+    '["user","admin"]',
+    '""',
+    '"\\ud800"',
+    '"\\udfff tail"',
+    '"a\\ud83d"',
+    '"\\u0000"',
+    '"a\\u0000b"',
+    '"é ü 日本"',
+    '"\\u202e"',
+    '"' + "x" * 5000 + '"',
+    '"' + "é" * 600 + '"',
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "-1e999",
+    "1" + "0" * 400,
+    "-1e30",
+    "1e30",
+    "1e-400",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "1.5",
+    "300",
+    "[]",
+    "{}",
+    "[null]",
+    '[1,"a",{}]',
+    '["\\ud800"]',
+    "[" * 5000 + "]" * 5000,
+    '{"a":' * 3000 + "1" + "}" * 3000,
 )
 
 
 def json_text(pairs: list[tuple[str, str]]) -> bytes:
     """A JSON object as text from (key, value-text) pairs; keys may repeat."""
-    return ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}").encode("utf-8", "surrogatepass")
+    return ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}").encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 RAW_BODIES = (
-    b"", b"{", b"null", b"[]", b'"text"', b"\xff\xfe\x00", b"\xed\xa0\x80",
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"\xff\xfe\x00",
+    b"\xed\xa0\x80",
     b'{"username": "\xff", "password": "\xfe"}',
     '{"username":"alice","password":"wonderland"}'.encode("utf-16"),  # with a BOM
     '{"username":"alice","password":"wonderland"}'.encode("utf-32"),
     b"\xef\xbb\xbf" + b'{"username":"alice","password":"wonderland"}',  # UTF-8 BOM
     b'{"username":"alice","username":"bob","password":"builder","password":"wonderland"}',
     b"[" * 5000 + b"]" * 5000,
-    b'{"token": NaN}', b'{"token": "x", "lifetime": Infinity}',
+    b'{"token": NaN}',
+    b'{"token": "x", "lifetime": Infinity}',
 )
 
 FORM_BODIES = (
-    b"username=alice&password=wonderland", b"username=%ED%A0%80&password=%FF%FE",
-    b"token=%ED%A0%80", b"token=%FF", b"token=" + b"a" * 9000, b"username=alice&username=bob",
-    b"username=%00&password=%00", b"=&&=&%", b"token=eyJ.eyJ.x",
+    b"username=alice&password=wonderland",
+    b"username=%ED%A0%80&password=%FF%FE",
+    b"token=%ED%A0%80",
+    b"token=%FF",
+    b"token=" + b"a" * 9000,
+    b"username=alice&username=bob",
+    b"username=%00&password=%00",
+    b"=&&=&%",
+    b"token=eyJ.eyJ.x",
 )
 
-CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", None,
-                 "application/json; charset=utf-16", "application/json; charset=latin-1",
-                 "multipart/form-data; boundary=x")
+CONTENT_TYPES = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    None,
+    "application/json; charset=utf-16",
+    "application/json; charset=latin-1",
+    "multipart/form-data; boundary=x",
+)
 
 #: Path segments for every ``<variable>`` of a route (as sent, percent-encoded).
-PATH_VALUES = ("alice", "admin", "mallory", "%C3%A9", "%ED%A0%80", "%FF", "%00", "x" * 300, "..",
-               "es256-1", "rs256-1", "hs256-1", "a%2Fb", "%F0%9F%98%80", "case", "samesite-none")
+PATH_VALUES = (
+    "alice",
+    "admin",
+    "mallory",
+    "%C3%A9",
+    "%ED%A0%80",
+    "%FF",
+    "%00",
+    "x" * 300,
+    "..",
+    "es256-1",
+    "rs256-1",
+    "hs256-1",
+    "a%2Fb",
+    "%F0%9F%98%80",
+    "case",
+    "samesite-none",
+)
 
 ODD_HEADER_VALUES = ("é", "\x80\xff", "日本".encode().decode("latin-1"), "a" * 5000, "\x7f", " ")
 
@@ -82,7 +164,12 @@ def _b64(data: bytes) -> str:
 
 
 def _unsigned(header: dict, payload: str) -> str:
-    return _b64(json.dumps(header).encode()) + "." + _b64(payload.encode("utf-8", "surrogatepass")) + "."
+    return (
+        _b64(json.dumps(header).encode())
+        + "."
+        + _b64(payload.encode("utf-8", "surrogatepass"))
+        + "."
+    )
 
 
 #: In :func:`odd_claim_tokens`: the claim is left out (None stands for JSON null).
@@ -92,12 +179,30 @@ ABSENT = object()
 def odd_claim_tokens(lab) -> list[str]:
     """Tokens signed with the lab's own current keys whose claims are odd in type or value."""
     config = lab.app.config
-    base = access_token_claims("alice", issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-                               now=lab.clock.now(), lifetime=300, client_id="fuzz",
-                               extra={"roles": ["user"], "token_version": 1})
+    base = access_token_claims(
+        "alice",
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=lab.clock.now(),
+        lifetime=300,
+        client_id="fuzz",
+        extra={"roles": ["user"], "token_version": 1},
+    )
     odd = {
-        "exp": [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, None, ABSENT, "x", [], True,
-                10**400, 10**30],
+        "exp": [
+            float("nan"),
+            float("inf"),
+            float("-inf"),
+            1e30,
+            -1e30,
+            None,
+            ABSENT,
+            "x",
+            [],
+            True,
+            10**400,
+            10**30,
+        ],
         "nbf": [None, ABSENT, float("nan"), float("inf"), -1e30, "x"],
         "iat": [None, ABSENT, float("nan"), float("-inf"), 1e30, "x"],
         "sub": ["", 1, None, ABSENT, ["alice"], "\ud800", "admin", "mallory"],
@@ -105,7 +210,11 @@ def odd_claim_tokens(lab) -> list[str]:
         "iss": [None, 1, ["x"]],
         "jti": [ABSENT, None, 1, "", ["x"]],
         "client_id": [ABSENT, None, 1, ""],
-        "x-nan": [float("nan"), [float("inf")], {"deep": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}],
+        "x-nan": [
+            float("nan"),
+            [float("inf")],
+            {"deep": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]},
+        ],
         "roles": ["admin", [1, None], {"a": 1}, ["admin"] * 50],
         "token_version": ["1", None, 1.5, float("nan"), 10**30],
         "active": [False, "yes"],
@@ -129,20 +238,39 @@ def odd_claim_tokens(lab) -> list[str]:
 
 def odd_header_tokens(lab) -> list[str]:
     """Tokens with odd ``kid``/``jwk``/``jku``/``alg``/``typ`` headers (for the vulnerable endpoints)."""
-    claims = access_token_claims("alice", issuer=lab.app.config["TOKEN_ISSUER"],
-                                 audience=lab.app.config["TOKEN_AUDIENCE"], now=lab.clock.now(), lifetime=300)
+    claims = access_token_claims(
+        "alice",
+        issuer=lab.app.config["TOKEN_ISSUER"],
+        audience=lab.app.config["TOKEN_AUDIENCE"],
+        now=lab.clock.now(),
+        lifetime=300,
+    )
     payload = json.dumps(claims)
     headers = [
-        {"alg": "HS256", "kid": "a\u0000b"}, {"alg": "HS256", "kid": "x" * 300},
-        {"alg": "HS256", "kid": "../../../../dev/null"}, {"alg": "HS256", "kid": 1},
-        {"alg": "HS256", "kid": ["x"]}, {"alg": "HS256", "kid": "é"},
-        {"alg": "RS256", "jwk": "x"}, {"alg": "RS256", "jwk": 1}, {"alg": "RS256", "jwk": None},
-        {"alg": "RS256", "jwk": []}, {"alg": "none", "jwk": {"kty": "oct", "alg": "none"}},
-        {"alg": "HS256", "jwk": {"kty": "oct", "k": "AAAA"}}, {"alg": "RS256", "jwk": {"kty": "RSA"}},
+        {"alg": "HS256", "kid": "a\u0000b"},
+        {"alg": "HS256", "kid": "x" * 300},
+        {"alg": "HS256", "kid": "../../../../dev/null"},
+        {"alg": "HS256", "kid": 1},
+        {"alg": "HS256", "kid": ["x"]},
+        {"alg": "HS256", "kid": "é"},
+        {"alg": "RS256", "jwk": "x"},
+        {"alg": "RS256", "jwk": 1},
+        {"alg": "RS256", "jwk": None},
+        {"alg": "RS256", "jwk": []},
+        {"alg": "none", "jwk": {"kty": "oct", "alg": "none"}},
+        {"alg": "HS256", "jwk": {"kty": "oct", "k": "AAAA"}},
+        {"alg": "RS256", "jwk": {"kty": "RSA"}},
         {"alg": "ES256", "jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}},
-        {"alg": "RS256", "jku": "x"}, {"alg": "RS256", "jku": 1}, {"alg": "RS256", "jku": "http://10.0.0.1/"},
-        {"alg": "RS256", "jku": "http://127.0.0.1:1/x"}, {"alg": ["HS256"]}, {"alg": None}, {"alg": "NONE"},
-        {"alg": "HS256", "typ": 1}, {"alg": "HS256", "crit": ["exp"]}, {"alg": "HS256", "b64": False},
+        {"alg": "RS256", "jku": "x"},
+        {"alg": "RS256", "jku": 1},
+        {"alg": "RS256", "jku": "http://10.0.0.1/"},
+        {"alg": "RS256", "jku": "http://127.0.0.1:1/x"},
+        {"alg": ["HS256"]},
+        {"alg": None},
+        {"alg": "NONE"},
+        {"alg": "HS256", "typ": 1},
+        {"alg": "HS256", "crit": ["exp"]},
+        {"alg": "HS256", "b64": False},
     ]
     tokens = []
     for header in headers:
@@ -152,28 +280,64 @@ def odd_header_tokens(lab) -> list[str]:
     # A kid with a lone surrogate, which no encoder would write.
     tokens.append(_b64(b'{"alg":"HS256","kid":"\\ud800"}') + "." + _b64(payload.encode()) + ".c2ln")
     tokens.append(_b64(b'{"alg":"HS256","alg":"none"}') + "." + _b64(payload.encode()) + ".")
-    tokens += ["a.b.c", "..", "eyJ.eyJ.", "x" * 9000, "a.b", "\x80.\x80.\x80", "e30.e30.",
-               _b64(b"[]") + "." + _b64(b"[]") + ".", _b64(b"{") + "." + _b64(b"1") + "."]
+    tokens += [
+        "a.b.c",
+        "..",
+        "eyJ.eyJ.",
+        "x" * 9000,
+        "a.b",
+        "\x80.\x80.\x80",
+        "e30.e30.",
+        _b64(b"[]") + "." + _b64(b"[]") + ".",
+        _b64(b"{") + "." + _b64(b"1") + ".",
+    ]
     return tokens
 
 
-def credential_headers(lab, sessions: dict[str, dict[str, str]], tokens: dict[str, str]) -> list[dict[str, str]]:
+def credential_headers(
+    lab, sessions: dict[str, dict[str, str]], tokens: dict[str, str]
+) -> list[dict[str, str]]:
     """Header sets: none, good and bad Basic, bearer tokens (good and odd), session cookies,
     non-ASCII bytes where a header would carry text."""
     sets: list[dict[str, str]] = [{}]
     sets += [{"Authorization": basic(u, PASSWORDS[u])} for u in ("alice", "admin")]
-    sets += [{"Authorization": v} for v in (
-        "Basic é", "Basic \x80", "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode(),
-        "Basic " + base64.b64encode(b"alice").decode(), "Basic ====", "Basic", "Basic " + "A" * 5000,
-        basic("alice", "\x00"), "Bearer", "Bearer é", "Bearer a.b.c", "Bearer " + "a" * 9000,
-        "Bearer x y", "Digest é", "é", "Bearer\x80",
-    )]
+    sets += [
+        {"Authorization": v}
+        for v in (
+            "Basic é",
+            "Basic \x80",
+            "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode(),
+            "Basic " + base64.b64encode(b"alice").decode(),
+            "Basic ====",
+            "Basic",
+            "Basic " + "A" * 5000,
+            basic("alice", "\x00"),
+            "Bearer",
+            "Bearer é",
+            "Bearer a.b.c",
+            "Bearer " + "a" * 9000,
+            "Bearer x y",
+            "Digest é",
+            "é",
+            "Bearer\x80",
+        )
+    ]
     sets += [{"Authorization": f"Bearer {t}"} for t in tokens.values()]
     for cookie_header in sessions.values():
         sets.append(cookie_header)
-    sets += [{"Cookie": v} for v in ("session=é", "session=\x80\xff", "bff=é", "session=" + "a" * 5000,
-                                     'session="x', "session=;session=;", "vsession=1",
-                                     "__Host-session=é")]
+    sets += [
+        {"Cookie": v}
+        for v in (
+            "session=é",
+            "session=\x80\xff",
+            "bff=é",
+            "session=" + "a" * 5000,
+            'session="x',
+            "session=;session=;",
+            "vsession=1",
+            "__Host-session=é",
+        )
+    ]
     sets += [{"X-CSRF-Token": v, **next(iter(sessions.values()))} for v in ODD_HEADER_VALUES[:3]]
     sets += [{"X-CSRF": "1", "Origin": v} for v in ("é", "null", "http://evil.example")]
     sets += [{"User-Agent": v} for v in ODD_HEADER_VALUES[:2]]
@@ -185,8 +349,14 @@ def token_bodies(tokens: list[str]) -> list[tuple[bytes, str | None]]:
     and as a form."""
     variants: list[tuple[bytes, str | None]] = []
     for token in tokens:
-        variants.append((json.dumps({"token": token, "refresh_token": token,
-                                     "grant_type": "refresh_token"}).encode(), "application/json"))
+        variants.append(
+            (
+                json.dumps(
+                    {"token": token, "refresh_token": token, "grant_type": "refresh_token"}
+                ).encode(),
+                "application/json",
+            )
+        )
         variants.append((f"token={token}".encode(), "application/x-www-form-urlencoded"))
     return variants
 
@@ -219,4 +389,3 @@ def fill_path(rule: str, rng: random.Random) -> str:
 def unsigned_token(header: dict, claims_text: str) -> str:
     """An unsigned token with ``claims_text`` as its payload, as it is (for forged-claims cases)."""
     return _unsigned(header, claims_text)
-

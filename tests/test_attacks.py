@@ -23,7 +23,15 @@ EXPECTED_REFUSAL = {
     "session fixation": "no such session",
 }
 
-TOKEN_ENDPOINTS = ["no-verify", "alg-none", "weak-secret", "jwk-header", "jku", "kid-path", "alg-confusion"]
+TOKEN_ENDPOINTS = [
+    "no-verify",
+    "alg-none",
+    "weak-secret",
+    "jwk-header",
+    "jku",
+    "kid-path",
+    "alg-confusion",
+]
 
 
 @pytest.fixture
@@ -75,7 +83,9 @@ def test_the_battery_also_takes_a_base_url(vlab):
     assert all(r.vulnerable_accepted and r.hardened_refused for r in rows)
 
 
-@pytest.mark.parametrize("url", ["http://example.com", "https://10.0.0.1:8443", "http://lab.internal/"])
+@pytest.mark.parametrize(
+    "url", ["http://example.com", "https://10.0.0.1:8443", "http://lab.internal/"]
+)
 def test_the_battery_refuses_to_attack_anything_but_loopback(url):
     from labserver.experiments.attacks import run_battery
 
@@ -84,7 +94,9 @@ def test_the_battery_refuses_to_attack_anything_but_loopback(url):
 
 
 def test_the_default_lab_has_no_vulnerable_endpoint(lab, vlab):
-    paths = sorted({rule.rule for rule in vlab.app.url_map.iter_rules() if rule.rule.startswith("/vulnerable")})
+    paths = sorted(
+        {rule.rule for rule in vlab.app.url_map.iter_rules() if rule.rule.startswith("/vulnerable")}
+    )
     assert len(paths) >= 12
     http = lab.client()
     for path in paths:
@@ -102,12 +114,26 @@ def test_every_vulnerable_answer_carries_the_warning(vlab):
     answers.append(http.get("/vulnerable/uploads/none"))
     for answer in answers:
         assert "DELIBERATELY VULNERABLE" in answer.headers["X-Lab-Warning"]
-    assert http.get("/vulnerable/session/start").json()["warning"].startswith("DELIBERATELY VULNERABLE")
+    assert (
+        http.get("/vulnerable/session/start")
+        .json()["warning"]
+        .startswith("DELIBERATELY VULNERABLE")
+    )
 
 
 @pytest.mark.parametrize("endpoint", TOKEN_ENDPOINTS)
-@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer garbage", "Bearer a.b.c", "Bearer ..",
-                                           "Basic Ym9iOng=", "Bearer eyJhbGciOiJub25lIn0.e30."])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer garbage",
+        "Bearer a.b.c",
+        "Bearer ..",
+        "Basic Ym9iOng=",
+        "Bearer eyJhbGciOiJub25lIn0.e30.",
+    ],
+)
 def test_vulnerable_endpoints_refuse_garbage_with_4xx(vlab, endpoint, authorization):
     headers = {"Authorization": authorization} if authorization else {}
     answer = vlab.client().get(f"/vulnerable/{endpoint}/me", headers=headers)
@@ -116,10 +142,20 @@ def test_vulnerable_endpoints_refuse_garbage_with_4xx(vlab, endpoint, authorizat
 
 
 def test_even_the_vulnerable_endpoints_check_expiry_on_the_lab_clock(vlab):
-    token = vlab.client().post("/vulnerable/weak-secret/token",
-                               json={"username": "bob", "password": PASSWORDS["bob"]}).json()["access_token"]
+    token = (
+        vlab.client()
+        .post(
+            "/vulnerable/weak-secret/token", json={"username": "bob", "password": PASSWORDS["bob"]}
+        )
+        .json()["access_token"]
+    )
     http = vlab.client()
-    assert http.get("/vulnerable/weak-secret/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        http.get(
+            "/vulnerable/weak-secret/me", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
     vlab.clock.advance(3600)
     answer = http.get("/vulnerable/weak-secret/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401 and "expired" in answer.json()["error_description"]
@@ -128,14 +164,30 @@ def test_even_the_vulnerable_endpoints_check_expiry_on_the_lab_clock(vlab):
 def _signed_with_own_key(vlab, jku: str) -> str:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    claims = jwt.decode(vlab.client().post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"]})
-                        .json()["access_token"], options={"verify_signature": False})
-    return jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
-                      headers={"kid": "k", "jku": jku})
+    claims = jwt.decode(
+        vlab.client()
+        .post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"]})
+        .json()["access_token"],
+        options={"verify_signature": False},
+    )
+    return jwt.encode(
+        claims,
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": "k", "jku": jku},
+    )
 
 
-@pytest.mark.parametrize("jku", ["http://example.com/jwks.json", "http://169.254.169.254/latest/meta-data",
-                                 "http://127.0.0.1:9/jwks.json", "file:///etc/passwd", ""])
+@pytest.mark.parametrize(
+    "jku",
+    [
+        "http://example.com/jwks.json",
+        "http://169.254.169.254/latest/meta-data",
+        "http://127.0.0.1:9/jwks.json",
+        "file:///etc/passwd",
+        "",
+    ],
+)
 def test_jku_is_only_ever_fetched_from_the_lab_itself(vlab, jku):
     token = _signed_with_own_key(vlab, jku)
     answer = vlab.client().get("/vulnerable/jku/me", headers={"Authorization": f"Bearer {token}"})
@@ -146,22 +198,33 @@ def test_jku_is_only_ever_fetched_from_the_lab_itself(vlab, jku):
 def test_a_jku_on_the_lab_without_the_key_is_refused(vlab):
     url = vlab.client().post("/vulnerable/uploads", json={"keys": []}).json()["url"]
     assert url.startswith(vlab.url + "/vulnerable/uploads/")
-    answer = vlab.client().get("/vulnerable/jku/me", headers={"Authorization": f"Bearer {_signed_with_own_key(vlab, url)}"})
+    answer = vlab.client().get(
+        "/vulnerable/jku/me", headers={"Authorization": f"Bearer {_signed_with_own_key(vlab, url)}"}
+    )
     assert answer.status_code == 401 and "no usable key" in answer.json()["error_description"]
 
 
 def test_uploads_are_small_json_objects(vlab):
     http = vlab.client()
-    assert http.post("/vulnerable/uploads", data="not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        http.post(
+            "/vulnerable/uploads", data="not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert http.post("/vulnerable/uploads", json={"big": "x" * 20000}).status_code == 400
 
 
-@pytest.mark.parametrize("kid", ["../../../../../../etc/passwd", "/etc/hostname", "../keys", "nope", ""])
+@pytest.mark.parametrize(
+    "kid", ["../../../../../../etc/passwd", "/etc/hostname", "../keys", "nope", ""]
+)
 def test_kid_paths_stay_inside_the_sandbox(vlab, kid):
     from labserver.experiments.attacks import hs256_with_key_bytes
 
     token = hs256_with_key_bytes({"kid": kid}, {"sub": "bob", "exp": vlab.clock.now() + 60}, b"")
-    answer = vlab.client().get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {token}"})
+    answer = vlab.client().get(
+        "/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 401
     assert answer.json()["error_description"] == "no such key file in the sandbox"
 
@@ -175,10 +238,20 @@ def test_the_sandbox_is_a_temporary_folder_of_the_lab(vlab):
 def test_a_hardened_lab_token_resists_the_word_list(vlab):
     from labserver.experiments.attacks import crack_hs256, words
 
-    strong = vlab.client().post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"],
-                                                      "alg": "HS256"}).json()["access_token"]
-    weak = vlab.client().post("/vulnerable/weak-secret/token",
-                              json={"username": "bob", "password": PASSWORDS["bob"]}).json()["access_token"]
+    strong = (
+        vlab.client()
+        .post(
+            "/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"], "alg": "HS256"}
+        )
+        .json()["access_token"]
+    )
+    weak = (
+        vlab.client()
+        .post(
+            "/vulnerable/weak-secret/token", json={"username": "bob", "password": PASSWORDS["bob"]}
+        )
+        .json()["access_token"]
+    )
     assert crack_hs256(strong, words()) is None
     assert crack_hs256(weak, words()) == vlab.app.config["WEAK_SECRET"]
     assert len(words()) >= 100
@@ -186,7 +259,10 @@ def test_a_hardened_lab_token_resists_the_word_list(vlab):
 
 def test_vulnerable_session_ids_are_consecutive_and_the_lab_s_are_not(vlab):
     creds = {"username": "bob", "password": PASSWORDS["bob"]}
-    ids = [int(vlab.client().post("/vulnerable/session/login", json=creds).json()["session"]) for _ in range(3)]
+    ids = [
+        int(vlab.client().post("/vulnerable/session/login", json=creds).json()["session"])
+        for _ in range(3)
+    ]
     assert ids[1] == ids[0] + 1 and ids[2] == ids[1] + 1
     lab_ids = set()
     for _ in range(3):
@@ -198,13 +274,25 @@ def test_vulnerable_session_ids_are_consecutive_and_the_lab_s_are_not(vlab):
 
 def test_vulnerable_session_login_refuses_bad_input(vlab):
     http = vlab.client()
-    assert http.post("/vulnerable/session/login", json={"username": "bob", "password": "wrong"}).status_code == 401
-    assert http.post("/vulnerable/session/login", data="{", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        http.post(
+            "/vulnerable/session/login", json={"username": "bob", "password": "wrong"}
+        ).status_code
+        == 401
+    )
+    assert (
+        http.post(
+            "/vulnerable/session/login", data="{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert http.get("/vulnerable/session/me").status_code == 401
 
 
 @pytest.mark.parametrize("endpoint", ["alg-none", "kid-path", "alg-confusion"])
-@pytest.mark.parametrize("change", [{"aud": "someone-else"}, {"iss": "http://evil.test"}, {"exp": 1000}])
+@pytest.mark.parametrize(
+    "change", [{"aud": "someone-else"}, {"iss": "http://evil.test"}, {"exp": 1000}]
+)
 def test_each_vulnerable_endpoint_has_only_its_one_mistake(vlab, endpoint, change):
     """The forgery that works there stops working when it also breaks another rule."""
     from labserver.experiments.attacks import Attacker, hs256_with_key_bytes
@@ -216,8 +304,12 @@ def test_each_vulnerable_endpoint_has_only_its_one_mistake(vlab, endpoint, chang
         "alg-none": lambda c: encode_unsigned({"alg": "none", "typ": "at+jwt"}, c),
         "kid-path": lambda c: hs256_with_key_bytes({"kid": "../public/empty.txt"}, c, b""),
         "alg-confusion": lambda c: hs256_with_key_bytes(
-            {"kid": "rs256-1"}, c, vlab.keys.current("RS256").verifying_key.public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)),
+            {"kid": "rs256-1"},
+            c,
+            vlab.keys.current("RS256").verifying_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        ),
     }[endpoint]
     path = f"/vulnerable/{endpoint}/me"
     assert attacker.call(path, forge(claims))[0] == 200
@@ -231,14 +323,24 @@ def test_kid_path_keys_are_for_hs256_only(vlab):
     attacker = Attacker(vlab)
     token = hs256_with_key_bytes({"kid": "../public/empty.txt"}, attacker.claims(), b"")
     _, payload, signature = token.split(".")
-    relabelled = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"../public/empty.txt"}').rstrip(b"=").decode()
+    relabelled = (
+        base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"../public/empty.txt"}')
+        .rstrip(b"=")
+        .decode()
+    )
     assert attacker.call("/vulnerable/kid-path/me", f"{relabelled}.{payload}.{signature}")[0] == 401
 
 
 def test_only_the_counter_endpoint_numbers_its_sessions(vlab):
     anonymous = vlab.client().get("/vulnerable/session/start").json()["session"]
-    kept = vlab.client().post("/vulnerable/session/login-keep-id",
-                              json={"username": "bob", "password": PASSWORDS["bob"]}).json()["session"]
+    kept = (
+        vlab.client()
+        .post(
+            "/vulnerable/session/login-keep-id",
+            json={"username": "bob", "password": PASSWORDS["bob"]},
+        )
+        .json()["session"]
+    )
     for session_id in (anonymous, kept):
         assert not session_id.isdigit() and len(session_id) >= 43
 
@@ -248,25 +350,36 @@ def _unsigned(header: dict, payload: bytes = b'{"sub":"alice"}') -> str:
     return f"{part(json.dumps(header).encode())}.{part(payload)}.c2ln"
 
 
-@pytest.mark.parametrize("header", [
-    {"alg": "HS256", "kid": "a\u0000b"}, {"alg": "HS256", "kid": "x" * 300}, {"alg": "HS256", "kid": 7},
-    {"alg": "HS256", "kid": "x/" * 150},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "HS256", "kid": "a\u0000b"},
+        {"alg": "HS256", "kid": "x" * 300},
+        {"alg": "HS256", "kid": 7},
+        {"alg": "HS256", "kid": "x/" * 150},
+    ],
+)
 def test_kid_path_refuses_unusable_file_names_instead_of_crashing(vlab, header):
-    answer = vlab.http.get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {_unsigned(header)}"})
+    answer = vlab.http.get(
+        "/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {_unsigned(header)}"}
+    )
     assert answer.status_code == 401, answer.text
 
 
 def test_kid_path_refuses_a_lone_surrogate_kid(vlab):
     raw = base64.urlsafe_b64encode(b'{"alg":"HS256","kid":"\\ud800"}').rstrip(b"=").decode()
-    answer = vlab.http.get("/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {raw}.e30.c2ln"})
+    answer = vlab.http.get(
+        "/vulnerable/kid-path/me", headers={"Authorization": f"Bearer {raw}.e30.c2ln"}
+    )
     assert answer.status_code == 401, answer.text
 
 
 @pytest.mark.parametrize("jwk", ["x", 1, None, [], {"kty": "oct", "alg": "none"}, {"kty": "RSA"}])
 def test_jwk_header_refuses_what_is_not_a_key_instead_of_crashing(vlab, jwk):
     token = _unsigned({"alg": "RS256", "jwk": jwk})
-    answer = vlab.http.get("/vulnerable/jwk-header/me", headers={"Authorization": f"Bearer {token}"})
+    answer = vlab.http.get(
+        "/vulnerable/jwk-header/me", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 401, answer.text
 
 
@@ -275,5 +388,7 @@ def test_vulnerable_endpoints_still_refuse_a_token_that_never_expires(vlab, endp
     """Their one mistake is the signature; exp NaN must not become a second one."""
     claims = b'{"iss":"https://issuer.jwt-lab.test","aud":"https://api.jwt-lab.test","sub":"alice","exp":NaN}'
     token = _unsigned({"alg": "none"}, claims)[:-4]
-    answer = vlab.http.get(f"/vulnerable/{endpoint}/me", headers={"Authorization": f"Bearer {token}"})
+    answer = vlab.http.get(
+        f"/vulnerable/{endpoint}/me", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 401 or endpoint == "no-verify", answer.text

@@ -8,11 +8,12 @@ what they may do now.
 import pytest
 
 from labserver import PASSWORDS
-from labserver.users import user_key
 
 
 def token(lab, user, **extra):
-    answer = lab.http.post("/oauth/token", json={"username": user, "password": PASSWORDS[user], **extra})
+    answer = lab.http.post(
+        "/oauth/token", json={"username": user, "password": PASSWORDS[user], **extra}
+    )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
@@ -21,37 +22,51 @@ def basic(user):
     return (user, PASSWORDS[user])
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/admin/users", None),
-    ("PUT", "/admin/users/alice/roles", {"roles": ["user"]}),
-    ("POST", "/admin/keys/rotate", {"alg": "ES256"}),
-    ("DELETE", "/admin/keys/no-such-kid", None),
-    ("POST", "/admin/users/restore-demo", None),
-    ("GET", "/admin/users/alice/sessions", None),
-    ("POST", "/oauth/introspect", {"token": "x"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/admin/users", None),
+        ("PUT", "/admin/users/alice/roles", {"roles": ["user"]}),
+        ("POST", "/admin/keys/rotate", {"alg": "ES256"}),
+        ("DELETE", "/admin/keys/no-such-kid", None),
+        ("POST", "/admin/users/restore-demo", None),
+        ("GET", "/admin/users/alice/sessions", None),
+        ("POST", "/oauth/introspect", {"token": "x"}),
+    ],
+)
 def test_a_demoted_admins_valid_token_opens_no_admin_endpoint(lab, method, path, body):
     admin = token(lab, "admin", lifetime=24 * 3600)
     assert lab.http.get("/admin/users", headers=admin).status_code == 200
-    assert lab.http.put("/admin/users/admin/roles", json={"roles": ["user"]}, auth=basic("admin")).ok
+    assert lab.http.put(
+        "/admin/users/admin/roles", json={"roles": ["user"]}, auth=basic("admin")
+    ).ok
     answer = lab.http.request(method, path, json=body, headers=admin)
     # Removing a role bumps the token version, so the token is refused as revoked.
     assert answer.status_code == 401, answer.text
     assert "version" in answer.json()["error_description"]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/admin/users", None), ("POST", "/admin/keys/rotate", {"alg": "ES256"}),
-    ("POST", "/admin/users/restore-demo", None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/admin/users", None),
+        ("POST", "/admin/keys/rotate", {"alg": "ES256"}),
+        ("POST", "/admin/users/restore-demo", None),
+    ],
+)
 def test_a_token_whose_roles_claim_says_admin_is_not_enough(lab, method, path, body):
     """Signed by the lab, current version, roles claim ["admin"]: the store says alice is a user."""
     from labserver.access_tokens import access_token_claims, issue_access_token
 
     config = lab.app.config
-    claims = access_token_claims("alice", issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-                                 now=lab.clock.now(), lifetime=300,
-                                 extra={"roles": ["user", "admin"], "token_version": 1})
+    claims = access_token_claims(
+        "alice",
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=lab.clock.now(),
+        lifetime=300,
+        extra={"roles": ["user", "admin"], "token_version": 1},
+    )
     headers = {"Authorization": f"Bearer {issue_access_token(lab.keys, claims)}"}
     answer = lab.http.request(method, path, json=body, headers=headers)
     assert answer.status_code == 403 and "admin" in answer.json()["error_description"], answer.text
@@ -64,7 +79,12 @@ def test_a_logged_out_or_revoked_admin_token_opens_no_admin_endpoint(lab):
     assert answer.status_code == 401 and "deny list" in answer.json()["error_description"]
     other = token(lab, "admin")
     assert lab.http.post("/oauth/logout-everywhere", headers=other).ok
-    assert lab.http.put("/admin/users/alice/roles", json={"roles": ["user"]}, headers=other).status_code == 401
+    assert (
+        lab.http.put(
+            "/admin/users/alice/roles", json={"roles": ["user"]}, headers=other
+        ).status_code
+        == 401
+    )
 
 
 def test_a_deleted_and_restored_user_gets_no_old_token_or_session_back(lab):

@@ -28,8 +28,9 @@ def lab(redis_url):
 
 def browser_login(lab, user="alice"):
     browser = lab.client()
-    response = browser.post("/bff/login", data={"username": user, "password": PASSWORDS[user]},
-                            allow_redirects=False)
+    response = browser.post(
+        "/bff/login", data={"username": user, "password": PASSWORDS[user]}, allow_redirects=False
+    )
     assert response.status_code == 303, response.text
     return browser, response
 
@@ -49,20 +50,35 @@ def test_form_login_sets_only_an_httponly_cookie(lab):
     assert response.headers["Location"] == "/bff/"
     morsel = SimpleCookie(response.headers["Set-Cookie"])["bff"]
     assert morsel["httponly"] and morsel["samesite"] == "Lax" and morsel["path"] == "/"
-    assert "eyJ" not in response.text and "eyJ" not in str(response.headers), "no token reaches the browser"
+    assert "eyJ" not in response.text and "eyJ" not in str(response.headers), (
+        "no token reaches the browser"
+    )
     record = lab.store.hgetall(session_key(browser.cookies["bff"]))
-    assert record["user"] == "alice" and record["refresh_token"], "the refresh token stays on the server"
+    assert record["user"] == "alice" and record["refresh_token"], (
+        "the refresh token stays on the server"
+    )
 
 
 def test_json_login_and_bad_logins(lab):
-    assert lab.http.post("/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]}).status_code == 200
-    assert lab.http.post("/bff/login", data={"username": "alice", "password": "x"}).status_code == 401
+    assert (
+        lab.http.post(
+            "/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+        ).status_code
+        == 200
+    )
+    assert (
+        lab.http.post("/bff/login", data={"username": "alice", "password": "x"}).status_code == 401
+    )
     assert lab.http.post("/bff/login", data={"username": "alice"}).status_code == 400
 
 
 def test_a_login_posted_from_another_origin_is_refused(lab):
-    response = lab.http.post("/bff/login", data={"username": "alice", "password": PASSWORDS["alice"]},
-                             headers={"Origin": "http://localhost:1234"}, allow_redirects=False)
+    response = lab.http.post(
+        "/bff/login",
+        data={"username": "alice", "password": PASSWORDS["alice"]},
+        headers={"Origin": "http://localhost:1234"},
+        allow_redirects=False,
+    )
     assert response.status_code == 403 and "Set-Cookie" not in response.headers
 
 
@@ -79,8 +95,16 @@ def test_the_proxy_calls_the_api_with_a_bearer_token_and_no_cookie(lab):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-CSRF": "0"}, {**CSRF, "Origin": "http://localhost:1234"},
-                                     {**CSRF, "Sec-Fetch-Site": "cross-site"}, {**CSRF, "Sec-Fetch-Site": "same-site"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-CSRF": "0"},
+        {**CSRF, "Origin": "http://localhost:1234"},
+        {**CSRF, "Sec-Fetch-Site": "cross-site"},
+        {**CSRF, "Sec-Fetch-Site": "same-site"},
+    ],
+)
 def test_the_proxy_refuses_what_could_be_forged(lab, headers):
     browser, _ = browser_login(lab)
     response = browser.get("/bff/api/me", headers=headers)
@@ -88,7 +112,9 @@ def test_the_proxy_refuses_what_could_be_forged(lab, headers):
     assert lab.request_log.last()[0].path == "/bff/api/me", "no call reached the API"
 
 
-@pytest.mark.parametrize("path", ["../admin/users", "me/../../admin/users", "me%2f..%2f..%2fadmin", "me/%3Cscript%3E"])
+@pytest.mark.parametrize(
+    "path", ["../admin/users", "me/../../admin/users", "me%2f..%2f..%2fadmin", "me/%3Cscript%3E"]
+)
 def test_the_proxy_forwards_only_plain_api_paths(lab, path):
     browser, _ = browser_login(lab)
     response = browser.get(f"{lab.url}/bff/api/{path}", headers=CSRF)
@@ -115,7 +141,10 @@ def test_logout_ends_the_session_and_its_refresh_tokens(lab):
     browser, _ = browser_login(lab)
     browser.get("/bff/api/me", headers=CSRF)
     session = session_key(browser.cookies["bff"])
-    token, refresh = lab.store.hget(session, "access_token"), lab.store.hget(session, "refresh_token")
+    token, refresh = (
+        lab.store.hget(session, "access_token"),
+        lab.store.hget(session, "refresh_token"),
+    )
     family = lab.store.hget(token_key(refresh), "family")
     out = browser.post("/bff/logout", headers=CSRF)
     assert out.status_code == 200 and "bff=;" in out.headers["Set-Cookie"]
@@ -136,14 +165,22 @@ def test_logout_ends_the_session_and_its_refresh_tokens(lab):
 def test_the_sensitive_action_rechecks_the_store(lab):
     browser, _ = browser_login(lab, "bob")
     assert browser.get("/bff/api/me", headers=CSRF).status_code == 200  # a token is now cached
-    lab.http.put("/admin/users/bob/roles", json={"roles": ["editor"]}, auth=ADMIN)  # suspended: no "user"
-    assert browser.get("/bff/api/me", headers=CSRF).status_code == 200, "the cached token still says user"
+    lab.http.put(
+        "/admin/users/bob/roles", json={"roles": ["editor"]}, auth=ADMIN
+    )  # suspended: no "user"
+    assert browser.get("/bff/api/me", headers=CSRF).status_code == 200, (
+        "the cached token still says user"
+    )
     refused = browser.post("/bff/api/account/delete", headers=CSRF)
-    assert refused.status_code == 403 and "re-checked in the store" in refused.json()["error_description"]
+    assert (
+        refused.status_code == 403
+        and "re-checked in the store" in refused.json()["error_description"]
+    )
     lab.http.put("/admin/users/bob/roles", json={"roles": ["user", "editor"]}, auth=ADMIN)
     stale = browser.post("/bff/api/account/delete", headers=CSRF)
-    assert stale.status_code == 403 and "out of date" in stale.json()["error_description"], \
+    assert stale.status_code == 403 and "out of date" in stale.json()["error_description"], (
         "the role removal bumped the token version; the cached token is older"
+    )
     lab.clock.advance(300)  # the BFF gets a fresh token
     assert browser.post("/bff/api/account/delete", headers=CSRF).json()["deleted"] == "bob"
     assert lab.http.get("/whoami", auth=("bob", PASSWORDS["bob"])).status_code == 401
@@ -160,10 +197,16 @@ def test_parallel_calls_renew_the_token_once(lab):
     lab.clock.advance(300 - 20)
     cookie = {"Cookie": f"bff={browser.cookies['bff']}", **CSRF}
     with ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda _: lab.client().get("/bff/api/me", headers=cookie).status_code, range(4)))
+        statuses = list(
+            pool.map(
+                lambda _: lab.client().get("/bff/api/me", headers=cookie).status_code, range(4)
+            )
+        )
     assert statuses == [200] * 4
     renewals = [r for r in lab.request_log.entries if r.path == "/oauth/token"]
-    assert len(renewals) == 2 and all(r.status == 200 for r in renewals), "login's first token, then one renewal"
+    assert len(renewals) == 2 and all(r.status == 200 for r in renewals), (
+        "login's first token, then one renewal"
+    )
 
 
 def test_a_refused_request_does_not_keep_the_session_alive(lab):
@@ -205,13 +248,21 @@ def test_store_outage_fails_closed(lab):
 
 def test_the_bff_cookie_follows_the_labs_one_cookie_policy(redis_url, clock):
     """SESSION_COOKIE_SECURE and SESSION_SAMESITE apply to the BFF's cookie as to chapter 1's."""
-    lab = start_lab({"SESSION_COOKIE_SECURE": True, "SESSION_SAMESITE": "Strict"},
-                    redis_url=redis_url or "", clock=clock, replace=False)
+    lab = start_lab(
+        {"SESSION_COOKIE_SECURE": True, "SESSION_SAMESITE": "Strict"},
+        redis_url=redis_url or "",
+        clock=clock,
+        replace=False,
+    )
     try:
-        answer = lab.http.post("/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+        answer = lab.http.post(
+            "/bff/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+        )
         cookie = answer.headers["Set-Cookie"]
         assert "Secure" in cookie and "SameSite=Strict" in cookie and "HttpOnly" in cookie
-        session = lab.http.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+        session = lab.http.post(
+            "/session/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+        )
         assert session.headers["Set-Cookie"].split(";")[1:] == cookie.split(";")[1:]
     finally:
         lab.stop()

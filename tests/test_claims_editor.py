@@ -34,15 +34,18 @@ def test_editing_a_field_re_signs_and_the_verdict_follows(editor):
     assert "sub &#x27;bob&#x27;" in click_verify(editor)
 
 
-@pytest.mark.parametrize(("control", "value", "expected"), [
-    ("aud", "https://other-api.test", "wrong audience"),
-    ("iss", "https://evil.test", "wrong issuer"),
-    ("expires_in", -2, "expired"),
-    ("nbf_in", 5, "not yet valid"),
-    ("alg", "none", "algorithm not allowed"),
-    ("signer", "foreign", "bad signature"),
-    ("signer", "unknown-kid", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("control", "value", "expected"),
+    [
+        ("aud", "https://other-api.test", "wrong audience"),
+        ("iss", "https://evil.test", "wrong issuer"),
+        ("expires_in", -2, "expired"),
+        ("nbf_in", 5, "not yet valid"),
+        ("alg", "none", "algorithm not allowed"),
+        ("signer", "foreign", "bad signature"),
+        ("signer", "unknown-kid", "unknown key"),
+    ],
+)
 def test_each_control_reaches_the_servers_rule(editor, control, value, expected):
     getattr(editor, control).value = value
     verdict = click_verify(editor)
@@ -74,7 +77,10 @@ def test_the_encoded_token_is_shown_in_three_colours(editor):
 
 def test_roles_are_split_on_commas(editor):
     editor.roles.value = " user , editor,,"
-    assert jwt.decode(editor.token(), options={"verify_signature": False})["roles"] == ["user", "editor"]
+    assert jwt.decode(editor.token(), options={"verify_signature": False})["roles"] == [
+        "user",
+        "editor",
+    ]
 
 
 def test_plain_text_view_is_stable(editor):

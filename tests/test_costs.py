@@ -14,19 +14,23 @@ def test_paired_rounds_give_the_baseline_a_ratio_of_one_and_keep_order():
 
     calls = []
     seen_gc = []
-    ops = {"a": lambda: calls.append("a") or seen_gc.append(gc.isenabled()),
-           "b": lambda: calls.append("b"), "c": lambda: calls.append("c")}
+    ops = {
+        "a": lambda: calls.append("a") or seen_gc.append(gc.isenabled()),
+        "b": lambda: calls.append("b"),
+        "c": lambda: calls.append("c"),
+    }
     timings = paired(ops, "a", rounds=4, calls=2, min_block=0)
     assert [t.name for t in timings] == ["a", "b", "c"]
     assert timings[0].ratio == timings[0].ratio_low == timings[0].ratio_high == 1.0
     assert calls[:9] == ["a"] * 3 + ["b"] * 3 + ["c"] * 3  # warm-up: at least 3 calls each
-    rounds = [calls[9 + 6 * r: 15 + 6 * r] for r in range(4)]
+    rounds = [calls[9 + 6 * r : 15 + 6 * r] for r in range(4)]
     assert all(sorted(r) == ["a", "a", "b", "b", "c", "c"] for r in rounds)  # every op, each round
     assert all(r[0] == r[1] and r[2] == r[3] and r[4] == r[5] for r in rounds)  # in blocks
     assert len({tuple(r[::2]) for r in rounds}) > 1, "the order changes from round to round"
     assert seen_gc[3:] == [False] * 8 and gc.isenabled(), "GC off while timing, back on after"
-    assert all(t.low <= t.median <= t.high and t.ratio_low <= t.ratio <= t.ratio_high
-               for t in timings)
+    assert all(
+        t.low <= t.median <= t.high and t.ratio_low <= t.ratio <= t.ratio_high for t in timings
+    )
 
 
 def test_blocks_are_sized_to_last_long_enough():
@@ -45,8 +49,9 @@ def test_paired_times_with_the_clock_it_is_given():
     from labserver.experiments.costs import paired
 
     ticks = iter(range(10_000))
-    timings = paired({"a": lambda: None, "b": lambda: None}, "a", rounds=3, calls=4,
-                     clock=lambda: next(ticks))
+    timings = paired(
+        {"a": lambda: None, "b": lambda: None}, "a", rounds=3, calls=4, clock=lambda: next(ticks)
+    )
     assert all(t.median == t.low == t.high == 0.25 for t in timings), "one tick per 4 calls"
 
 
@@ -71,9 +76,11 @@ def test_in_process_work_is_timed_in_cpu_time(monkeypatch):
     monkeypatch.setattr(costs, "THREAD_CPU", spy("thread", time.thread_time))
     monkeypatch.setattr(costs, "PROCESS_CPU", spy("process", time.process_time))
     monkeypatch.setattr(costs.time, "perf_counter", spy("wall", time.perf_counter))
-    for run in (lambda: costs.crypto(rounds=1, min_block=0.0005),
-                lambda: costs.credential_checks(None, rounds=1, min_block=0.0005),
-                lambda: costs.store(None, rounds=1, batch=2, min_block=0.0005)):
+    for run in (
+        lambda: costs.crypto(rounds=1, min_block=0.0005),
+        lambda: costs.credential_checks(None, rounds=1, min_block=0.0005),
+        lambda: costs.store(None, rounds=1, batch=2, min_block=0.0005),
+    ):
         used.clear()
         run()
         assert used and set(used) == {"thread"}
@@ -86,8 +93,12 @@ def test_crypto_has_pyjwt_next_to_the_floor_for_every_algorithm():
     tables = crypto(rounds=1, min_block=0.0005)
     assert list(tables) == list(ALGORITHMS)
     for rows in tables.values():
-        assert [r.name for r in rows] == ["floor: sign (raw)", "PyJWT: encode",
-                                          "floor: verify (raw)", DECODE]
+        assert [r.name for r in rows] == [
+            "floor: sign (raw)",
+            "PyJWT: encode",
+            "floor: verify (raw)",
+            DECODE,
+        ]
 
 
 def test_credential_checks_put_a_session_lookup_next_to_each_algorithm(redis_url):
@@ -97,8 +108,9 @@ def test_credential_checks_put_a_session_lookup_next_to_each_algorithm(redis_url
     names = [r.name for r in rows]
     assert names[0] == SESSION and rows[0].ratio == 1.0
     assert ("session: the lab's check, real Redis" in names) == bool(redis_url)
-    assert [n for n in names if n.startswith("JWT")] == [f"JWT {a}: the lab's verifier"
-                                                         for a in ALGORITHMS]
+    assert [n for n in names if n.startswith("JWT")] == [
+        f"JWT {a}: the lab's verifier" for a in ALGORITHMS
+    ]
 
 
 def test_the_session_check_makes_the_lab_s_two_round_trips(store, clock):
@@ -130,12 +142,15 @@ def test_http_rows_and_sizes(lab):
 
     paths = ("/session/me", "/api/me", "/api/me/deny-checked")
     rows = http(lab, rounds=1, min_block=0.001)
-    assert [r.name for r in rows][1:] == ["GET /session/me (cookie, store)",
-                                          "GET /api/me (JWT, no store)",
-                                          "GET /api/me/deny-checked (JWT + 1 read)"]
+    assert [r.name for r in rows][1:] == [
+        "GET /session/me (cookie, store)",
+        "GET /api/me (JWT, no store)",
+        "GET /api/me/deny-checked (JWT + 1 read)",
+    ]
     statuses = [e.status for e in lab.request_log.entries if e.path in paths]
     assert statuses and set(statuses) == {200}, (
-        "every benchmarked request must succeed, or it measures errors")
+        "every benchmarked request must succeed, or it measures errors"
+    )
     size = sizes(lab)
     assert size["session cookie"] < size["JWT HS256"] < size["JWT ES256"] < size["JWT RS256"]
 
@@ -144,19 +159,32 @@ def test_the_report_has_every_section(lab):
     from labserver.experiments.costs import report
 
     text = report(quick=True, lab=lab)
-    for heading in ("checking one credential", "HS256: sign and verify", "session lookup",
-                    "one HTTP request over loopback", "credential bytes"):
+    for heading in (
+        "checking one credential",
+        "HS256: sign and verify",
+        "session lookup",
+        "one HTTP request over loopback",
+        "credential bytes",
+    ):
         assert heading in text
 
 
 # Medians of the rounds' ratios (CPU time, 5 rounds, as in notebook 07) that the course's 2-core
 # machine measured in over 20 runs, idle and at load 6 to 12: for each row, the one nearest to
 # its claim's threshold. The conclusions must still hold when each is three times worse.
-MEASURED_CHECKS = {SESSION: 1.0, "JWT HS256: the lab's verifier": 0.48,
-                   "JWT RS256: the lab's verifier": 0.78, "JWT ES256: the lab's verifier": 1.14,
-                   "JWT EdDSA: the lab's verifier": 1.26}
+MEASURED_CHECKS = {
+    SESSION: 1.0,
+    "JWT HS256: the lab's verifier": 0.48,
+    "JWT RS256: the lab's verifier": 0.78,
+    "JWT ES256: the lab's verifier": 1.14,
+    "JWT EdDSA: the lab's verifier": 1.26,
+}
 MEASURED_CRYPTO = {  # (raw sign, PyJWT decode), each over the raw verify
-    "HS256": (0.97, 23.7), "RS256": (13.7, 3.4), "ES256": (0.35, 1.6), "EdDSA": (0.32, 1.4)}
+    "HS256": (0.97, 23.7),
+    "RS256": (13.7, 3.4),
+    "ES256": (0.35, 1.6),
+    "EdDSA": (0.32, 1.4),
+}
 
 
 def _table(ratios: dict[str, float], spread: float = 1.0):
@@ -168,14 +196,24 @@ def _table(ratios: dict[str, float], spread: float = 1.0):
 
 
 def _crypto_tables(noise: float, spread: float = 1.0):
-    return {alg: _table({"floor: sign (raw)": sign * noise, "PyJWT: encode": sign * noise,
-                         "floor: verify (raw)": 1.0, DECODE: decode * noise}, spread)
-            for alg, (sign, decode) in MEASURED_CRYPTO.items()}
+    return {
+        alg: _table(
+            {
+                "floor: sign (raw)": sign * noise,
+                "PyJWT: encode": sign * noise,
+                "floor: verify (raw)": 1.0,
+                DECODE: decode * noise,
+            },
+            spread,
+        )
+        for alg, (sign, decode) in MEASURED_CRYPTO.items()
+    }
 
 
 def _checks(noise: float, spread: float = 1.0):
-    return _table({name: r if name == SESSION else r * noise
-                   for name, r in MEASURED_CHECKS.items()}, spread)
+    return _table(
+        {name: r if name == SESSION else r * noise for name, r in MEASURED_CHECKS.items()}, spread
+    )
 
 
 def test_the_checked_conclusions_hold_under_three_times_the_noise():
@@ -210,9 +248,11 @@ def test_the_conclusions_can_fail():
 def test_the_plot_keeps_its_labels_inside_the_figure_and_off_the_whiskers():
     from labserver.experiments.costs import Timing, plot
 
-    rows = [Timing("GET /api/me (JWT, no store)", 1, 1, 1, 1.0, 1.0, 1.0),
-            Timing("GET /api/me/deny-checked (JWT + 1 read)", 1, 1, 1, 1.19, 0.56, 1.38),
-            Timing("GET /health (no credential)", 1, 1, 1, 0.77, 0.49, 1.76)]
+    rows = [
+        Timing("GET /api/me (JWT, no store)", 1, 1, 1, 1.0, 1.0, 1.0),
+        Timing("GET /api/me/deny-checked (JWT + 1 read)", 1, 1, 1, 1.19, 0.56, 1.38),
+        Timing("GET /health (no credential)", 1, 1, 1, 0.77, 0.49, 1.76),
+    ]
     fig = plot(rows, "One request over loopback HTTP", "GET /api/me (JWT)")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -225,5 +265,6 @@ def test_the_plot_keeps_its_labels_inside_the_figure_and_off_the_whiskers():
     for text, row in zip(labels, rows[::-1], strict=True):
         box = text.get_window_extent(renderer)
         assert to_data.transform((box.x0, box.y0))[0] > row.ratio_high, (
-            f"{text.get_text()} sits on its whisker")
+            f"{text.get_text()} sits on its whisker"
+        )
         assert box.x1 <= ax.get_window_extent(renderer).x1, f"{text.get_text()} leaves the axes"

@@ -18,8 +18,11 @@ from labserver.jupyter import jupyter_env, lab_command
 COURSE = here()
 NAME = re.compile(r"\d\d_[a-z_]+\.ipynb")
 # Without git, a notebook not named like a chapter can only be the learner's own.
-NOTEBOOK_FILES = [p for p in COURSE.course_files("notebooks", "*.ipynb")
-                  if COURSE.git or COURSE.as_on_disk or NAME.fullmatch(p.name)]
+NOTEBOOK_FILES = [
+    p
+    for p in COURSE.course_files("notebooks", "*.ipynb")
+    if COURSE.git or COURSE.as_on_disk or NAME.fullmatch(p.name)
+]
 
 
 def read(path):
@@ -49,10 +52,16 @@ def test_notebook_is_committed_runnable_and_clean(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     problems = _unclean(nb)
     if problems and not COURSE.git:
-        pytest.skip(f"{path.name}: {problems[0]}; this copy is not a git checkout, so that may be "
-                    "JupyterLab's save of your runs: the committed notebook is checked in CI")
+        pytest.skip(
+            f"{path.name}: {problems[0]}; this copy is not a git checkout, so that may be "
+            "JupyterLab's save of your runs: the committed notebook is checked in CI"
+        )
     assert problems == []
-    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("#")]
+    headings = [
+        c.source.splitlines()[0]
+        for c in nb.cells
+        if c.cell_type == "markdown" and c.source.startswith("#")
+    ]
     assert headings[0].startswith(f"# {path.name[:2]} · "), "first heading: '# NN · Title'"
     assert any(h.startswith("## Summary") for h in headings)
     assert any("On your own" in c.source for c in nb.cells if c.cell_type == "markdown")
@@ -80,8 +89,11 @@ def _unclean(nb) -> list[str]:
 
 
 def test_ignored_outputs_stay_few():
-    ignored = sum("nbval-ignore-output" in c.metadata.get("tags", [])
-                  for p in NOTEBOOK_FILES for c in read(p).cells)
+    ignored = sum(
+        "nbval-ignore-output" in c.metadata.get("tags", [])
+        for p in NOTEBOOK_FILES
+        for c in read(p).cells
+    )
     assert ignored <= 2 * len(NOTEBOOK_FILES)
 
 

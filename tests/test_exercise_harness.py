@@ -26,13 +26,17 @@ def _has_suite(stub: Path) -> bool:
 
 
 # exNN -> its stub; of two files for one exercise (a learner's backup copy), the one with a suite.
-STUBS = {p.name[:4]: p for p in sorted(COURSE.course_files("exercises", "ex[0-9][0-9]_*.py"),
-                                       key=_has_suite)}
+STUBS = {
+    p.name[:4]: p
+    for p in sorted(COURSE.course_files("exercises", "ex[0-9][0-9]_*.py"), key=_has_suite)
+}
 EXERCISES = sorted(STUBS)
 YOUR_FOLDER = ROOT / "exercises"
-_IF_YOU_COMMITTED = (" (exercises/{name} is as committed at {ref}; if that commit holds your "
-                     "own solution, name the course's commit instead: "
-                     "LAB_COURSE_REF=origin/main make test)")
+_IF_YOU_COMMITTED = (
+    " (exercises/{name} is as committed at {ref}; if that commit holds your "
+    "own solution, name the course's commit instead: "
+    "LAB_COURSE_REF=origin/main make test)"
+)
 
 
 def _has_stub_marker(text: str) -> bool:
@@ -75,11 +79,14 @@ def test_each_exercise_has_a_stub_a_solution_and_a_suite(exercise):
     assert _has_suite(stub)
     text = COURSE.course_text(stub)
     if not COURSE.git and not _has_stub_marker(text):
-        pytest.skip(f"exercises/{stub.name} holds your work, and this copy is not a git checkout, "
-                    "so the course's stub cannot be read back to check it (CI checks it)")
+        pytest.skip(
+            f"exercises/{stub.name} holds your work, and this copy is not a git checkout, "
+            "so the course's stub cannot be read back to check it (CI checks it)"
+        )
     hint = _IF_YOU_COMMITTED.format(name=stub.name, ref=COURSE.ref) if COURSE.uses_committed else ""
-    assert _has_stub_marker(text), \
+    assert _has_stub_marker(text), (
         "a stub raises NotImplementedError with a hint, or is a 'Find the bug' exercise" + hint
+    )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -99,15 +106,19 @@ def test_every_check_fails_on_the_untouched_stub(exercise, tmp_path):
     elif passing:
         problem = f"these checks pass on the stub, so they cannot catch anything: {passing}"
     if problem and not surely_the_stub:
-        pytest.skip(f"exercises/{STUBS[exercise].name} may hold your work ({report.passed} of "
-                    f"{report.total} checks pass), and this copy is not a git checkout, so the "
-                    "course's untouched stub cannot be read back: CI checks it")
+        pytest.skip(
+            f"exercises/{STUBS[exercise].name} may hold your work ({report.passed} of "
+            f"{report.total} checks pass), and this copy is not a git checkout, so the "
+            "course's untouched stub cannot be read back: CI checks it"
+        )
     if problem and folder == YOUR_FOLDER and COURSE.uses_committed:
         problem += _IF_YOU_COMMITTED.format(name=STUBS[exercise].name, ref=COURSE.ref)
     elif problem and COURSE.as_on_disk and COURSE.is_yours(STUBS[exercise]):
-        problem += (f" (exercises/{STUBS[exercise].name} differs from {COURSE.ref} and is tested as "
-                    "on disk, as the course's stub: if it holds your work, `make test` without "
-                    "LAB_AS_ON_DISK or a named notebook tests the committed stub)")
+        problem += (
+            f" (exercises/{STUBS[exercise].name} differs from {COURSE.ref} and is tested as "
+            "on disk, as the course's stub: if it holds your work, `make test` without "
+            "LAB_AS_ON_DISK or a named notebook tests the committed stub)"
+        )
     assert not problem, problem
 
 
@@ -137,11 +148,17 @@ def _broken_copy(tmp_path: Path, body: str) -> Path:
 
 
 def test_a_wrong_answer_shows_the_assert_message_as_hint(tmp_path):
-    folder = _broken_copy(tmp_path, (ROOT / "solutions" / "ex01_session_lookup.py").read_text()
-                          .replace(">= idle_timeout", "> idle_timeout"))
+    folder = _broken_copy(
+        tmp_path,
+        (ROOT / "solutions" / "ex01_session_lookup.py")
+        .read_text()
+        .replace(">= idle_timeout", "> idle_timeout"),
+    )
     report = run_suite("ex01", str(folder))
     assert 0 < report.passed < report.total
-    assert "hint: idle for exactly idle_timeout counts as timed out: compare with >=" in report.text()
+    assert (
+        "hint: idle for exactly idle_timeout counts as timed out: compare with >=" in report.text()
+    )
     assert "what happened: assert" in report.text()
 
 
@@ -153,9 +170,12 @@ def test_a_syntax_error_is_a_report_not_a_traceback(tmp_path):
 
 
 def test_an_endless_loop_times_out_into_a_report(tmp_path):
-    folder = _broken_copy(tmp_path, "from labserver.store import key\n"
-                                    "def session_key(s): return key('session', s)\n"
-                                    "def lookup_session(*a, **k):\n    while True: pass\n")
+    folder = _broken_copy(
+        tmp_path,
+        "from labserver.store import key\n"
+        "def session_key(s): return key('session', s)\n"
+        "def lookup_session(*a, **k):\n    while True: pass\n",
+    )
     report = run_suite("ex01", str(folder), timeout=3)
     assert "did not finish within 3 s" in report.text()
 
@@ -175,16 +195,20 @@ def test_fixation_checks_catch_a_naive_login():
     """Exercise 03's suite fails on a login that promotes the presented session ID."""
     report = run_suite("ex03", str(ROOT / "tests" / "exercises" / "naive"))
     failed = _failed(report)
-    assert {"test_login_never_reuses_the_presented_id",
-            "test_the_planted_id_does_not_become_the_victims_session"} <= failed, report.text()
+    assert {
+        "test_login_never_reuses_the_presented_id",
+        "test_the_planted_id_does_not_become_the_victims_session",
+    } <= failed, report.text()
 
 
 def test_confusion_checks_catch_a_verifier_that_trusts_the_header():
     """Exercise 04's suite fails on a verifier that takes the algorithm from the token."""
     report = run_suite("ex04", str(ROOT / "tests" / "exercises" / "naive"))
     failed = {r.test for r in report.results if not r.passed}
-    assert {"test_alg_none_is_refused",
-            "test_another_algorithm_under_a_known_kid_is_refused[rs256-1-PS256]"} <= failed, report.text()
+    assert {
+        "test_alg_none_is_refused",
+        "test_another_algorithm_under_a_known_kid_is_refused[rs256-1-PS256]",
+    } <= failed, report.text()
 
 
 def test_rotation_checks_catch_a_check_then_set_race():
@@ -194,10 +218,13 @@ def test_rotation_checks_catch_a_check_then_set_race():
     assert "test_two_refreshes_at_once_cannot_both_succeed" in failed, report.text()
 
 
-@pytest.mark.parametrize(("exercise", "check"), [
-    ("ex09", "test_a_token_just_over_the_margin_is_reused"),
-    ("ex10", "test_an_origin_must_match_exactly_not_by_prefix"),
-])
+@pytest.mark.parametrize(
+    ("exercise", "check"),
+    [
+        ("ex09", "test_a_token_just_over_the_margin_is_reused"),
+        ("ex10", "test_an_origin_must_match_exactly_not_by_prefix"),
+    ],
+)
 def test_bff_checks_catch_their_naive_versions(exercise, check):
     report = run_suite(exercise, str(ROOT / "tests" / "exercises" / "naive"))
     assert check in {r.test for r in report.results if not r.passed}, report.text()
@@ -211,46 +238,95 @@ _SOLUTION_LOGIN_IMPORT = "import create_session, delete_session"
 #: Plausible wrong answers that once got through the check meant to catch them: each is the
 #: solution with one edit, with the check that must now fail on it.
 WRONG_ANSWERS = {
-    "ex01: a hashed clock as the session ID": ("ex01", [
-        ("import secrets\n", "import hashlib\nimport secrets\nimport time\n"),
-        ("secrets.token_urlsafe(32)", "hashlib.sha256(str(time.perf_counter_ns()).encode()).hexdigest()"),
-    ], "test_ids_do_not_depend_on_the_time"),
-    "ex01: 32 random bits, hashed to look long": ("ex01", [
-        ("import secrets\n", "import hashlib\nimport os\nimport secrets\n"),
-        ("secrets.token_urlsafe(32)", "hashlib.sha256(os.urandom(4)).hexdigest()"),
-    ], "test_ids_draw_128_bits_from_the_os_random_source"),
-    "ex03: an anonymous pre-login session is kept and given the user (textbook fixation)": ("ex03", [
-        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
-        (_SOLUTION_LOGIN, """    record = store.hgetall(session_key(presented_session_id or ""))
+    "ex01: a hashed clock as the session ID": (
+        "ex01",
+        [
+            ("import secrets\n", "import hashlib\nimport secrets\nimport time\n"),
+            (
+                "secrets.token_urlsafe(32)",
+                "hashlib.sha256(str(time.perf_counter_ns()).encode()).hexdigest()",
+            ),
+        ],
+        "test_ids_do_not_depend_on_the_time",
+    ),
+    "ex01: 32 random bits, hashed to look long": (
+        "ex01",
+        [
+            ("import secrets\n", "import hashlib\nimport os\nimport secrets\n"),
+            ("secrets.token_urlsafe(32)", "hashlib.sha256(os.urandom(4)).hexdigest()"),
+        ],
+        "test_ids_draw_128_bits_from_the_os_random_source",
+    ),
+    "ex03: an anonymous pre-login session is kept and given the user (textbook fixation)": (
+        "ex03",
+        [
+            (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+            (
+                _SOLUTION_LOGIN,
+                """    record = store.hgetall(session_key(presented_session_id or ""))
     if record and not record.get("user"):
         store.hset(session_key(presented_session_id), "user", username)
         return presented_session_id
-"""),
-    ], "test_the_planted_id_does_not_become_the_victims_session"),
-    "ex03: the ID the browser came with is kept as it is": ("ex03", [
-        (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
-        (_SOLUTION_LOGIN, """    if presented_session_id and store.exists(session_key(presented_session_id)):
+""",
+            ),
+        ],
+        "test_the_planted_id_does_not_become_the_victims_session",
+    ),
+    "ex03: the ID the browser came with is kept as it is": (
+        "ex03",
+        [
+            (_SOLUTION_LOGIN_IMPORT, _SOLUTION_LOGIN_IMPORT + ", session_key"),
+            (
+                _SOLUTION_LOGIN,
+                """    if presented_session_id and store.exists(session_key(presented_session_id)):
         return presented_session_id
-"""),
-    ], "test_the_planted_id_does_not_become_the_victims_session"),
-    "ex04: an empty sub is accepted": ("ex04", [
-        ('    if not claims["sub"]:', "    if False:"),
-    ], "test_an_empty_sub_is_refused"),
-    "ex11: the algorithm hard-coded": ("ex11", [
-        ("algorithms=[alg],", 'algorithms=["ES256"],'),
-    ], "test_every_kind_of_key_still_works"),
-    "ex11: the leeway argument deleted": ("ex11", [
-        ("        leeway=leeway,\n", ""),
-    ], "test_expired_inside_the_leeway_passes"),
-    "ex11: the leeway ten times too big": ("ex11", [
-        ("leeway=leeway,", "leeway=leeway * 10,"),
-    ], "test_expired_just_outside_the_leeway_is_refused"),
-    "ex12: named session over HTTPS": ("ex12", [
-        ('dump_cookie("__Host-session"', 'dump_cookie("session"'),
-    ], "test_named_with_the_host_prefix_over_https"),
-    "ex12: named __Secure-session over HTTPS": ("ex12", [
-        ('dump_cookie("__Host-session"', 'dump_cookie("__Secure-session"'),
-    ], "test_named_with_the_host_prefix_over_https"),
+""",
+            ),
+        ],
+        "test_the_planted_id_does_not_become_the_victims_session",
+    ),
+    "ex04: an empty sub is accepted": (
+        "ex04",
+        [
+            ('    if not claims["sub"]:', "    if False:"),
+        ],
+        "test_an_empty_sub_is_refused",
+    ),
+    "ex11: the algorithm hard-coded": (
+        "ex11",
+        [
+            ("algorithms=[alg],", 'algorithms=["ES256"],'),
+        ],
+        "test_every_kind_of_key_still_works",
+    ),
+    "ex11: the leeway argument deleted": (
+        "ex11",
+        [
+            ("        leeway=leeway,\n", ""),
+        ],
+        "test_expired_inside_the_leeway_passes",
+    ),
+    "ex11: the leeway ten times too big": (
+        "ex11",
+        [
+            ("leeway=leeway,", "leeway=leeway * 10,"),
+        ],
+        "test_expired_just_outside_the_leeway_is_refused",
+    ),
+    "ex12: named session over HTTPS": (
+        "ex12",
+        [
+            ('dump_cookie("__Host-session"', 'dump_cookie("session"'),
+        ],
+        "test_named_with_the_host_prefix_over_https",
+    ),
+    "ex12: named __Secure-session over HTTPS": (
+        "ex12",
+        [
+            ('dump_cookie("__Host-session"', 'dump_cookie("__Secure-session"'),
+        ],
+        "test_named_with_the_host_prefix_over_https",
+    ),
 }
 
 
@@ -261,7 +337,9 @@ def test_a_plausible_wrong_answer_fails_its_check(tmp_path, wrong):
     solution = next((ROOT / "solutions").glob(f"{exercise}_*.py"))
     text = solution.read_text()
     for old, new in edits:
-        assert old in text, f"solutions/{solution.name} no longer holds {old!r}: update this wrong answer"
+        assert old in text, (
+            f"solutions/{solution.name} no longer holds {old!r}: update this wrong answer"
+        )
         text = text.replace(old, new)
     folder = tmp_path / "wrong"
     folder.mkdir()

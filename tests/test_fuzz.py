@@ -50,10 +50,15 @@ def clock_module():
 def _rules():
     from labserver import create_app
 
-    app = create_app({"VULNERABLE_ENDPOINTS": True, "EDGE_JWKS_URL": "http://127.0.0.1:9/jwks.json"},
-                     store=None)
-    return sorted((rule.rule, method) for rule in app.url_map.iter_rules()
-                  for method in sorted(rule.methods - {"HEAD", "OPTIONS"}) if rule.endpoint != "static")
+    app = create_app(
+        {"VULNERABLE_ENDPOINTS": True, "EDGE_JWKS_URL": "http://127.0.0.1:9/jwks.json"}, store=None
+    )
+    return sorted(
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if rule.endpoint != "static"
+    )
 
 
 RULES = _rules()
@@ -61,20 +66,26 @@ RULES = _rules()
 
 def _login_headers(lab) -> dict[str, dict[str, str]]:
     client = lab.app.test_client()
-    session = client.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    session = client.post(
+        "/session/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+    )
     assert session.status_code == 200
     cookie = session.headers["Set-Cookie"].split(";")[0]
     csrf = session.get_json()["csrf_token"]
     bff = client.post("/bff/login", json={"username": "admin", "password": PASSWORDS["admin"]})
     assert bff.status_code == 200
-    return {"session": {"Cookie": cookie, "X-CSRF-Token": csrf},
-            "bff": {"Cookie": bff.headers["Set-Cookie"].split(";")[0], "X-CSRF": "1"}}
+    return {
+        "session": {"Cookie": cookie, "X-CSRF-Token": csrf},
+        "bff": {"Cookie": bff.headers["Set-Cookie"].split(";")[0], "X-CSRF": "1"},
+    }
 
 
 def _tokens(lab) -> dict[str, str]:
     tokens = {}
     for user in ("alice", "admin"):
-        answer = lab.app.test_client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
+        answer = lab.app.test_client().post(
+            "/oauth/token", json={"username": user, "password": PASSWORDS[user]}
+        )
         tokens[user] = answer.get_json()["access_token"]
     for i, token in enumerate(odd_claim_tokens(lab) + odd_header_tokens(lab)):
         tokens[f"odd{i}"] = token
@@ -85,8 +96,11 @@ def _acceptable(status: int, body: dict | None) -> bool:
     if status < 500:
         return True
     # On purpose: the BFF's API or the edge's issuer could not be reached or answered badly.
-    return status in (502, 503) and body is not None and body.get("error") in (
-        "bad_gateway", "service_unavailable", "store_unavailable")
+    return (
+        status in (502, 503)
+        and body is not None
+        and body.get("error") in ("bad_gateway", "service_unavailable", "store_unavailable")
+    )
 
 
 @pytest.mark.parametrize(("rule", "method"), RULES, ids=[f"{m} {r}" for r, m in RULES])
@@ -99,7 +113,12 @@ def test_no_input_gets_a_5xx(issuer, clock_module, rule, method):
         sessions, tokens = _login_headers(lab), _tokens(minted_by)
         credentials = credential_headers(lab, sessions, tokens)
         bodies = body_variants(rng, BODIES_PER_ROUTE)
-        good = [{}, {"Authorization": f"Bearer {tokens['admin']}"}, sessions["session"], sessions["bff"]]
+        good = [
+            {},
+            {"Authorization": f"Bearer {tokens['admin']}"},
+            sessions["session"],
+            sessions["bff"],
+        ]
         cases = [(headers, rng.choice(bodies)) for headers in credentials]
         cases += [(good[i % len(good)], body) for i, body in enumerate(bodies)]
         if method == "POST":  # tokens where the body carries one (revoke, introspect, refresh)
@@ -112,19 +131,29 @@ def test_no_input_gets_a_5xx(issuer, clock_module, rule, method):
             response = client.open(path, method=method, headers=sent, data=body)
             parsed = response.get_json(silent=True) if response.is_json else None
             if not _acceptable(response.status_code, parsed):
-                failures.append(f"{response.status_code} {method} {path} {sent!r:.200} {body[:80]!r}")
+                failures.append(
+                    f"{response.status_code} {method} {path} {sent!r:.200} {body[:80]!r}"
+                )
             if response.status_code >= 400:
-                assert parsed is not None and set(parsed) >= {"error", "error_description"}, \
+                assert parsed is not None and set(parsed) >= {"error", "error_description"}, (
                     f"{response.status_code} without the lab's JSON error body: {method} {path}"
-        assert not failures, f"{len(failures)} of {len(cases)} answers were 5xx, e.g.:\n" + "\n".join(failures[:5])
+                )
+        assert not failures, (
+            f"{len(failures)} of {len(cases)} answers were 5xx, e.g.:\n" + "\n".join(failures[:5])
+        )
         assert lab.crashes == [], f"{len(lab.crashes)} crashes, e.g. {lab.crashes[:3]}"
     finally:
         lab.stop()
     assert issuer.crashes == []
 
 
-RAW_HEADERS = (b"Authorization: Basic \xc3\xa9", b"Authorization: Bearer \xff\xfe", b"Cookie: session=\xff; bff=\xc3",
-               b"X-CSRF-Token: \xc3\xa9\r\nX-CSRF: 1\r\nOrigin: \xff", b"Content-Type: application/json; charset=\xff")
+RAW_HEADERS = (
+    b"Authorization: Basic \xc3\xa9",
+    b"Authorization: Bearer \xff\xfe",
+    b"Cookie: session=\xff; bff=\xc3",
+    b"X-CSRF-Token: \xc3\xa9\r\nX-CSRF: 1\r\nOrigin: \xff",
+    b"Content-Type: application/json; charset=\xff",
+)
 
 
 def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
@@ -143,8 +172,14 @@ def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
                 continue
             for header in RAW_HEADERS:
                 path = fill_path(rule, rng).encode()
-                raw = (method.encode() + b" " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header +
-                       b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                raw = (
+                    method.encode()
+                    + b" "
+                    + path
+                    + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + header
+                    + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                )
                 with socket.create_connection((address.hostname, address.port), timeout=10) as s:
                     s.sendall(raw)
                     answer = b""

@@ -93,9 +93,17 @@ def test_request_log_records_method_path_status_and_credential(lab):
     lab.http.get("/health", cookies={"session": "0123456789abcdef"})
     rows = lab.request_log.last(4)
     assert [(r.method, r.path, r.status) for r in rows] == [
-        ("GET", "/health", 200), ("GET", "/whoami", 200), ("GET", "/whoami", 401), ("GET", "/health", 200)]
+        ("GET", "/health", 200),
+        ("GET", "/whoami", 200),
+        ("GET", "/whoami", 401),
+        ("GET", "/health", 200),
+    ]
     assert [r.credential for r in rows] == [
-        "-", "Basic alice", "Bearer eyJhbGci…", "cookie session=01234567…"]
+        "-",
+        "Basic alice",
+        "Bearer eyJhbGci…",
+        "cookie session=01234567…",
+    ]
     assert [r.number for r in rows] == sorted(r.number for r in rows)
     table = lab.request_log.table(4)
     assert "Basic alice" in table and "status" in table.splitlines()[0]
@@ -117,7 +125,9 @@ def test_unreachable_redis_at_start_is_a_clear_error():
     with socket.socket() as s:  # a port where nothing listens
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(StoreUnreachableAtStart, match=f"redis://127.0.0.1:{port}/0.*unset REDIS_URL"):
+    with pytest.raises(
+        StoreUnreachableAtStart, match=f"redis://127.0.0.1:{port}/0.*unset REDIS_URL"
+    ):
         start_lab(redis_url=f"redis://127.0.0.1:{port}/0", replace=False)
 
 

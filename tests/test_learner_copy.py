@@ -25,13 +25,28 @@ from labserver.course_copy import here
 SOLVED = {"ex01": 14, "ex03": 5, "ex04": 23}  # exercise: its number of checks
 NB00 = "notebooks/00_start_the_lab.ipynb"
 # What `make test` runs, narrowed to the parts a learner's work touches (about 20 s).
-SELECTION = ("test_course or 00_start_the_lab or (harness and not passes_on_the_solution and "
-             "(ex01 or ex03 or ex04 or first_failure))")
+SELECTION = (
+    "test_course or 00_start_the_lab or (harness and not passes_on_the_solution and "
+    "(ex01 or ex03 or ex04 or first_failure))"
+)
 
 
 def _git(copy: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=course", "-c", "user.email=course@lab.test",
-                    "-c", "commit.gpgsign=false", *args], cwd=copy, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=course",
+            "-c",
+            "user.email=course@lab.test",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _learner_output(exercise: str, path: str) -> dict:
@@ -45,22 +60,35 @@ def _autosave(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         cell.execution_count = 40 + number  # a second session's counts
-        cell.metadata["execution"] = {"iopub.execute_input": "2026-03-01T10:00:00.000Z",
-                                      "shell.execute_reply": "2026-03-01T10:00:00.500Z"}
+        cell.metadata["execution"] = {
+            "iopub.execute_input": "2026-03-01T10:00:00.000Z",
+            "shell.execute_reply": "2026-03-01T10:00:00.500Z",
+        }
         cell.metadata["scrolled"] = True
         for exercise in re.findall(r'check\("(ex\d\d)"\)', cell.source):
             if exercise in SOLVED:
                 cell.outputs = [_learner_output(exercise, f"exercises/{exercise}_....py")]
     nb.metadata["language_info"]["version"] = "3.12.9"
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {}, "version_major": 2, "version_minor": 0}}
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     out, cell = nbformat.v4.new_output, nbformat.v4.new_code_cell
     nb.cells[-1:-1] = [  # the learner's own cells, before the bottom links
         cell("print(lab.url)", outputs=[out("stream", name="stdout", text="http://127.0.0.1:5")]),
-        cell("lab.http.get('/whomai', auth=alise)", outputs=[
-            out("error", ename="NameError", evalue="name 'alise' is not defined", traceback=[])]),
-        cell("import warnings; warnings.warn('mine')",
-             outputs=[out("stream", name="stderr", text="UserWarning: mine\n")]),
+        cell(
+            "lab.http.get('/whomai', auth=alise)",
+            outputs=[
+                out("error", ename="NameError", evalue="name 'alise' is not defined", traceback=[])
+            ],
+        ),
+        cell(
+            "import warnings; warnings.warn('mine')",
+            outputs=[out("stream", name="stderr", text="UserWarning: mine\n")],
+        ),
     ]
     nbformat.write(nb, path)
 
@@ -83,12 +111,30 @@ def _make_learners_copy(tmp_path: Path) -> Path:
 
 def _make_test(copy: Path) -> subprocess.CompletedProcess:
     """``make test`` in ``copy`` (its selection), as a learner's shell would run it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "PYTEST_"))
-           and k not in ("PYTHONPATH", "REDIS_URL")}
-    return subprocess.run([sys.executable, "-m", "pytest", "tests/test_exercise_harness.py",
-                           "tests/test_course.py", "notebooks", "-k", SELECTION, "-v"],
-                          cwd=copy, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LAB_", "PYTEST_")) and k not in ("PYTHONPATH", "REDIS_URL")
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_exercise_harness.py",
+            "tests/test_course.py",
+            "notebooks",
+            "-k",
+            SELECTION,
+            "-v",
+        ],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _outcomes(stdout: str, test: str) -> list[str]:

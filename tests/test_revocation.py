@@ -22,8 +22,9 @@ def lab(redis_url):
 
     if redis_url:
         delete_lab_keys(connect(redis_url))
-    with start_lab({"REFRESH_TOKENS": True}, clock=LabClock.frozen(), redis_url=redis_url or "",
-                   replace=False) as lab:
+    with start_lab(
+        {"REFRESH_TOKENS": True}, clock=LabClock.frozen(), redis_url=redis_url or "", replace=False
+    ) as lab:
         yield lab
         assert lab.crashes == []
     if redis_url:
@@ -31,13 +32,17 @@ def lab(redis_url):
 
 
 def tokens(lab, user="alice", **body):
-    response = lab.http.post("/oauth/token", json={"username": user, "password": PASSWORDS[user], **body})
+    response = lab.http.post(
+        "/oauth/token", json={"username": user, "password": PASSWORDS[user], **body}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def refresh(lab, refresh_token):
-    return lab.http.post("/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh_token})
+    return lab.http.post(
+        "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh_token}
+    )
 
 
 def bearer(token):
@@ -46,11 +51,16 @@ def bearer(token):
 
 # --- refresh tokens ---
 
+
 def test_refresh_tokens_are_off_unless_switched_on():
     with start_lab(redis_url="", replace=False) as plain:
-        body = plain.http.post("/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"]}).json()
+        body = plain.http.post(
+            "/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"]}
+        ).json()
         assert "refresh_token" not in body
-        refused = plain.http.post("/oauth/token", json={"grant_type": "refresh_token", "refresh_token": "x"})
+        refused = plain.http.post(
+            "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": "x"}
+        )
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
@@ -70,7 +80,10 @@ def test_reuse_revokes_the_family_for_both_parties(lab):
     assert attacker.status_code == 400 and attacker.json()["error"] == "invalid_grant"
     assert "reuse detected" in attacker.json()["error_description"]
     victims_next = refresh(lab, victim)
-    assert victims_next.status_code == 400 and "family is revoked" in victims_next.json()["error_description"]
+    assert (
+        victims_next.status_code == 400
+        and "family is revoked" in victims_next.json()["error_description"]
+    )
 
 
 def test_reuse_in_one_family_leaves_other_families_alone(lab):
@@ -94,22 +107,29 @@ def test_refresh_family_expires_on_the_lab_clock(lab):
     assert response.status_code == 400 and "expired" in response.json()["error_description"]
 
 
-@pytest.mark.parametrize("body", [
-    {"grant_type": "refresh_token"}, {"grant_type": "refresh_token", "refresh_token": 5},
-    {"grant_type": "implicit", "refresh_token": "x"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"grant_type": "refresh_token"},
+        {"grant_type": "refresh_token", "refresh_token": 5},
+        {"grant_type": "implicit", "refresh_token": "x"},
+    ],
+)
 def test_malformed_refresh_requests(lab, body):
     assert lab.http.post("/oauth/token", json=body).status_code == 400
 
 
 @pytest.mark.parametrize("lifetime", [0, -5, 24 * 3600 + 1, "60", 1.5, True])
 def test_lifetime_must_be_sensible(lab, lifetime):
-    response = lab.http.post("/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"],
-                                                   "lifetime": lifetime})
+    response = lab.http.post(
+        "/oauth/token",
+        json={"username": "alice", "password": PASSWORDS["alice"], "lifetime": lifetime},
+    )
     assert response.status_code == 400 and "lifetime" in response.json()["error_description"]
 
 
 # --- token version ---
+
 
 def test_logout_everywhere_bumps_the_version_and_revokes_refresh_families(lab):
     body = tokens(lab)
@@ -119,8 +139,9 @@ def test_logout_everywhere_bumps_the_version_and_revokes_refresh_families(lab):
     assert out == {"token_version": 2, "refresh_families_revoked": 1}
     refused = lab.http.get(checked, headers=bearer(body["access_token"]))
     assert refused.status_code == 401 and "version 1" in refused.json()["error_description"]
-    assert lab.http.get("/api/me", headers=bearer(body["access_token"])).status_code == 200, \
+    assert lab.http.get("/api/me", headers=bearer(body["access_token"])).status_code == 200, (
         "an endpoint that checks only the signature still accepts it"
+    )
     assert refresh(lab, body["refresh_token"]).status_code == 400
     assert lab.http.get(checked, headers=bearer(tokens(lab)["access_token"])).status_code == 200
 
@@ -128,13 +149,16 @@ def test_logout_everywhere_bumps_the_version_and_revokes_refresh_families(lab):
 def test_role_removal_bumps_the_version(lab):
     lab.http.put("/admin/users/bob/roles", json={"roles": ["user"]}, auth=ADMIN)  # bob loses editor
     old = tokens(lab, "bob")["access_token"]
-    lab.http.put("/admin/users/bob/roles", json={"roles": ["user", "editor"]}, auth=ADMIN)  # added: no bump
+    lab.http.put(
+        "/admin/users/bob/roles", json={"roles": ["user", "editor"]}, auth=ADMIN
+    )  # added: no bump
     assert lab.http.get("/api/me/version-checked", headers=bearer(old)).status_code == 200
     lab.http.put("/admin/users/bob/roles", json={"roles": ["editor"]}, auth=ADMIN)  # removed: bump
     assert lab.http.get("/api/me/version-checked", headers=bearer(old)).status_code == 401
 
 
 # --- deny list ---
+
 
 def test_revoking_an_access_token_denies_it_until_exp_plus_leeway(lab):
     token = tokens(lab, lifetime=300)["access_token"]
@@ -145,8 +169,9 @@ def test_revoking_an_access_token_denies_it_until_exp_plus_leeway(lab):
     assert refused.status_code == 401 and "deny list" in refused.json()["error_description"]
     assert lab.store.ttl(deny_key(claims["iss"], claims["jti"])) == 200 + 30
     lab.clock.advance(200 + 29)
-    assert lab.http.get("/api/me/deny-checked", headers=bearer(token)).status_code == 401, \
+    assert lab.http.get("/api/me/deny-checked", headers=bearer(token)).status_code == 401, (
         "inside the leeway the token would still pass: the entry must still be there"
+    )
     if is_embedded(lab.store):  # a real Redis counts real seconds, not the lab's
         lab.clock.advance(2)
         assert deny_list_size(lab.store) == 0, "the entry leaves once the token can no longer pass"
@@ -173,18 +198,24 @@ def test_deny_list_check_costs_one_store_read(lab):
 
 # --- permission re-check ---
 
+
 def test_permission_recheck_applies_a_role_removal_at_once(lab):
     token = tokens(lab, "bob")["access_token"]  # bob is an editor
     for path in ("/api/reports", "/api/reports/from-token"):
         assert lab.http.get(path, headers=bearer(token)).status_code == 200
     lab.http.put("/admin/users/bob/roles", json={"roles": ["user"]}, auth=ADMIN)
     rechecked = lab.http.get("/api/reports", headers=bearer(token))
-    assert rechecked.status_code == 403 and "re-checked in the store" in rechecked.json()["error_description"]
-    assert lab.http.get("/api/reports/from-token", headers=bearer(token)).status_code == 200, \
+    assert (
+        rechecked.status_code == 403
+        and "re-checked in the store" in rechecked.json()["error_description"]
+    )
+    assert lab.http.get("/api/reports/from-token", headers=bearer(token)).status_code == 200, (
         "the token still says editor"
+    )
 
 
 # --- RFC 7009 and RFC 7662 ---
+
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "x" * 5000, "eyJhbGciOiJub25lIn0.e30."])
 def test_revoke_answers_200_for_anything(lab, token):
@@ -211,16 +242,23 @@ def introspect(lab, token, auth=ADMIN):
 def test_introspection_of_active_tokens(lab):
     body = tokens(lab)
     access = introspect(lab, body["access_token"]).json()
-    assert access["active"] is True and access["sub"] == "alice" and access["token_type"] == "Bearer"
+    assert (
+        access["active"] is True and access["sub"] == "alice" and access["token_type"] == "Bearer"
+    )
     refresh_info = introspect(lab, body["refresh_token"]).json()
     assert refresh_info == {"active": True, "username": "alice", "exp": refresh_info["exp"]}
 
 
 def test_revoke_and_introspect_take_form_bodies_as_the_rfcs_say(lab):
     token = tokens(lab)["access_token"]
-    assert lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json()["active"] is True
+    assert (
+        lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json()["active"]
+        is True
+    )
     assert lab.http.post("/oauth/revoke", data={"token": token}).status_code == 200
-    assert lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json() == {"active": False}
+    assert lab.http.post("/oauth/introspect", data={"token": token}, auth=ADMIN).json() == {
+        "active": False
+    }
 
 
 def test_introspection_says_inactive_and_nothing_more(lab):
@@ -245,9 +283,15 @@ def test_introspection_is_for_authorized_callers(lab):
 
 # --- the experiment ---
 
+
 def test_revocation_window_experiment():
     results = {r.strategy: r for r in revocation_window.run()}
-    immediate = ["server-side session", "JWT + deny list", "JWT + token-version check", "JWT + permission re-check"]
+    immediate = [
+        "server-side session",
+        "JWT + deny list",
+        "JWT + token-version check",
+        "JWT + permission re-check",
+    ]
     for name in immediate:
         assert results[name].window == 0 and results[name].worst_case == 0, name
     short = results["JWT, 5 min + refresh token"]
@@ -264,5 +308,6 @@ def test_revocation_window_experiment():
     assert sorted(named) == sorted(results), "every strategy named once, by the point it measured"
     renderer = figure.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in labels]
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), \
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]), (
         "no label covers another"
+    )

@@ -89,8 +89,11 @@ def chunked(body: bytes) -> bytes:
 def test_the_truncated_chunk_repro_is_refused_before_the_app_reads_a_byte(server, seen):
     # werkzeug's dechunker handed the app 64 KiB of process memory for this (issue 13).
     with connect(server.url) as s:
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD
-                  + b"Transfer-Encoding: chunked\r\n\r\n100000\r\nabc")
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n"
+            + HEAD
+            + b"Transfer-Encoding: chunked\r\n\r\n100000\r\nabc"
+        )
         s.shutdown(socket.SHUT_WR)
         status, headers, body = read_response(s.makefile("rb"))
     assert status == 411 and headers["content-type"] == "application/json"
@@ -102,8 +105,14 @@ def test_the_truncated_chunk_repro_is_refused_before_the_app_reads_a_byte(server
 def test_a_chunked_body_over_64_kib_is_refused_not_cut(server, seen, encoding):
     body = json.dumps({"username": "alice", "password": "x" * 70_000}).encode()
     with connect(server.url) as s:
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD
-                  + b"Transfer-Encoding: " + encoding + b"\r\n\r\n" + chunked(body))
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n"
+            + HEAD
+            + b"Transfer-Encoding: "
+            + encoding
+            + b"\r\n\r\n"
+            + chunked(body)
+        )
         status, headers, reply = read_response(s.makefile("rb"))
         assert closed_by_server(s), "the rest of a refused body must not be read as a request"
     assert status == 411 and headers["connection"] == "close"
@@ -114,28 +123,39 @@ def test_a_chunked_body_over_64_kib_is_refused_not_cut(server, seen, encoding):
 def test_content_length_with_transfer_encoding_is_refused(server, seen):
     # Two framings for one body: the classic request-smuggling shape.
     with connect(server.url) as s:
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Content-Length: 5\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n" + chunked(b"{}"))
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Content-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked(b"{}")
+        )
         status, _, body = read_response(s.makefile("rb"))
     assert status == 411 and seen == []
     assert_json_error(body, "length_required")
 
 
-@pytest.mark.parametrize("lengths", [[b"2", b"3"], [b"-1"], [b"2x"], [b"0x10"], [b"\xb2"], [b"4\xb9"]])
+@pytest.mark.parametrize(
+    "lengths", [[b"2", b"3"], [b"-1"], [b"2x"], [b"0x10"], [b"\xb2"], [b"4\xb9"]]
+)
 def test_an_unreadable_content_length_is_a_json_400(server, seen, lengths):
     head = b"".join(b"Content-Length: " + v + b"\r\n" for v in lengths)
     with connect(server.url) as s:
         s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD + head + b"\r\n{}x")
         status, _, body = read_response(s.makefile("rb"))
-    assert status == 400 and "Content-Length" in assert_json_error(body, "bad_request")["error_description"]
+    assert (
+        status == 400
+        and "Content-Length" in assert_json_error(body, "bad_request")["error_description"]
+    )
     assert seen == []
 
 
 def test_a_body_over_the_limit_is_413_and_the_connection_closed(server, seen):
     body = b"x" * 100_000
     with connect(server.url) as s:
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD
-                  + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n"
+            + HEAD
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
         status, headers, reply = read_response(s.makefile("rb"))
         assert closed_by_server(s)
     assert status == 413 and headers["connection"] == "close"
@@ -146,8 +166,10 @@ def test_expect_100_continue_then_the_body(server, seen):
     body = json.dumps({"username": "alice", "password": "wrong"}).encode()
     with connect(server.url) as s:
         f = s.makefile("rb")
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Expect: 100-continue\r\n"
-                  b"Content-Length: %d\r\n\r\n" % len(body))
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Expect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
         assert f.readline().split()[1] == b"100" and f.readline() == b"\r\n"
         s.sendall(body)
         status, _, reply = read_response(f)
@@ -157,8 +179,10 @@ def test_expect_100_continue_then_the_body(server, seen):
 
 def test_a_refused_chunked_body_is_not_invited_with_100_continue(server, seen):
     with connect(server.url) as s:
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Expect: 100-continue\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Expect: 100-continue\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         status, _, body = read_response(s.makefile("rb"))
     assert status == 411 and seen == []
     assert_json_error(body, "length_required")
@@ -192,7 +216,7 @@ def test_a_head_sent_a_byte_at_a_time_runs_into_the_timeout(server, seen):
     with connect(server.url) as s:
         try:
             for i in range(len(request)):
-                s.sendall(request[i:i + 1])
+                s.sendall(request[i : i + 1])
                 time.sleep(TIMEOUT / 6)
         except OSError:
             pass  # the server gave up on us: expected
@@ -217,8 +241,12 @@ def test_two_requests_on_one_connection_both_get_answers(server, seen):
     body = json.dumps({"username": "alice", "password": "wrong"}).encode()
     with connect(server.url) as s:
         f = s.makefile("rb")
-        s.sendall(b"POST /session/login HTTP/1.1\r\n" + HEAD
-                  + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        s.sendall(
+            b"POST /session/login HTTP/1.1\r\n"
+            + HEAD
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
         first = read_response(f)
         s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         second = read_response(f)
@@ -230,7 +258,9 @@ def test_two_requests_on_one_connection_both_get_answers(server, seen):
 def test_pipelined_requests_are_answered_in_order(server):
     with connect(server.url) as s:
         f = s.makefile("rb")
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(
+            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         assert [read_response(f)[0] for _ in range(2)] == [200, 404]
 
 
@@ -238,8 +268,11 @@ def test_a_requests_session_reuses_its_connection(server, seen):
     with requests.Session() as http:
         http.trust_env = False
         assert http.get(server.url + "/health", timeout=CLIENT_WAIT).ok
-        http.post(server.url + "/session/login", json={"username": "alice", "password": "no"},
-                  timeout=CLIENT_WAIT)
+        http.post(
+            server.url + "/session/login",
+            json={"username": "alice", "password": "no"},
+            timeout=CLIENT_WAIT,
+        )
         assert http.get(server.url + "/health", timeout=CLIENT_WAIT).ok
     assert len({port for port, _ in seen}) == 1, f"one connection expected: {seen}"
 
@@ -258,10 +291,13 @@ def test_past_the_keep_alive_limit_connections_close_after_each_response(server,
             assert closed_by_server(second)
 
 
-@pytest.mark.parametrize("request_line", [
-    b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n",
-    b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ],
+)
 def test_http_1_0_and_connection_close_get_a_closed_connection(server, request_line):
     with connect(server.url) as s:
         s.sendall(request_line)
@@ -310,9 +346,11 @@ def test_stop_ends_every_connection_and_handler_thread(app, tls):
     plain = ServerThread(app, read_timeout=30)  # long: stop(), not the timeout, ends them
     secure = ServerThread(app, ssl_context=tls.context, read_timeout=30)
     sockets = []
-    for raw in [b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",  # then idle, kept alive
-                b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Content-Length: 9\r\n\r\n{",
-                b"GET /health HTTP/1.1\r\nHost:"]:
+    for raw in [
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",  # then idle, kept alive
+        b"POST /session/login HTTP/1.1\r\n" + HEAD + b"Content-Length: 9\r\n\r\n{",
+        b"GET /health HTTP/1.1\r\nHost:",
+    ]:
         s = connect(plain.url)
         s.sendall(raw)
         sockets.append(s)
@@ -330,7 +368,6 @@ def test_stop_ends_every_connection_and_handler_thread(app, tls):
         session.close()
         for s in sockets:
             s.close()
-
 
 
 def test_the_lab_client_does_not_reuse_a_connection_the_server_may_be_closing(lab):

@@ -25,7 +25,11 @@ def phases(fleet):
 
 
 def token_for(lab, user="alice"):
-    return lab.client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]}).json()["access_token"]
+    return (
+        lab.client()
+        .post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
+        .json()["access_token"]
+    )
 
 
 def test_each_instance_is_its_own_app_on_its_own_port(fleet):
@@ -62,7 +66,11 @@ def test_with_the_store_down_sessions_fail_closed_and_tokens_keep_working(phases
 
 
 def test_tokens_outlive_a_store_outage_only_until_they_expire(phases):
-    later = next(p for (mode, name), p in phases.items() if name.startswith("store down, ") and "later" in name)
+    later = next(
+        p
+        for (mode, name), p in phases.items()
+        if name.startswith("store down, ") and "later" in name
+    )
     assert later.statuses == {401: 12}
 
 
@@ -93,9 +101,18 @@ def test_one_fetch_per_window_however_many_unknown_kids(fleet, lab):
     claims = jwt.decode(token_for(lab), options={"verify_signature": False})
     for window in range(3):
         for n in range(5):
-            forged = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
-                                headers={"kid": f"x-{window}-{n}", "typ": "at+jwt"})
-            assert http.get(f"{instance.url}/edge/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+            forged = jwt.encode(
+                claims,
+                ec.generate_private_key(ec.SECP256R1()),
+                algorithm="ES256",
+                headers={"kid": f"x-{window}-{n}", "typ": "at+jwt"},
+            )
+            assert (
+                http.get(
+                    f"{instance.url}/edge/me", headers={"Authorization": f"Bearer {forged}"}
+                ).status_code
+                == 401
+            )
         lab.clock.advance(30)
     keys = http.get(f"{instance.url}/edge/keys").json()
     assert keys["fetches"] == 3 and keys["skipped_by_rate_limit"] == 12
@@ -105,14 +122,21 @@ def test_edge_verification_applies_every_rule(fleet, lab):
     instance = fleet.instances[1]
     http = lab.client()
     good = token_for(lab)
-    assert http.get(f"{instance.url}/edge/me", headers={"Authorization": f"Bearer {good}"}).json()["instance"] == "api-2"
+    assert (
+        http.get(f"{instance.url}/edge/me", headers={"Authorization": f"Bearer {good}"}).json()[
+            "instance"
+        ]
+        == "api-2"
+    )
     lab.clock.advance(3600)
     expired = http.get(f"{instance.url}/edge/me", headers={"Authorization": f"Bearer {good}"})
     assert expired.status_code == 401 and expired.json()["error_description"].startswith("expired")
     assert 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer x.y.z", "Basic YTpi", "Bearer " + "a" * 9000])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer", "Bearer x.y.z", "Basic YTpi", "Bearer " + "a" * 9000]
+)
 def test_edge_refuses_garbage_with_4xx(fleet, authorization):
     headers = {"Authorization": authorization} if authorization else {}
     answer = fleet.instances[0].http.get("/edge/me", headers=headers)
@@ -122,11 +146,17 @@ def test_edge_refuses_garbage_with_4xx(fleet, authorization):
 def test_an_unreachable_issuer_is_a_503_not_a_guess(lab, clock):
     from labserver import start_lab
 
-    orphan = start_lab({"EDGE_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json"}, store=lab.store,
-                       clock=clock, replace=False)
+    orphan = start_lab(
+        {"EDGE_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json"},
+        store=lab.store,
+        clock=clock,
+        replace=False,
+    )
     try:
         answer = orphan.http.get("/edge/me", headers={"Authorization": f"Bearer {token_for(lab)}"})
-        assert answer.status_code == 503 and "cannot be fetched" in answer.json()["error_description"]
+        assert (
+            answer.status_code == 503 and "cannot be fetched" in answer.json()["error_description"]
+        )
     finally:
         orphan.stop()
 
@@ -134,12 +164,18 @@ def test_an_unreachable_issuer_is_a_503_not_a_guess(lab, clock):
 def test_known_keys_survive_an_issuer_outage(fleet, lab):
     instance = fleet.instances[0]
     token = token_for(lab)
-    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        instance.http.get("/edge/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     remote = instance.app.extensions["lab.edge"]
     remote.jwks_url = "http://127.0.0.1:9/gone"  # the issuer disappears
     lab.clock.advance(60)
     assert remote.get("unknown-kid") is None and remote.last_error
-    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        instance.http.get("/edge/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
 
 
 def test_the_default_lab_has_no_edge_endpoints(lab):
@@ -158,10 +194,18 @@ def _serve_jwks(lab, body):
     return lab.client().post("/vulnerable/uploads", json=body).json()["url"]
 
 
-@pytest.mark.parametrize("body", [{"keys": []}, {"keys": "x"}, {"keys": [1, "a", None]}, {"nokeys": 1},
-                                  {"keys": [{"kid": "k", "alg": "ES256", "kty": "RSA", "n": "AQAB", "e": "AQAB"}]},
-                                  {"keys": [{"kid": "k", "alg": "ES256", "kty": "EC", "crv": "P-256", "x": "!", "y": "!"}]},
-                                  {"keys": [{"kid": "k", "alg": "HS256", "kty": "oct", "k": "c2VjcmV0"}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"keys": []},
+        {"keys": "x"},
+        {"keys": [1, "a", None]},
+        {"nokeys": 1},
+        {"keys": [{"kid": "k", "alg": "ES256", "kty": "RSA", "n": "AQAB", "e": "AQAB"}]},
+        {"keys": [{"kid": "k", "alg": "ES256", "kty": "EC", "crv": "P-256", "x": "!", "y": "!"}]},
+        {"keys": [{"kid": "k", "alg": "HS256", "kty": "oct", "k": "c2VjcmV0"}]},
+    ],
+)
 def test_a_garbage_key_set_is_a_clean_refusal_never_a_crash(clock, body):
     from labserver import start_lab
 
@@ -183,8 +227,15 @@ def test_a_garbage_key_set_is_a_clean_refusal_never_a_crash(clock, body):
 def test_a_key_marked_for_encryption_is_not_used_to_verify():
     from labserver.remote_keys import _public_key
 
-    jwk = {"kid": "k", "alg": "ES256", "kty": "EC", "crv": "P-256", "use": "enc",
-           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    jwk = {
+        "kid": "k",
+        "alg": "ES256",
+        "kty": "EC",
+        "crv": "P-256",
+        "use": "enc",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }
     assert _public_key(jwk) is None
     assert _public_key({**jwk, "use": "sig"}) is not None
 
@@ -202,11 +253,15 @@ def test_a_non_string_kid_is_malformed_not_a_crash(lab):
 def test_a_retired_key_disappears_from_the_instances_after_max_age(fleet, lab):
     instance = fleet.instances[0]
     old = token_for(lab)
-    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    assert (
+        instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    )
     lab.keys.rotate("ES256")
     lab.keys.retire("es256-1")
     lab.clock.advance(60)  # within max age: the instance's copy still has es256-1
-    assert instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    assert (
+        instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    )
     lab.clock.advance(240)  # max age reached: the next request refreshes the copy
     answer = instance.http.get("/edge/me", headers={"Authorization": f"Bearer {old}"})
     assert answer.status_code == 401 and "unknown key" in answer.json()["error_description"]

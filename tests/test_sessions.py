@@ -6,7 +6,12 @@ from http.cookies import SimpleCookie
 import pytest
 
 from labserver import PASSWORDS, start_lab
-from labserver.session_records import SESSION_ID_PATTERN, session_handle, session_key, user_sessions_key
+from labserver.session_records import (
+    SESSION_ID_PATTERN,
+    session_handle,
+    session_key,
+    user_sessions_key,
+)
 from labserver.users import user_key
 
 IDLE, ABSOLUTE = 15 * 60, 8 * 3600
@@ -15,7 +20,9 @@ IDLE, ABSOLUTE = 15 * 60, 8 * 3600
 def login(lab, user="alice", client=None, **kwargs):
     """Log ``user`` in on ``client`` (default: a new one); returns (client, response)."""
     client = client or lab.client()
-    response = client.post("/session/login", json={"username": user, "password": PASSWORDS[user]}, **kwargs)
+    response = client.post(
+        "/session/login", json={"username": user, "password": PASSWORDS[user]}, **kwargs
+    )
     assert response.status_code == 200, response.text
     return client, response
 
@@ -28,6 +35,7 @@ def set_cookie(response) -> SimpleCookie:
 
 # --- the cookie and what the store holds ---
 
+
 def test_login_sets_an_opaque_httponly_lax_cookie(lab):
     client, response = login(lab)
     morsel = set_cookie(response)["session"]
@@ -36,7 +44,9 @@ def test_login_sets_an_opaque_httponly_lax_cookie(lab):
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/"
     assert not morsel["secure"], "plain HTTP: Secure would stop clients from sending it back"
-    assert "alice" not in morsel.value and "user" not in response.headers["Set-Cookie"].split(";")[0]
+    assert (
+        "alice" not in morsel.value and "user" not in response.headers["Set-Cookie"].split(";")[0]
+    )
     assert client.cookies["session"] == morsel.value
 
 
@@ -49,7 +59,9 @@ def test_the_store_holds_the_session_under_its_id(lab):
     assert record["csrf"] == response.json()["csrf_token"]
     assert lab.store.smembers(user_sessions_key("alice")) == {session_id}
     ttl = lab.store.ttl(session_key(session_id))
-    assert ABSOLUTE <= ttl <= ABSOLUTE + 60, "the store's TTL only cleans up after the absolute timeout"
+    assert ABSOLUTE <= ttl <= ABSOLUTE + 60, (
+        "the store's TTL only cleans up after the absolute timeout"
+    )
 
 
 def test_https_uses_a_secure_host_prefixed_cookie():
@@ -66,12 +78,15 @@ def test_samesite_is_configurable():
         assert set_cookie(response)["session"]["samesite"] == "Strict"
 
 
-@pytest.mark.parametrize(("body", "status", "error"), [
-    ({"username": "alice", "password": "nope"}, 401, "invalid_credentials"),
-    ({"username": "mallory", "password": "x"}, 401, "invalid_credentials"),
-    ({"username": "alice"}, 400, "invalid_request"),
-    ({"username": ["alice"], "password": "x"}, 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"username": "alice", "password": "nope"}, 401, "invalid_credentials"),
+        ({"username": "mallory", "password": "x"}, 401, "invalid_credentials"),
+        ({"username": "alice"}, 400, "invalid_request"),
+        ({"username": ["alice"], "password": "x"}, 400, "invalid_request"),
+    ],
+)
 def test_bad_logins_set_no_cookie(lab, body, status, error):
     response = lab.http.post("/session/login", json=body)
     assert (response.status_code, response.json()["error"]) == (status, error)
@@ -80,6 +95,7 @@ def test_bad_logins_set_no_cookie(lab, body, status, error):
 
 
 # --- using the session ---
+
 
 def test_me_reads_the_store_on_every_request(lab):
     client, _ = login(lab)
@@ -116,6 +132,7 @@ def test_unknown_session_is_refused_and_the_cookie_cleared(lab):
 
 
 # --- revocation ---
+
 
 def test_logout_revokes_at_once_even_for_a_copied_cookie(lab):
     client, response = login(lab)
@@ -157,15 +174,21 @@ def test_logout_everywhere_ends_every_session_of_the_user_only(lab):
 
 # --- CSRF ---
 
-@pytest.mark.parametrize("path", ["/session/logout", "/session/logout-everywhere", "/session/profile"])
+
+@pytest.mark.parametrize(
+    "path", ["/session/logout", "/session/logout-everywhere", "/session/profile"]
+)
 def test_cookie_authenticated_changes_need_the_csrf_token(lab, path):
     client, response = login(lab)
     for headers in ({}, {"X-CSRF-Token": "forged"}):
         refused = client.post(path, json={"display_name": "Mallory"}, headers=headers)
         assert refused.status_code == 403 and refused.json()["error"] == "invalid_csrf_token"
     assert client.get("/session/me").status_code == 200, "a refused request changes nothing"
-    ok = client.post(path, json={"display_name": "Alice L."},
-                     headers={"X-CSRF-Token": response.json()["csrf_token"]})
+    ok = client.post(
+        path,
+        json={"display_name": "Alice L."},
+        headers={"X-CSRF-Token": response.json()["csrf_token"]},
+    )
     assert ok.status_code == 200
 
 
@@ -173,19 +196,25 @@ def test_csrf_applies_to_admin_changes_made_with_a_session(lab):
     admin, response = login(lab, "admin")
     refused = admin.put("/admin/users/bob/roles", json={"roles": ["user"]})
     assert refused.status_code == 403 and refused.json()["error"] == "invalid_csrf_token"
-    ok = admin.put("/admin/users/bob/roles", json={"roles": ["user"]},
-                   headers={"X-CSRF-Token": response.json()["csrf_token"]})
+    ok = admin.put(
+        "/admin/users/bob/roles",
+        json={"roles": ["user"]},
+        headers={"X-CSRF-Token": response.json()["csrf_token"]},
+    )
     assert ok.status_code == 200 and ok.json()["roles"] == ["user"]
 
 
 def test_safe_requests_need_no_token_and_basic_auth_is_not_cookie_based(lab):
     client, _ = login(lab)
     assert client.get("/session/me").status_code == 200
-    basic = lab.http.post("/session/profile", json={"display_name": "A"}, auth=("alice", PASSWORDS["alice"]))
+    basic = lab.http.post(
+        "/session/profile", json={"display_name": "A"}, auth=("alice", PASSWORDS["alice"])
+    )
     assert basic.status_code == 200
 
 
 # --- timeouts, on the lab clock ---
+
 
 def test_idle_timeout(lab):
     client, _ = login(lab)
@@ -210,6 +239,7 @@ def test_absolute_timeout_ends_even_a_busy_session(lab):
 
 # --- central control ---
 
+
 def test_admin_lists_sessions_by_handle_and_revokes_one(lab):
     laptop, _ = login(lab, headers={"User-Agent": "laptop"})
     phone, _ = login(lab, headers={"User-Agent": "phone"})
@@ -228,15 +258,24 @@ def test_admin_lists_sessions_by_handle_and_revokes_one(lab):
 
 
 def test_session_admin_endpoints_need_the_admin_role(lab):
-    assert lab.http.get("/admin/users/alice/sessions", auth=("bob", PASSWORDS["bob"])).status_code == 403
-    assert lab.http.get("/admin/users/nobody/sessions", auth=("admin", PASSWORDS["admin"])).status_code == 404
+    assert (
+        lab.http.get("/admin/users/alice/sessions", auth=("bob", PASSWORDS["bob"])).status_code
+        == 403
+    )
+    assert (
+        lab.http.get("/admin/users/nobody/sessions", auth=("admin", PASSWORDS["admin"])).status_code
+        == 404
+    )
 
 
 def test_role_change_applies_on_the_next_session_request(lab):
     client, _ = login(lab)
     assert client.get("/session/me").json()["roles"] == ["user"]
-    lab.http.put("/admin/users/alice/roles", json={"roles": ["user", "editor"]},
-                 auth=("admin", PASSWORDS["admin"]))
+    lab.http.put(
+        "/admin/users/alice/roles",
+        json={"roles": ["user", "editor"]},
+        auth=("admin", PASSWORDS["admin"]),
+    )
     assert client.get("/session/me").json()["roles"] == ["user", "editor"]
 
 
@@ -248,15 +287,22 @@ def test_deleted_user_ends_their_sessions(lab):
 
 # --- the store is the price ---
 
+
 def test_store_outage_fails_closed(lab):
     client, _ = login(lab)
     with lab.store_outage():
         assert client.get("/session/me").status_code == 503
-        assert lab.client().post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]}).status_code == 503
+        assert (
+            lab.client()
+            .post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+            .status_code
+            == 503
+        )
     assert client.get("/session/me").status_code == 200
 
 
 # --- concurrency ---
+
 
 def test_parallel_logins_and_requests_never_mix_sessions(lab):
     users = ["alice", "bob", "admin"] * 8
@@ -273,4 +319,6 @@ def test_parallel_logins_and_requests_never_mix_sessions(lab):
     assert len(set(ids)) == len(users), "every login got its own session"
     for user in ("alice", "bob", "admin"):
         mine = {sid for u, sid, _ in results if u == user}
-        assert lab.store.smembers(user_sessions_key(user)) == mine, "no session lost from the user's set"
+        assert lab.store.smembers(user_sessions_key(user)) == mine, (
+            "no session lost from the user's set"
+        )

@@ -20,7 +20,10 @@ def test_keys_are_namespaced():
 
 
 def test_default_store_is_embedded_and_private_to_each_lab():
-    with start_lab(redis_url="", replace=False) as one, start_lab(redis_url="", replace=False) as two:
+    with (
+        start_lab(redis_url="", replace=False) as one,
+        start_lab(redis_url="", replace=False) as two,
+    ):
         assert is_embedded(one.store) and describe(one.store) == "embedded fakeredis"
         one.store.set("lab:only-here", "1")
         assert two.store.get("lab:only-here") is None
@@ -68,7 +71,9 @@ def test_outage_is_a_real_connection_error_and_ends(store):
 def test_role_change_applies_on_the_next_request(lab):
     alice = ("alice", PASSWORDS["alice"])
     assert lab.http.get("/admin/users", auth=alice).status_code == 403
-    response = lab.http.put("/admin/users/alice/roles", auth=ADMIN, json={"roles": ["user", "admin"]})
+    response = lab.http.put(
+        "/admin/users/alice/roles", auth=ADMIN, json={"roles": ["user", "admin"]}
+    )
     assert response.json()["roles"] == ["user", "admin"]
     assert lab.http.get("/admin/users", auth=alice).status_code == 200
     lab.http.put("/admin/users/alice/roles", auth=ADMIN, json={"roles": ["user"]})

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from jwt.utils import base64url_decode, base64url_encode
 
 from labserver import PASSWORDS
-from labserver.access_tokens import TokenPolicy, TokenRejected, verify_access_token, verify_signature
+from labserver.access_tokens import (
+    TokenPolicy,
+    TokenRejected,
+    verify_access_token,
+    verify_signature,
+)
 from labserver.keys import ALGORITHMS, KeyRing, SigningKey
 
 ISS, AUD = "https://issuer.jwt-lab.test", "https://api.jwt-lab.test"
@@ -26,15 +31,26 @@ def keys():
 
 
 def claims(**changes):
-    base = {"iss": ISS, "sub": "alice", "aud": AUD, "iat": NOW, "nbf": NOW, "exp": NOW + 300,
-            "jti": "j1", "client_id": "jwt-lab-notebook", "roles": ["user"]}
+    base = {
+        "iss": ISS,
+        "sub": "alice",
+        "aud": AUD,
+        "iat": NOW,
+        "nbf": NOW,
+        "exp": NOW + 300,
+        "jti": "j1",
+        "client_id": "jwt-lab-notebook",
+        "roles": ["user"],
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
 
 def sign(keys, payload, alg="ES256", **header):
     key = keys.current(alg)
-    return jwt.encode(payload, key.signing_key, algorithm=alg, headers={"typ": "at+jwt", "kid": key.kid, **header})
+    return jwt.encode(
+        payload, key.signing_key, algorithm=alg, headers={"typ": "at+jwt", "kid": key.kid, **header}
+    )
 
 
 def raw(header: dict, payload: dict, signature: bytes = b"") -> str:
@@ -51,6 +67,7 @@ def rejected(token, keys, now=NOW, policy=POLICY) -> TokenRejected:
 
 # --- accepted ---
 
+
 @pytest.mark.parametrize("alg", ALGORITHMS)
 def test_a_correct_token_verifies_with_every_algorithm(keys, alg):
     verified = verify_access_token(sign(keys, claims(), alg), keys, POLICY, NOW)
@@ -58,6 +75,7 @@ def test_a_correct_token_verifies_with_every_algorithm(keys, alg):
 
 
 # --- each rule, refused with its name ---
+
 
 @pytest.mark.parametrize("spelling", ["none", "None", "NONE", "nOnE", " none"])
 def test_alg_none_is_never_accepted_in_any_spelling(keys, spelling):
@@ -67,15 +85,21 @@ def test_alg_none_is_never_accepted_in_any_spelling(keys, spelling):
 
 
 def test_alg_none_made_by_pyjwt_is_refused(keys):
-    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": keys.current("ES256").kid, "typ": "at+jwt"})
+    token = jwt.encode(
+        claims(),
+        None,
+        algorithm="none",
+        headers={"kid": keys.current("ES256").kid, "typ": "at+jwt"},
+    )
     assert rejected(token, keys).rule == "algorithm_not_allowed"
 
 
 def test_hs256_signed_with_the_rsa_public_key_is_refused(keys):
     """Algorithm confusion: the attacker uses the published RSA public key as an HMAC secret."""
     rsa_key = keys.current("RS256")
-    pem = rsa_key.verifying_key.public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = rsa_key.verifying_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     header = {"alg": "HS256", "typ": "at+jwt", "kid": rsa_key.kid}
     unsigned = raw(header, claims(roles=["admin"])).rsplit(".", 1)[0]
     signature = hmac.new(pem, unsigned.encode(), hashlib.sha256).digest()
@@ -103,8 +127,12 @@ def test_missing_kid_is_refused(keys):
 
 def test_a_key_the_lab_does_not_have_is_a_bad_signature(keys):
     other = KeyRing()
-    token = jwt.encode(claims(), other.current("ES256").signing_key, algorithm="ES256",
-                       headers={"typ": "at+jwt", "kid": keys.current("ES256").kid})
+    token = jwt.encode(
+        claims(),
+        other.current("ES256").signing_key,
+        algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": keys.current("ES256").kid},
+    )
     assert rejected(token, keys).rule == "bad_signature"
 
 
@@ -120,7 +148,10 @@ def test_a_flipped_signature_bit_is_a_bad_signature(keys):
     header, payload, signature = sign(keys, claims(), "HS256").split(".")
     flipped = bytearray(base64url_decode(signature))
     flipped[0] ^= 1
-    assert rejected(f"{header}.{payload}.{base64url_encode(bytes(flipped)).decode()}", keys).rule == "bad_signature"
+    assert (
+        rejected(f"{header}.{payload}.{base64url_encode(bytes(flipped)).decode()}", keys).rule
+        == "bad_signature"
+    )
 
 
 @pytest.mark.parametrize("typ", [None, "JWT", "at+JWT-no", "application/jwt"])
@@ -129,7 +160,9 @@ def test_typ_must_say_access_token(keys, typ):
     header = {"kid": key.kid} if typ is None else {"kid": key.kid, "typ": typ}
     token = jwt.encode(claims(), key.signing_key, algorithm="ES256", headers=header)
     if typ is None:  # PyJWT adds typ "JWT" by default; remove it by hand-building
-        token = jwt.encode(claims(), key.signing_key, algorithm="ES256", headers={"kid": key.kid, "typ": None})
+        token = jwt.encode(
+            claims(), key.signing_key, algorithm="ES256", headers={"kid": key.kid, "typ": None}
+        )
     assert rejected(token, keys).rule == "wrong_type"
 
 
@@ -174,7 +207,9 @@ def test_identifying_claims_must_be_non_empty_strings(keys, claim, value):
 
 
 @pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, "x", [NOW]])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), 1e30, -1e30, "x", [NOW]]
+)
 def test_time_claims_must_be_finite_numeric_dates(keys, claim, value):
     """exp NaN or Infinity would never expire (every comparison with NaN is false)."""
     problem = rejected(sign(keys, claims(**{claim: value})), keys)
@@ -186,7 +221,9 @@ def test_a_null_nbf_is_refused_not_ignored(keys):
     assert rejected(token, keys).rule == "invalid_claim"
 
 
-@pytest.mark.parametrize("extra", [{"x": float("nan")}, {"x": [float("inf")]}, {"x": {"y": float("-inf")}}])
+@pytest.mark.parametrize(
+    "extra", [{"x": float("nan")}, {"x": [float("inf")]}, {"x": {"y": float("-inf")}}]
+)
 def test_non_json_numbers_anywhere_in_the_payload_are_malformed(keys, extra):
     assert rejected(sign(keys, claims(**extra)), keys).rule == "malformed"
 
@@ -196,11 +233,14 @@ def test_a_lone_surrogate_in_the_payload_is_malformed(keys):
     assert rejected(_signed_hs256(keys, payload), keys).rule == "malformed"
 
 
-@pytest.mark.parametrize(("changes", "rule"), [
-    ({"sub": 42}, "invalid_claim"),
-    ({"exp": "tomorrow"}, "invalid_claim"),
-    ({"iat": True}, "invalid_claim"),
-])
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"sub": 42}, "invalid_claim"),
+        ({"exp": "tomorrow"}, "invalid_claim"),
+        ({"iat": True}, "invalid_claim"),
+    ],
+)
 def test_claims_of_the_wrong_type(keys, changes, rule):
     assert rejected(sign(keys, claims(**changes)), keys).rule == rule
 
@@ -222,10 +262,14 @@ def test_not_yet_valid_inside_and_outside_the_leeway(keys):
 
 
 def test_issued_in_the_future(keys):
-    assert rejected(sign(keys, claims(iat=NOW + 600, nbf=None)), keys).rule == "issued_in_the_future"
+    assert (
+        rejected(sign(keys, claims(iat=NOW + 600, nbf=None)), keys).rule == "issued_in_the_future"
+    )
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c.d", "eyJ.eyJ.x", "!!!.???.###", "x" * 9000])
+@pytest.mark.parametrize(
+    "token", ["", "abc", "a.b", "a.b.c.d", "eyJ.eyJ.x", "!!!.???.###", "x" * 9000]
+)
 def test_malformed(keys, token):
     assert rejected(token, keys).rule == "malformed"
 
@@ -234,14 +278,34 @@ def test_malformed(keys, token):
 
 RFC_VECTORS = {
     # RFC 7515 appendix A.1 (HS256), A.2 (RS256), A.3 (ES256); RFC 8037 appendix A.4 (EdDSA).
-    "HS256": ({"kty": "oct", "k": "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"},
-              "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-    "RS256": ({"kty": "RSA", "e": "AQAB", "n": "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"},
-              "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"),
-    "ES256": ({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
-              "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"),
-    "EdDSA": ({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-              "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"),
+    "HS256": (
+        {
+            "kty": "oct",
+            "k": "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+        },
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    ),
+    "RS256": (
+        {
+            "kty": "RSA",
+            "e": "AQAB",
+            "n": "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",
+        },
+        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw",
+    ),
+    "ES256": (
+        {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        },
+        "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q",
+    ),
+    "EdDSA": (
+        {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+    ),
 }
 
 
@@ -269,7 +333,9 @@ def test_forged_variants_of_the_rfc_examples_are_refused(alg):
     jwk, token = RFC_VECTORS[alg]
     key = _fixed_key(alg, jwk)
     header, payload, signature = token.split(".")
-    forged_payload = base64url_encode(b'{"iss":"joe","exp":1300819380,"http://example.com/is_root":false}').decode()
+    forged_payload = base64url_encode(
+        b'{"iss":"joe","exp":1300819380,"http://example.com/is_root":false}'
+    ).decode()
     other_alg = "HS256" if alg != "HS256" else "RS256"
     forgeries = [
         f"{header}.{forged_payload}.{signature}",  # payload changed, signature kept
@@ -285,8 +351,11 @@ def test_forged_variants_of_the_rfc_examples_are_refused(alg):
 
 # --- over HTTP ---
 
+
 def get_token(lab, user="alice", **body):
-    response = lab.http.post("/oauth/token", json={"username": user, "password": PASSWORDS[user], **body})
+    response = lab.http.post(
+        "/oauth/token", json={"username": user, "password": PASSWORDS[user], **body}
+    )
     assert response.status_code == 200, response.text
     return response
 
@@ -304,7 +373,18 @@ def test_token_endpoint_answers_like_oauth(lab):
     header = jwt.get_unverified_header(body["access_token"])
     assert header == {"alg": "ES256", "kid": "es256-1", "typ": "at+jwt"}
     payload = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert set(payload) == {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "client_id", "roles", "token_version"}
+    assert set(payload) == {
+        "iss",
+        "sub",
+        "aud",
+        "iat",
+        "nbf",
+        "exp",
+        "jti",
+        "client_id",
+        "roles",
+        "token_version",
+    }
     assert payload["sub"] == "alice" and isinstance(payload["sub"], str)
     assert payload["exp"] - payload["iat"] == 300 and payload["iat"] == int(lab.clock.now())
 
@@ -319,11 +399,22 @@ def test_api_accepts_each_algorithm_and_reads_no_store(lab, alg):
     assert lab.request_log.last()[0].store_round_trips == 0
 
 
-@pytest.mark.parametrize(("body", "status", "error"), [
-    ({"username": "alice", "password": "nope"}, 401, "invalid_credentials"),
-    ({"username": "alice", "password": PASSWORDS["alice"], "alg": "none"}, 400, "invalid_request"),
-    ({"username": "alice", "password": PASSWORDS["alice"], "alg": "HS512"}, 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"username": "alice", "password": "nope"}, 401, "invalid_credentials"),
+        (
+            {"username": "alice", "password": PASSWORDS["alice"], "alg": "none"},
+            400,
+            "invalid_request",
+        ),
+        (
+            {"username": "alice", "password": PASSWORDS["alice"], "alg": "HS512"},
+            400,
+            "invalid_request",
+        ),
+    ],
+)
 def test_token_endpoint_refusals(lab, body, status, error):
     response = lab.http.post("/oauth/token", json=body)
     assert (response.status_code, response.json()["error"]) == (status, error)
@@ -336,12 +427,17 @@ def test_rejections_carry_the_rfc6750_challenge(lab):
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
     challenge = response.headers["WWW-Authenticate"]
-    assert challenge.startswith('Bearer realm="jwt-lab", error="invalid_token", error_description="expired: ')
+    assert challenge.startswith(
+        'Bearer realm="jwt-lab", error="invalid_token", error_description="expired: '
+    )
 
 
 def test_bearer_without_a_token_is_a_bad_request(lab):
     response = lab.http.get("/api/me", headers={"Authorization": "Bearer"})
-    assert response.status_code == 400 and 'error="invalid_request"' in response.headers["WWW-Authenticate"]
+    assert (
+        response.status_code == 400
+        and 'error="invalid_request"' in response.headers["WWW-Authenticate"]
+    )
 
 
 def test_api_wants_a_bearer_token_not_another_credential(lab):
@@ -366,42 +462,73 @@ def test_rotation_keeps_old_tokens_until_their_key_is_retired(lab):
     assert jwt.get_unverified_header(new)["kid"] == "es256-2"
     kids = {k["kid"] for k in lab.http.get("/.well-known/jwks.json").json()["keys"]}
     assert {"es256-1", "es256-2"} <= kids
-    assert lab.http.get("/api/me", headers=bearer(old)).status_code == 200, "old key still published"
-    assert lab.http.delete("/admin/keys/es256-2", auth=admin).status_code == 400, "the current key stays"
+    assert lab.http.get("/api/me", headers=bearer(old)).status_code == 200, (
+        "old key still published"
+    )
+    assert lab.http.delete("/admin/keys/es256-2", auth=admin).status_code == 400, (
+        "the current key stays"
+    )
     assert lab.http.delete("/admin/keys/es256-1", auth=admin).status_code == 200
     refused = lab.http.get("/api/me", headers=bearer(old))
-    assert refused.status_code == 401 and "unknown key: kid 'es256-1'" in refused.json()["error_description"]
+    assert (
+        refused.status_code == 401
+        and "unknown key: kid 'es256-1'" in refused.json()["error_description"]
+    )
     assert lab.http.get("/api/me", headers=bearer(new)).status_code == 200
 
 
 def test_key_admin_needs_the_admin_role(lab):
-    assert lab.http.post("/admin/keys/rotate", json={"alg": "ES256"}, auth=("bob", PASSWORDS["bob"])).status_code == 403
+    assert (
+        lab.http.post(
+            "/admin/keys/rotate", json={"alg": "ES256"}, auth=("bob", PASSWORDS["bob"])
+        ).status_code
+        == 403
+    )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(token=st.one_of(
-    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
-    st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text("eyJABCabc123-_=", max_size=60),
-              st.text("eyJABCabc123-_=", max_size=60), st.text("abcXYZ-_", max_size=40)),
-))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    token=st.one_of(
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
+        st.builds(
+            lambda a, b, c: f"{a}.{b}.{c}",
+            st.text("eyJABCabc123-_=", max_size=60),
+            st.text("eyJABCabc123-_=", max_size=60),
+            st.text("abcXYZ-_", max_size=40),
+        ),
+    )
+)
 def test_garbage_bearer_tokens_are_refused_never_crash(client, token):
     response = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code in (400, 401)
-    assert response.get_json()["error"] in ("invalid_token", "invalid_request", "authentication_required")
+    assert response.get_json()["error"] in (
+        "invalid_token",
+        "invalid_request",
+        "authentication_required",
+    )
 
 
 def _signed_hs256(keys, raw_payload: bytes) -> str:
     """A token over ``raw_payload`` exactly as given, signed with the lab's own HS256 key."""
     key = keys.current("HS256")
-    header = base64url_encode(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": key.kid}).encode())
+    header = base64url_encode(
+        json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": key.kid}).encode()
+    )
     signing_input = header + b"." + base64url_encode(raw_payload)
     signature = hmac.new(key.signing_key, signing_input, hashlib.sha256).digest()
     return f"{signing_input.decode()}.{base64url_encode(signature).decode()}"
 
 
-@pytest.mark.parametrize("raw_payload", [
-    json.dumps(claims())[:-1].encode() + b', "sub": "admin"}',  # which sub wins depends on the parser
-    json.dumps(claims()).encode("utf-16"),
-], ids=["a repeated key", "UTF-16"])
+@pytest.mark.parametrize(
+    "raw_payload",
+    [
+        json.dumps(claims())[:-1].encode()
+        + b', "sub": "admin"}',  # which sub wins depends on the parser
+        json.dumps(claims()).encode("utf-16"),
+    ],
+    ids=["a repeated key", "UTF-16"],
+)
 def test_a_signed_payload_must_be_strict_json(keys, raw_payload):
     assert rejected(_signed_hs256(keys, raw_payload), keys).rule == "malformed"

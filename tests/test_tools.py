@@ -24,14 +24,18 @@ NOW = 1_800_000_000
 
 # --- decoder ---
 
+
 @pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "EdDSA"])
 def test_decoder_shows_and_verifies_the_rfc_examples(alg):
     jwk, token = RFC_VECTORS[alg]
     shown = decode(token, now=1300819000)
     assert shown.header["alg"] == alg and not shown.verified and "NOT VERIFIED" in shown.text()
     if alg != "EdDSA":
-        assert shown.payload == {"iss": "joe", "exp": 1300819380,
-                                 "http://example.com/is_root": True}
+        assert shown.payload == {
+            "iss": "joe",
+            "exp": 1300819380,
+            "http://example.com/is_root": True,
+        }
         assert any(t.startswith("exp") and "2011-03-22T18:43:00Z" in t for t in shown.times)
     else:
         assert shown.payload == "Example of Ed25519 signing"
@@ -43,8 +47,12 @@ def test_decoder_shows_and_verifies_the_rfc_examples(alg):
 def test_decoder_names_the_failing_rule():
     keys = KeyRing()
     key = keys.current("ES256")
-    token = jwt.encode({"sub": "a", "aud": "x", "exp": NOW - 60, "iat": NOW - 360}, key.signing_key,
-                       algorithm="ES256", headers={"kid": key.kid})
+    token = jwt.encode(
+        {"sub": "a", "aud": "x", "exp": NOW - 60, "iat": NOW - 360},
+        key.signing_key,
+        algorithm="ES256",
+        headers={"kid": key.kid},
+    )
     jwks = keys.jwks()
     report = decode(token, now=NOW, key=jwks, audience="y")
     assert not report.verified
@@ -64,30 +72,40 @@ def test_decoder_spots_a_base64_secret_used_as_text():
     assert "base64url-decoded first" in report.verification
 
 
-@pytest.mark.parametrize(("pasted", "note"), [
-    ("Bearer {t}", "Bearer"), ("Authorization: Bearer {t}", "Authorization"),
-    ("  {t}\n", "white space"), ('"{t}"', "quotes"), ("{head}\n.{rest}", "inside"),
-])
+@pytest.mark.parametrize(
+    ("pasted", "note"),
+    [
+        ("Bearer {t}", "Bearer"),
+        ("Authorization: Bearer {t}", "Authorization"),
+        ("  {t}\n", "white space"),
+        ('"{t}"', "quotes"),
+        ("{head}\n.{rest}", "inside"),
+    ],
+)
 def test_decoder_cleans_what_people_paste(pasted, note):
-    token = jwt.encode({"sub": "a", "iss": "i", "aud": "b", "exp": NOW + 60}, b"k" * 32,
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "a", "iss": "i", "aud": "b", "exp": NOW + 60}, b"k" * 32, algorithm="HS256"
+    )
     head, rest = token.split(".", 1)
     report = decode(pasted.format(t=token, head=head, rest=rest), now=NOW)
     assert report.error == "" and report.token == token
     assert any(note in w for w in report.warnings)
 
 
-@pytest.mark.parametrize(("claims", "header", "warning"), [
-    ({"sub": "a"}, {}, "no exp"),
-    ({"sub": "a", "exp": NOW + 60}, {"alg": "none"}, "unsigned"),
-    ({"sub": "a", "exp": NOW + 3 * 86400, "iat": NOW}, {}, "over a day"),
-    ({"sub": "a", "exp": NOW + 60, "password": "hunter2"}, {}, "'password' looks sensitive"),
-    ({"sub": "a", "exp": NOW + 60, "note": "card 4111 1111 1111 1111"}, {}, "card number"),
-    ({"sub": 42, "exp": NOW + 60}, {}, "not a string"),
-    ({"sub": "a", "exp": (NOW + 60) * 1000}, {}, "milliseconds"),
-    ({"sub": "a", "exp": NOW - 7200}, {}, "expired 2 h ago"),
-    ({"sub": "a", "exp": NOW + 60}, {"jku": "https://evil.test/jwks"}, "'jku'"),
-])
+@pytest.mark.parametrize(
+    ("claims", "header", "warning"),
+    [
+        ({"sub": "a"}, {}, "no exp"),
+        ({"sub": "a", "exp": NOW + 60}, {"alg": "none"}, "unsigned"),
+        ({"sub": "a", "exp": NOW + 3 * 86400, "iat": NOW}, {}, "over a day"),
+        ({"sub": "a", "exp": NOW + 60, "password": "hunter2"}, {}, "'password' looks sensitive"),
+        ({"sub": "a", "exp": NOW + 60, "note": "card 4111 1111 1111 1111"}, {}, "card number"),
+        ({"sub": 42, "exp": NOW + 60}, {}, "not a string"),
+        ({"sub": "a", "exp": (NOW + 60) * 1000}, {}, "milliseconds"),
+        ({"sub": "a", "exp": NOW - 7200}, {}, "expired 2 h ago"),
+        ({"sub": "a", "exp": NOW + 60}, {"jku": "https://evil.test/jwks"}, "'jku'"),
+    ],
+)
 def test_decoder_warnings(claims, header, warning):
     from labserver.forge import encode_unsigned
 
@@ -97,9 +115,18 @@ def test_decoder_warnings(claims, header, warning):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=400), st.text("eyJAbc.-_=+/ \n", max_size=200),
-                 st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40),
-                           st.text(max_size=40), st.text(max_size=40))))
+@given(
+    st.one_of(
+        st.text(max_size=400),
+        st.text("eyJAbc.-_=+/ \n", max_size=200),
+        st.builds(
+            lambda a, b, c: f"{a}.{b}.{c}",
+            st.text(max_size=40),
+            st.text(max_size=40),
+            st.text(max_size=40),
+        ),
+    )
+)
 def test_decoder_never_crashes_and_explains_garbage(text):
     report = decode(text, now=NOW)
     out = report.text()
@@ -109,6 +136,7 @@ def test_decoder_never_crashes_and_explains_garbage(text):
 
 
 # --- timestamps ---
+
 
 def test_timestamps_detect_the_unit():
     assert "seconds" in convert("1800000000", NOW).unit
@@ -121,8 +149,14 @@ def test_timestamps_detect_the_unit():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=60), st.integers(),
-                 st.floats(allow_nan=True, allow_infinity=True), st.booleans()))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+    )
+)
 def test_timestamps_never_crash(value):
     report = convert(value, NOW)
     assert report.text()
@@ -131,32 +165,46 @@ def test_timestamps_never_crash(value):
 
 # --- cookies ---
 
-@pytest.mark.parametrize(("header", "url", "api", "problem"), [
-    ("s=1; SameSite=None", None, None, "SameSite=None without Secure"),
-    ("s=1; Secure", "http://app.example.test/", None, "login loop"),
-    ("__Host-s=1; Secure; Path=/; Domain=example.test", None, None, "__Host- prefix"),
-    ("__Secure-s=1", None, None, "__Secure- prefix"),
-    ("s=1; Domain=other.test", "http://app.example.test/", None, "does not match the host"),
-    ("s=1; Path=/app", "http://127.0.0.1/", "http://127.0.0.1/api/me", "does not cover /api/me"),
-    ("s=1; Path=/ap", "http://127.0.0.1/", "http://127.0.0.1/api/me", "does not cover /api/me"),
-    ("s=" + "x" * 4096, None, None, "over 4096 bytes"),
-])
+
+@pytest.mark.parametrize(
+    ("header", "url", "api", "problem"),
+    [
+        ("s=1; SameSite=None", None, None, "SameSite=None without Secure"),
+        ("s=1; Secure", "http://app.example.test/", None, "login loop"),
+        ("__Host-s=1; Secure; Path=/; Domain=example.test", None, None, "__Host- prefix"),
+        ("__Secure-s=1", None, None, "__Secure- prefix"),
+        ("s=1; Domain=other.test", "http://app.example.test/", None, "does not match the host"),
+        (
+            "s=1; Path=/app",
+            "http://127.0.0.1/",
+            "http://127.0.0.1/api/me",
+            "does not cover /api/me",
+        ),
+        ("s=1; Path=/ap", "http://127.0.0.1/", "http://127.0.0.1/api/me", "does not cover /api/me"),
+        ("s=" + "x" * 4096, None, None, "over 4096 bytes"),
+    ],
+)
 def test_cookie_problems(header, url, api, problem):
     report = inspect(header, url=url, api_url=api)
     assert not report.ok and any(problem in p for p in report.problems), report.problems
 
 
 def test_a_good_session_cookie_passes():
-    report = inspect("Set-Cookie: __Host-session=abc; Secure; HttpOnly; Path=/; SameSite=Lax",
-                     url="https://app.example.test/login",
-                     api_url="https://app.example.test/api/me")
+    report = inspect(
+        "Set-Cookie: __Host-session=abc; Secure; HttpOnly; Path=/; SameSite=Lax",
+        url="https://app.example.test/login",
+        api_url="https://app.example.test/api/me",
+    )
     assert report.ok and report.warnings == [] and "✓" in report.text()
     assert inspect("s=1; Path=/api", api_url="http://h/api/me").ok
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=40)),
-       st.one_of(st.none(), st.text(max_size=40)))
+@given(
+    st.text(max_size=300),
+    st.one_of(st.none(), st.text(max_size=40)),
+    st.one_of(st.none(), st.text(max_size=40)),
+)
 def test_cookie_inspector_never_crashes(header, url, api):
     report = inspect(header, url=url, api_url=api)
     assert report.text()
@@ -165,6 +213,7 @@ def test_cookie_inspector_never_crashes(header, url, api):
 
 
 # --- widgets and commands ---
+
 
 def test_widgets_follow_their_input():
     d = DecoderWidget()
@@ -180,8 +229,13 @@ def test_widgets_follow_their_input():
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "labserver", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "labserver", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_commands(tmp_path):
@@ -199,6 +253,7 @@ def test_commands(tmp_path):
 
 # --- review findings: odd input the tools must explain, not crash on -----------------------
 
+
 def _raw_token(header: dict, claims_json: str) -> str:
     import base64
     import json
@@ -207,9 +262,16 @@ def _raw_token(header: dict, claims_json: str) -> str:
     return f"{part(json.dumps(header).encode())}.{part(claims_json.encode())}.{part(b'sig')}"
 
 
-@pytest.mark.parametrize("claims_json", ['{"exp": 1' + "0" * 400 + "}", '{"exp": -Infinity}',
-                                         '{"exp": Infinity}', '{"iat": 1e308, "exp": -1e308}',
-                                         '{"exp": 1700000000000}'])
+@pytest.mark.parametrize(
+    "claims_json",
+    [
+        '{"exp": 1' + "0" * 400 + "}",
+        '{"exp": -Infinity}',
+        '{"exp": Infinity}',
+        '{"iat": 1e308, "exp": -1e308}',
+        '{"exp": 1700000000000}',
+    ],
+)
 def test_the_decoder_survives_absurd_times(claims_json):
     from labserver.tools.decoder import decode
 
@@ -224,8 +286,16 @@ def test_a_millisecond_exp_is_called_out():
     assert any("milliseconds" in w and "thousands of years" in w for w in report.warnings)
 
 
-@pytest.mark.parametrize("key", [{"kty": "oct"}, {"keys": ["x"]}, {"keys": "x"},
-                                 {"keys": [{"kid": 1}]}, {"kty": "RSA", "n": "!"}])
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"kty": "oct"},
+        {"keys": ["x"]},
+        {"keys": "x"},
+        {"keys": [{"kid": 1}]},
+        {"kty": "RSA", "n": "!"},
+    ],
+)
 def test_the_decoder_explains_an_unusable_key(key):
     from labserver.tools.decoder import decode
 
@@ -243,9 +313,14 @@ def test_a_short_secret_is_a_warning_not_stderr(recwarn):
     assert not [w for w in recwarn if "HMAC key" in str(w.message)]
 
 
-@pytest.mark.parametrize("claims, problem", [({"aud": "x"}, "no audience was given"),
-                                             ({"sub": 1}, "requires a string"),
-                                             ({"iat": 1_800_000_600}, "issued in the future")])
+@pytest.mark.parametrize(
+    "claims, problem",
+    [
+        ({"aud": "x"}, "no audience was given"),
+        ({"sub": 1}, "requires a string"),
+        ({"iat": 1_800_000_600}, "issued in the future"),
+    ],
+)
 def test_verified_means_what_pyjwt_would_accept(claims, problem):
     from labserver.tools.decoder import decode
 
@@ -254,8 +329,10 @@ def test_verified_means_what_pyjwt_would_accept(claims, problem):
     assert not report.verified and problem in report.verification
 
 
-@pytest.mark.parametrize("url, api_url", [("https://[::1/x", None), (None, "http://[zz/api"),
-                                          ("https://a.test", "https://[::1")])
+@pytest.mark.parametrize(
+    "url, api_url",
+    [("https://[::1/x", None), (None, "http://[zz/api"), ("https://a.test", "https://[::1")],
+)
 def test_the_cookie_inspector_explains_broken_urls(url, api_url):
     from labserver.tools.cookies import inspect
 
@@ -275,10 +352,13 @@ def test_a_cookie_without_path_gets_the_folder_of_the_url_that_set_it():
     assert same_folder.ok
 
 
-@pytest.mark.parametrize("header, explained", [
-    ("s=1; Partitioned; Secure; Path=/; SameSite=None", "Partitioned (CHIPS)"),
-    ("s=1; Priority=High; SameSite=Lax", "Priority=High"),
-])
+@pytest.mark.parametrize(
+    "header, explained",
+    [
+        ("s=1; Partitioned; Secure; Path=/; SameSite=None", "Partitioned (CHIPS)"),
+        ("s=1; Priority=High; SameSite=Lax", "Priority=High"),
+    ],
+)
 def test_newer_cookie_attributes_are_explained(header, explained):
     from labserver.tools.cookies import inspect
 
@@ -286,8 +366,9 @@ def test_newer_cookie_attributes_are_explained(header, explained):
     assert not report.error and any(explained in a for a in report.attributes)
 
 
-@pytest.mark.parametrize("header", ["s=1; Max-Age=-5", "s=1; Max-Age=0",
-                                    "s=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"])
+@pytest.mark.parametrize(
+    "header", ["s=1; Max-Age=-5", "s=1; Max-Age=0", "s=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT"]
+)
 def test_deleting_headers_are_recognised(header):
     from labserver.tools.cookies import inspect
 
@@ -308,9 +389,10 @@ def test_timestamps_read_http_dates_and_say_when_they_guess_milliseconds():
     assert "12 to 15 digits" in convert("170000000000").unit
 
 
-@pytest.mark.parametrize("seconds, text", [(3725, "1 h 2 min 5 s"),
-                                           (3 * 86400 + 7200, "3 days 2 h"),
-                                           (100_000_000, "3.2 years")])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(3725, "1 h 2 min 5 s"), (3 * 86400 + 7200, "3 days 2 h"), (100_000_000, "3.2 years")],
+)
 def test_long_durations_read_as_days_and_years(seconds, text):
     from labserver.timefmt import duration
 
@@ -319,14 +401,18 @@ def test_long_durations_read_as_days_and_years(seconds, text):
 
 # --- issue 13: the inspector parses Set-Cookie as a browser does (RFC 6265 section 5.2) -----
 
-@pytest.mark.parametrize("header, name, value", [
-    ('prefs={"a":1}; Path=/', "prefs", '{"a":1}'),
-    ("a=b c; Path=/", "a", "b c"),
-    ("x=1; Path=/; foo", "x", "1"),
-    ("  s = 1 ;Path=/", "s", "1"),             # white space around name and value is trimmed
-    ("s=a=b; Path=/", "s", "a=b"),             # the name ends at the first '='
-    ('s="quoted"; Path=/', "s", '"quoted"'),    # quotes are part of the value
-])
+
+@pytest.mark.parametrize(
+    "header, name, value",
+    [
+        ('prefs={"a":1}; Path=/', "prefs", '{"a":1}'),
+        ("a=b c; Path=/", "a", "b c"),
+        ("x=1; Path=/; foo", "x", "1"),
+        ("  s = 1 ;Path=/", "s", "1"),  # white space around name and value is trimmed
+        ("s=a=b; Path=/", "s", "a=b"),  # the name ends at the first '='
+        ('s="quoted"; Path=/', "s", '"quoted"'),  # quotes are part of the value
+    ],
+)
 def test_the_inspector_reads_every_cookie_a_browser_stores(header, name, value):
     report = inspect(header)
     assert not report.error, report.text()
@@ -357,17 +443,29 @@ def test_a_request_cookie_header_is_named_as_such(header):
     assert report.error and "request header" in report.error and "Set-Cookie" in report.error
 
 
-@pytest.mark.parametrize("header, explained", [("abc; Path=/", "no '='"),
-                                               ("=abc; Path=/", "empty name"),
-                                               ("a=1\x00; Path=/", "control character")])
+@pytest.mark.parametrize(
+    "header, explained",
+    [
+        ("abc; Path=/", "no '='"),
+        ("=abc; Path=/", "empty name"),
+        ("a=1\x00; Path=/", "control character"),
+    ],
+)
 def test_headers_browsers_ignore_entirely_say_why(header, explained):
     report = inspect(header)
     assert report.error and explained in report.error, report.error
 
 
-@pytest.mark.parametrize("url, api_url", [("banana", None), (None, "app.example.test/api/me"),
-                                          ("ftp://a.test/", None), ("https://", None),
-                                          ("/login", None)])
+@pytest.mark.parametrize(
+    "url, api_url",
+    [
+        ("banana", None),
+        (None, "app.example.test/api/me"),
+        ("ftp://a.test/", None),
+        ("https://", None),
+        ("/login", None),
+    ],
+)
 def test_set_by_and_sent_to_must_be_urls(url, api_url):
     report = inspect("s=1; Path=/; SameSite=Lax", url=url, api_url=api_url)
     assert any("not a URL this inspector can read" in p for p in report.problems), report.problems
@@ -376,8 +474,9 @@ def test_set_by_and_sent_to_must_be_urls(url, api_url):
 def test_an_unreadable_expires_leaves_a_session_cookie():
     report = inspect("s=1; Path=/; SameSite=Lax; Expires=banana")
     assert not any("banana" in a for a in report.attributes), report.attributes
-    assert any("Expires=banana" in w and "session cookie" in w for w in report.warnings), \
+    assert any("Expires=banana" in w and "session cookie" in w for w in report.warnings), (
         report.warnings
+    )
 
 
 def test_a_readable_expires_is_shown_as_a_date():
@@ -385,11 +484,14 @@ def test_a_readable_expires_is_shown_as_a_date():
     assert any("kept until 2037-10-21T07:28:00Z" in a for a in report.attributes), report.attributes
 
 
-@pytest.mark.parametrize("header, warning", [
-    ("s=1; Max-Age=abc; SameSite=Lax", "Max-Age=abc"),
-    ("s=1; Path=app; SameSite=Lax", "Path=app"),
-    ("s=1; Domain=; SameSite=Lax", "Domain="),
-])
+@pytest.mark.parametrize(
+    "header, warning",
+    [
+        ("s=1; Max-Age=abc; SameSite=Lax", "Max-Age=abc"),
+        ("s=1; Path=app; SameSite=Lax", "Path=app"),
+        ("s=1; Domain=; SameSite=Lax", "Domain="),
+    ],
+)
 def test_attribute_values_browsers_ignore_are_named(header, warning):
     report = inspect(header)
     assert any(warning in w and "ignore" in w for w in report.warnings), report.warnings
@@ -400,16 +502,22 @@ def test_the_last_attribute_of_a_name_wins():
     assert report.ok, report.problems
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Wed, 21 Oct 2015 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),          # RFC 1123
-    ("Wednesday, 21-Oct-15 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),      # RFC 850, 2-digit year
-    ("Wed Oct 21 07:28:00 2015", (2015, 10, 21, 7, 28, 0)),               # asctime
-    ("21 oct 1999 7:2:3", (1999, 10, 21, 7, 2, 3)),                       # any order, short fields
-    ("Thu, 01 Jan 70 00:00:00 GMT", (1970, 1, 1, 0, 0, 0)),
-    ("banana", None), ("", None), ("Wed, 30 Feb 2015 07:28:00 GMT", None),
-    ("Wed, 21 Oct 1600 07:28:00 GMT", None), ("Wed, 21 Oct 2015 24:00:00 GMT", None),
-    ("Wed, 21 Oct 2015 GMT", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Wed, 21 Oct 2015 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),  # RFC 1123
+        ("Wednesday, 21-Oct-15 07:28:00 GMT", (2015, 10, 21, 7, 28, 0)),  # RFC 850, 2-digit year
+        ("Wed Oct 21 07:28:00 2015", (2015, 10, 21, 7, 28, 0)),  # asctime
+        ("21 oct 1999 7:2:3", (1999, 10, 21, 7, 2, 3)),  # any order, short fields
+        ("Thu, 01 Jan 70 00:00:00 GMT", (1970, 1, 1, 0, 0, 0)),
+        ("banana", None),
+        ("", None),
+        ("Wed, 30 Feb 2015 07:28:00 GMT", None),
+        ("Wed, 21 Oct 1600 07:28:00 GMT", None),
+        ("Wed, 21 Oct 2015 24:00:00 GMT", None),
+        ("Wed, 21 Oct 2015 GMT", None),
+    ],
+)
 def test_cookie_dates_are_read_by_the_rfc_6265_algorithm(text, expected):
     from labserver.tools.cookies import cookie_date
 
@@ -418,22 +526,30 @@ def test_cookie_dates_are_read_by_the_rfc_6265_algorithm(text, expected):
 
 
 def test_cookies_are_per_host_not_per_port():
-    report = inspect("bff=abc; HttpOnly; Path=/; SameSite=Lax",
-                     url="http://127.0.0.1:5000/bff/login", api_url="http://127.0.0.1:8888/lab")
+    report = inspect(
+        "bff=abc; HttpOnly; Path=/; SameSite=Lax",
+        url="http://127.0.0.1:5000/bff/login",
+        api_url="http://127.0.0.1:8888/lab",
+    )
     assert report.ok, report.problems
-    assert any("per host, not per port" in w and "127.0.0.1:8888" in w for w in report.warnings), \
+    assert any("per host, not per port" in w and "127.0.0.1:8888" in w for w in report.warnings), (
         report.warnings
+    )
 
 
 # --- issue 13: the decoder explains what it cannot read, and refuses odd NumericDates -------
 
-@pytest.mark.parametrize("token, part, reason", [
-    ("a.b.c", "header", "1 more than a multiple of 4"),
-    ("eyJhbGciOiJIUzI1NiJ9.@@@.c", "payload", "'@'"),
-    ("aGVsbG8.eyJzdWIiOiJhIn0.c", "header", "'hello'"),
-    ("WzFd.eyJzdWIiOiJhIn0.c", "header", "a JSON object"),
-    ("_w.eyJzdWIiOiJhIn0.c", "header", "UTF-8"),
-])
+
+@pytest.mark.parametrize(
+    "token, part, reason",
+    [
+        ("a.b.c", "header", "1 more than a multiple of 4"),
+        ("eyJhbGciOiJIUzI1NiJ9.@@@.c", "payload", "'@'"),
+        ("aGVsbG8.eyJzdWIiOiJhIn0.c", "header", "'hello'"),
+        ("WzFd.eyJzdWIiOiJhIn0.c", "header", "a JSON object"),
+        ("_w.eyJzdWIiOiJhIn0.c", "header", "UTF-8"),
+    ],
+)
 def test_the_decoder_explains_a_token_it_cannot_read(token, part, reason):
     report = decode(token, now=NOW)
     assert report.error.startswith("PyJWT cannot read it"), report.error
@@ -455,9 +571,22 @@ def _hs256_raw(claims_json: str, secret: bytes = b"k" * 32) -> str:
 
 
 @pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), -1e30, 1e30,
-                                   "1800000000", None, True, [1], 10**400],
-                         ids=lambda v: repr(v)[:12])
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        -1e30,
+        1e30,
+        "1800000000",
+        None,
+        True,
+        [1],
+        10**400,
+    ],
+    ids=lambda v: repr(v)[:12],
+)
 def test_the_decoder_refuses_odd_numericdates(name, value):
     claims = {"sub": "a", "iat": NOW - 10, "exp": NOW + 300, name: value}
     token = _hs256_raw(json.dumps(claims))  # json.dumps writes NaN and Infinity by default

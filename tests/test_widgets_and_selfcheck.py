@@ -17,16 +17,20 @@ def test_round_trip_label_follows_the_slider():
 
 def test_pins_are_read_from_requirements(tmp_path: Path):
     req = tmp_path / "requirements.txt"
-    req.write_text("# c\nFlask==3.1.3\njupyterlab_widgets==3.0.17\ntomli==2.5.0 ; python_version < '3.11'\n-r other.txt\n")
+    req.write_text(
+        "# c\nFlask==3.1.3\njupyterlab_widgets==3.0.17\ntomli==2.5.0 ; python_version < '3.11'\n-r other.txt\n"
+    )
     assert pinned_versions(req) == {"flask": "3.1.3", "jupyterlab-widgets": "3.0.17"}
 
 
 def test_of_two_pins_split_by_a_marker_the_one_for_this_python_counts(tmp_path: Path):
     req = tmp_path / "requirements.txt"
-    req.write_text('numpy==2.2.6 ; python_version < "3.11"\n'
-                   'numpy==2.5.5 ; python_version >= "3.11"\n'
-                   'cryptography==50.0.2 ; sys_platform != "nonesuch"\n'
-                   'cryptography==48.0.1 ; sys_platform == "nonesuch"\n')
+    req.write_text(
+        'numpy==2.2.6 ; python_version < "3.11"\n'
+        'numpy==2.5.5 ; python_version >= "3.11"\n'
+        'cryptography==50.0.2 ; sys_platform != "nonesuch"\n'
+        'cryptography==48.0.1 ; sys_platform == "nonesuch"\n'
+    )
     assert pinned_versions(req) == {"numpy": "2.5.5", "cryptography": "50.0.2"}
 
 

@@ -28,7 +28,16 @@ import re
 from importlib import resources
 
 import requests
-from flask import Blueprint, Request, Response, current_app, jsonify, make_response, redirect, request
+from flask import (
+    Blueprint,
+    Request,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+)
 
 from ..app import lab_state
 from ..auth import password_login, require_credential
@@ -45,14 +54,24 @@ from ..http_errors import (
 from ..inputs import json_body
 from ..refresh_tokens import issue_refresh_token, revoke_refresh_token, revoke_user_families
 from ..revocation import revocation_problem
-from ..session_records import create_session, delete_session, find_session, logout_everywhere, session_key
+from ..session_records import (
+    create_session,
+    delete_session,
+    find_session,
+    logout_everywhere,
+    session_key,
+)
 from ..users import delete_user, get_user, user_from_record
 from .sessions import SAFE_METHODS, cookie_attributes, store_ttl
 
 bp = Blueprint("bff", __name__)
 
 OPTIONS = (
-    Option("BFF_COOKIE", "auto", "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS."),
+    Option(
+        "BFF_COOKIE",
+        "auto",
+        "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS.",
+    ),
     Option("BFF_API_URL", None, "Where the BFF finds the API; default: this same lab server."),
 )
 
@@ -61,7 +80,7 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-/.]{1,200}")
 _PAGE_SECURITY_HEADERS = {
     # The page runs only its own script, loads nothing from elsewhere, and cannot be framed.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
 }
@@ -121,8 +140,13 @@ def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
         if problem:
             raise CsrfRejected(problem)
     state, config = lab_state(), current_app.config
-    found = find_session(state.store, state.clock, session_id, idle_timeout=config["SESSION_IDLE_TIMEOUT"],
-                         absolute_timeout=config["SESSION_ABSOLUTE_TIMEOUT"])
+    found = find_session(
+        state.store,
+        state.clock,
+        session_id,
+        idle_timeout=config["SESSION_IDLE_TIMEOUT"],
+        absolute_timeout=config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
     if found.record is None:
         raise AuthenticationRequired(f"the BFF session is gone: {found.reason}")
     return session_id, found.record
@@ -142,12 +166,20 @@ def login():
         if old_refresh:
             revoke_refresh_token(state.store, old_refresh, reason="a new login in the same browser")
         delete_session(state.store, presented)
-    session_id = create_session(state.store, state.clock, user.username,
-                                client=request.headers.get("User-Agent", ""),
-                                ttl=store_ttl())
-    refresh = issue_refresh_token(state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"])
+    session_id = create_session(
+        state.store,
+        state.clock,
+        user.username,
+        client=request.headers.get("User-Agent", ""),
+        ttl=store_ttl(),
+    )
+    refresh = issue_refresh_token(
+        state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
+    )
     state.store.hset(session_key(session_id), "refresh_token", refresh)
-    response = redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
+    response = (
+        redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
+    )
     response.set_cookie(_cookie_name(request), session_id, **cookie_attributes(request))
     return response
 
@@ -169,12 +201,16 @@ def _mint_for(session_id: str, record: dict):
     def mint() -> tuple[str, float]:
         state = lab_state()
         refresh = state.store.hget(session_key(session_id), "refresh_token") or ""
-        answer = _http("POST", "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh})
+        answer = _http(
+            "POST", "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh}
+        )
         if answer.status_code != 200:
             # The refresh family is gone (logout elsewhere, reuse detected): so is this session.
             delete_session(state.store, session_id, username=record["user"])
             reason = answer.json().get("error_description", answer.status_code)
-            raise AuthenticationRequired(f"the BFF session can no longer get tokens ({reason}); log in again")
+            raise AuthenticationRequired(
+                f"the BFF session can no longer get tokens ({reason}); log in again"
+            )
         tokens = answer.json()
         state.store.hset(session_key(session_id), "refresh_token", tokens["refresh_token"])
         return tokens["access_token"], state.clock.now() + tokens["expires_in"]
@@ -186,7 +222,9 @@ def _http(method: str, path: str, **kwargs) -> requests.Response:
     """One call from the BFF to the lab's API or token endpoint, over HTTP."""
     with requests.Session() as http:
         http.trust_env = False  # loopback only; never through a proxy from the environment
-        return http.request(method, _api_url() + path, timeout=10, verify=lab_state().tls_cert or True, **kwargs)
+        return http.request(
+            method, _api_url() + path, timeout=10, verify=lab_state().tls_cert or True, **kwargs
+        )
 
 
 @bp.route("/bff/api/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
@@ -197,11 +235,15 @@ def proxy(path: str):
         raise InvalidRequest("the proxy only forwards plain paths under /api/")
     session_id, record = _session(request, csrf=True)
     state = lab_state()
-    token, _ = token_for_session(state.store, state.clock, session_id, _mint_for(session_id, record))
+    token, _ = token_for_session(
+        state.store, state.clock, session_id, _mint_for(session_id, record)
+    )
     body = None
     if request.method not in SAFE_METHODS and request.get_data(cache=True):
         body = json_body()  # relayed as JSON: NaN, lone surrogates and repeated keys refused
-    answer = _http(request.method, f"/api/{path}", json=body, headers={"Authorization": f"Bearer {token}"})
+    answer = _http(
+        request.method, f"/api/{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
     if answer.headers.get("Content-Type", "").split(";")[0] != "application/json":
         # Relay JSON only: anything else could render as a page on the BFF's own origin.
         raise BadGateway("the API answered with something other than JSON; not relayed")
@@ -235,7 +277,9 @@ def delete_account():
         raise Forbidden("no such account (re-checked in the store)")
     user = user_from_record(principal.user.username, record)
     if not user.has_role("user"):
-        raise Forbidden("the account is suspended: it no longer has the user role (re-checked in the store)")
+        raise Forbidden(
+            "the account is suspended: it no longer has the user role (re-checked in the store)"
+        )
     if problem:
         raise Forbidden(f"the token is out of date for this action: {problem}")
     if not delete_user(store, user.username):
@@ -244,4 +288,6 @@ def delete_account():
     # account of the same name is created again.
     sessions = logout_everywhere(store, user.username)
     families = revoke_user_families(store, user.username, "the account was deleted")
-    return jsonify(deleted=user.username, sessions_ended=sessions, refresh_families_revoked=families)
+    return jsonify(
+        deleted=user.username, sessions_ended=sessions, refresh_families_revoked=families
+    )

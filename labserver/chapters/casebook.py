@@ -22,16 +22,36 @@ bp = Blueprint("casebook", __name__)
 #: case name -> (cookie name, value, attributes for werkzeug's dump_cookie, what is wrong)
 COOKIE_CASES = {
     "good": ("prefs", "dark", {"path": "/", "httponly": True, "samesite": "Lax"}, "nothing"),
-    "oversized": ("prefs", "x" * 5000, {"path": "/", "httponly": True, "samesite": "Lax"},
-                  "the value grew to 5000 bytes"),
-    "wrong-domain": ("prefs", "dark", {"path": "/", "domain": "example.com", "samesite": "Lax"},
-                     "Domain names a site this server is not"),
-    "narrow-path": ("prefs", "dark", {"path": "/casebook/app", "samesite": "Lax"},
-                    "Path covers /casebook/app only"),
-    "secure-over-http": ("prefs", "dark", {"path": "/", "secure": True, "samesite": "Lax"},
-                         "Secure, on a site served over plain HTTP"),
-    "samesite-none-insecure": ("prefs", "dark", {"path": "/", "samesite": "None"},
-                               "SameSite=None without Secure"),
+    "oversized": (
+        "prefs",
+        "x" * 5000,
+        {"path": "/", "httponly": True, "samesite": "Lax"},
+        "the value grew to 5000 bytes",
+    ),
+    "wrong-domain": (
+        "prefs",
+        "dark",
+        {"path": "/", "domain": "example.com", "samesite": "Lax"},
+        "Domain names a site this server is not",
+    ),
+    "narrow-path": (
+        "prefs",
+        "dark",
+        {"path": "/casebook/app", "samesite": "Lax"},
+        "Path covers /casebook/app only",
+    ),
+    "secure-over-http": (
+        "prefs",
+        "dark",
+        {"path": "/", "secure": True, "samesite": "Lax"},
+        "Secure, on a site served over plain HTTP",
+    ),
+    "samesite-none-insecure": (
+        "prefs",
+        "dark",
+        {"path": "/", "samesite": "None"},
+        "SameSite=None without Secure",
+    ),
 }
 
 

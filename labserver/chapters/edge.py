@@ -17,8 +17,8 @@ from flask import Blueprint, current_app, jsonify, request
 from ..access_tokens import TokenRejected, verify_access_token
 from ..app import lab_state
 from ..config import Option
-from ..inputs import authorization
 from ..http_errors import AuthenticationRequired, InvalidToken, ServiceUnavailable, bearer_challenge
+from ..inputs import authorization
 from ..remote_keys import RemoteKeySet
 from .tokens import policy
 
@@ -28,19 +28,32 @@ bp = Blueprint("edge", __name__)
 REGISTER_IF = "EDGE_JWKS_URL"
 
 OPTIONS = (
-    Option("EDGE_JWKS_URL", "", "Chapter 7: verify tokens at /edge/me with the public keys published at this "
-                                "JWKS URL (an issuer's), never touching the store. Empty: no /edge endpoints."),
-    Option("EDGE_JWKS_MIN_INTERVAL", 30,
-           "Seconds (lab time) between two JWKS fetches triggered by unknown kids: the rate limit."),
-    Option("EDGE_JWKS_MAX_AGE", 300,
-           "Seconds (lab time) after which the copy of the JWKS is fetched again on the next request."),
+    Option(
+        "EDGE_JWKS_URL",
+        "",
+        "Chapter 7: verify tokens at /edge/me with the public keys published at this "
+        "JWKS URL (an issuer's), never touching the store. Empty: no /edge endpoints.",
+    ),
+    Option(
+        "EDGE_JWKS_MIN_INTERVAL",
+        30,
+        "Seconds (lab time) between two JWKS fetches triggered by unknown kids: the rate limit.",
+    ),
+    Option(
+        "EDGE_JWKS_MAX_AGE",
+        300,
+        "Seconds (lab time) after which the copy of the JWKS is fetched again on the next request.",
+    ),
 )
 
 
 def init_app(app) -> None:
-    app.extensions["lab.edge"] = RemoteKeySet(app.config["EDGE_JWKS_URL"], clock=app.extensions["lab"].clock,
-                                              min_interval=app.config["EDGE_JWKS_MIN_INTERVAL"],
-                                              max_age=app.config["EDGE_JWKS_MAX_AGE"])
+    app.extensions["lab.edge"] = RemoteKeySet(
+        app.config["EDGE_JWKS_URL"],
+        clock=app.extensions["lab"].clock,
+        min_interval=app.config["EDGE_JWKS_MIN_INTERVAL"],
+        max_age=app.config["EDGE_JWKS_MAX_AGE"],
+    )
 
 
 def remote_keys() -> RemoteKeySet:
@@ -53,24 +66,37 @@ def edge_me():
     """The caller by bearer token, verified with the issuer's public keys only."""
     auth = authorization(request)
     if auth is None or auth.type != "bearer" or not auth.token:
-        raise AuthenticationRequired("send Authorization: Bearer <access token>",
-                                     headers={"WWW-Authenticate": bearer_challenge()})
+        raise AuthenticationRequired(
+            "send Authorization: Bearer <access token>",
+            headers={"WWW-Authenticate": bearer_challenge()},
+        )
     keys = remote_keys()
     try:
         verified = verify_access_token(auth.token, keys, policy(), lab_state().clock.now())
     except TokenRejected as exc:
         if exc.rule == "unknown_key" and not keys.reachable:
-            raise ServiceUnavailable(f"the issuer's key set cannot be fetched ({keys.last_error})") from None
+            raise ServiceUnavailable(
+                f"the issuer's key set cannot be fetched ({keys.last_error})"
+            ) from None
         raise InvalidToken(str(exc)) from None
     claims = verified.claims
-    return jsonify(sub=claims["sub"], roles=claims.get("roles", []), kid=verified.key.kid,
-                   instance=current_app.config["SERVICE_NAME"])
+    return jsonify(
+        sub=claims["sub"],
+        roles=claims.get("roles", []),
+        kid=verified.key.kid,
+        instance=current_app.config["SERVICE_NAME"],
+    )
 
 
 @bp.get("/edge/keys")
 def edge_keys():
     """Which kids this instance knows, and its JWKS fetch counts."""
     keys = remote_keys()
-    return jsonify(jwks_url=keys.jwks_url, kids=keys.kids, fetches=keys.fetches,
-                   skipped_by_rate_limit=keys.skipped, last_error=keys.last_error,
-                   instance=current_app.config["SERVICE_NAME"])
+    return jsonify(
+        jwks_url=keys.jwks_url,
+        kids=keys.kids,
+        fetches=keys.fetches,
+        skipped_by_rate_limit=keys.skipped,
+        last_error=keys.last_error,
+        instance=current_app.config["SERVICE_NAME"],
+    )

@@ -52,8 +52,13 @@ def revoke():
     state = lab_state()
     claims = _verified_claims(token)
     if claims is not None:
-        deny(state.store, state.clock, claims, leeway=policy().leeway,
-             reason="revoked by its holder (RFC 7009)")
+        deny(
+            state.store,
+            state.clock,
+            claims,
+            leeway=policy().leeway,
+            reason="revoked by its holder (RFC 7009)",
+        )
     else:
         revoke_refresh_token(state.store, token, reason="revoked by its holder (RFC 7009)")
     return jsonify({})  # 200 whatever the token was: RFC 7009 section 2.2
@@ -70,8 +75,13 @@ def introspect(principal: Principal):
         if is_denied(state.store, claims) or token_version_problem(state.store, claims):
             return jsonify(active=False)
         # The token's own claims cannot override the answer's: a claim named "active" stays out.
-        return jsonify({"active": True, "token_type": "Bearer",
-                        **{k: v for k, v in claims.items() if k not in ("active", "token_type")}})
+        return jsonify(
+            {
+                "active": True,
+                "token_type": "Bearer",
+                **{k: v for k, v in claims.items() if k not in ("active", "token_type")},
+            }
+        )
     refresh = refresh_token_state(state.store, state.clock, token)
     if refresh is not None:  # RFC 7662 defines no token_type for refresh tokens; none is given
         return jsonify(active=True, username=refresh["username"], exp=refresh["exp"])
@@ -97,7 +107,9 @@ def me_version_checked():
     problem = token_version_problem(lab_state().store, principal.claims)
     if problem:
         raise InvalidToken(f"revoked: {problem}")
-    return jsonify(sub=principal.user.username, roles=list(principal.user.roles), checked="token version")
+    return jsonify(
+        sub=principal.user.username, roles=list(principal.user.roles), checked="token version"
+    )
 
 
 @bp.get("/api/me/deny-checked")
@@ -106,7 +118,9 @@ def me_deny_checked():
     principal = require_credential("bearer")
     if is_denied(lab_state().store, principal.claims):
         raise InvalidToken("revoked: the token is on the deny list")
-    return jsonify(sub=principal.user.username, roles=list(principal.user.roles), checked="deny list")
+    return jsonify(
+        sub=principal.user.username, roles=list(principal.user.roles), checked="deny list"
+    )
 
 
 @bp.get("/api/reports")
@@ -115,8 +129,10 @@ def reports():
     principal = require_credential("bearer")
     user = get_user(lab_state().store, principal.user.username)
     if user is None or not user.has_role("editor"):
-        raise Forbidden("the reports need the editor role, which the user does not have now "
-                        "(re-checked in the store, whatever the token says)")
+        raise Forbidden(
+            "the reports need the editor role, which the user does not have now "
+            "(re-checked in the store, whatever the token says)"
+        )
     return jsonify(reports=["q3-revenue", "incidents"], roles_checked="in the store")
 
 

@@ -37,7 +37,13 @@ from flask import Blueprint, Request, current_app, jsonify, make_response, reque
 from werkzeug.http import dump_cookie
 
 from ..app import lab_state
-from ..auth import Principal, password_login, register_authenticator, require_credential, require_role
+from ..auth import (
+    Principal,
+    password_login,
+    register_authenticator,
+    require_credential,
+    require_role,
+)
 from ..config import Option
 from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
@@ -57,17 +63,32 @@ from ..users import User, get_user, set_display_name, user_from_record
 bp = Blueprint("sessions", __name__)
 
 OPTIONS = (
-    Option("SESSION_COOKIE", "auto",
-           "Cookie name; 'auto' is 'session' over HTTP and '__Host-session' over HTTPS."),
-    Option("SESSION_SAMESITE", "Lax",
-           "The cookie's SameSite attribute: 'Strict', 'Lax' or 'None' (None needs HTTPS)."),
-    Option("SESSION_COOKIE_SECURE", "auto",
-           "The cookie's Secure attribute: 'auto' (exactly when served over HTTPS), True or False. "
-           "True over plain HTTP reproduces chapter 5's login loop."),
-    Option("SESSION_IDLE_TIMEOUT", 15 * 60,
-           "Seconds without a request after which a session ends (lab clock)."),
-    Option("SESSION_ABSOLUTE_TIMEOUT", 8 * 3600,
-           "Seconds after login at which a session ends however busy it is (lab clock)."),
+    Option(
+        "SESSION_COOKIE",
+        "auto",
+        "Cookie name; 'auto' is 'session' over HTTP and '__Host-session' over HTTPS.",
+    ),
+    Option(
+        "SESSION_SAMESITE",
+        "Lax",
+        "The cookie's SameSite attribute: 'Strict', 'Lax' or 'None' (None needs HTTPS).",
+    ),
+    Option(
+        "SESSION_COOKIE_SECURE",
+        "auto",
+        "The cookie's Secure attribute: 'auto' (exactly when served over HTTPS), True or False. "
+        "True over plain HTTP reproduces chapter 5's login loop.",
+    ),
+    Option(
+        "SESSION_IDLE_TIMEOUT",
+        15 * 60,
+        "Seconds without a request after which a session ends (lab clock).",
+    ),
+    Option(
+        "SESSION_ABSOLUTE_TIMEOUT",
+        8 * 3600,
+        "Seconds after login at which a session ends however busy it is (lab clock).",
+    ),
 )
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -103,7 +124,12 @@ def cookie_attributes(req: Request) -> dict:
     ``Path=/``, ``SameSite`` from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE``."""
     configured = _config("SESSION_COOKIE_SECURE")
     secure = req.is_secure if configured == "auto" else bool(configured)
-    return {"path": "/", "httponly": True, "secure": secure, "samesite": _config("SESSION_SAMESITE")}
+    return {
+        "path": "/",
+        "httponly": True,
+        "secure": secure,
+        "samesite": _config("SESSION_SAMESITE"),
+    }
 
 
 def _clearing_cookie(req: Request) -> str:
@@ -121,26 +147,38 @@ def session_authenticator(req: Request) -> Principal | None:
     if session_id is None:
         return None
     state = lab_state()
-    found = find_session(state.store, state.clock, session_id, touch=False,
-                         idle_timeout=_config("SESSION_IDLE_TIMEOUT"),
-                         absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"))
+    found = find_session(
+        state.store,
+        state.clock,
+        session_id,
+        touch=False,
+        idle_timeout=_config("SESSION_IDLE_TIMEOUT"),
+        absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"),
+    )
     if found.record is None:
         raise InvalidSession(found.reason, headers={"Set-Cookie": _clearing_cookie(req)})
     record = found.record
     if req.method not in SAFE_METHODS:
         presented = req.headers.get(CSRF_HEADER, "")
         if not presented:
-            raise CsrfRejected(f"a cookie-authenticated {req.method} needs the session's CSRF "
-                               f"token in the {CSRF_HEADER} header")
-        if not hmac.compare_digest(presented.encode("utf-8", "replace"), record.get("csrf", "").encode()):
+            raise CsrfRejected(
+                f"a cookie-authenticated {req.method} needs the session's CSRF "
+                f"token in the {CSRF_HEADER} header"
+            )
+        if not hmac.compare_digest(
+            presented.encode("utf-8", "replace"), record.get("csrf", "").encode()
+        ):
             raise CsrfRejected(f"the {CSRF_HEADER} header does not match this session's token")
     user_record = mark_used_and_load_user(state.store, state.clock, session_id, record["user"])
     if "password_hash" not in user_record:  # no record, or a half one: no user
         delete_session(state.store, session_id, username=record["user"])
         raise InvalidSession("the session's user no longer exists")
     user = user_from_record(record["user"], user_record)
-    return Principal(user=user, via="session",
-                     details={"session": session_handle(session_id), "csrf_token": record["csrf"]})
+    return Principal(
+        user=user,
+        via="session",
+        details={"session": session_handle(session_id), "csrf_token": record["csrf"]},
+    )
 
 
 @bp.post("/session/login")
@@ -148,13 +186,23 @@ def session_login():
     """Check the password; start a new session (the presented one, if any, is dropped)."""
     user = password_login()
     state = lab_state()
-    session_id = login(state.store, state.clock, user.username, request.cookies.get(cookie_name(request)),
-                       client=request.headers.get("User-Agent", ""), ttl=store_ttl())
+    session_id = login(
+        state.store,
+        state.clock,
+        user.username,
+        request.cookies.get(cookie_name(request)),
+        client=request.headers.get("User-Agent", ""),
+        ttl=store_ttl(),
+    )
     csrf = state.store.hget(session_key(session_id), "csrf")
-    response = make_response(jsonify(
-        user=user.to_json(), csrf_token=csrf,
-        idle_timeout=_config("SESSION_IDLE_TIMEOUT"), absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"),
-    ))
+    response = make_response(
+        jsonify(
+            user=user.to_json(),
+            csrf_token=csrf,
+            idle_timeout=_config("SESSION_IDLE_TIMEOUT"),
+            absolute_timeout=_config("SESSION_ABSOLUTE_TIMEOUT"),
+        )
+    )
     response.set_cookie(cookie_name(request), session_id, **cookie_attributes(request))
     return response
 
@@ -215,11 +263,17 @@ def admin_list_sessions(username: str, principal: Principal):
     for session_id in ids:
         pipe.hgetall(session_key(session_id))
     now = state.clock.now()
-    live = sorted(((sid, rec) for sid, rec in zip(ids, pipe.execute()) if rec),
-                  key=lambda pair: float(pair[1]["created"]))
+    live = sorted(
+        ((sid, rec) for sid, rec in zip(ids, pipe.execute()) if rec),
+        key=lambda pair: float(pair[1]["created"]),
+    )
     sessions = [
-        {"handle": session_handle(sid), "client": rec.get("client", ""),
-         "created": iso(float(rec["created"])), "idle_for": round(now - float(rec["last_seen"]))}
+        {
+            "handle": session_handle(sid),
+            "client": rec.get("client", ""),
+            "created": iso(float(rec["created"])),
+            "idle_for": round(now - float(rec["last_seen"])),
+        }
         for sid, rec in live
     ]
     return jsonify(user=username, sessions=sessions)
@@ -232,7 +286,9 @@ def admin_revoke_session(username: str, handle: str, principal: Principal):
     _user_or_404(username)
     store = lab_state().store
     for session_id in user_session_ids(store, username):
-        if hmac.compare_digest(session_handle(session_id).encode(), handle.encode("utf-8", "replace")):
+        if hmac.compare_digest(
+            session_handle(session_id).encode(), handle.encode("utf-8", "replace")
+        ):
             delete_session(store, session_id, username=username)
             return jsonify(revoked=handle, user=username)
     raise NotFound(f"{username} has no live session with handle {handle!r}")

@@ -29,7 +29,13 @@ from ..access_tokens import (
     verify_access_token,
 )
 from ..app import lab_state
-from ..auth import Principal, password_login, register_authenticator, require_credential, require_role
+from ..auth import (
+    Principal,
+    password_login,
+    register_authenticator,
+    require_credential,
+    require_role,
+)
 from ..config import Option
 from ..http_errors import (
     InvalidGrant,
@@ -46,21 +52,38 @@ from ..users import User, get_user
 bp = Blueprint("tokens", __name__)
 
 OPTIONS = (
-    Option("TOKEN_ISSUER", "https://issuer.jwt-lab.test",
-           "The iss of every token the lab issues, and the only iss its API accepts."),
-    Option("TOKEN_AUDIENCE", "https://api.jwt-lab.test",
-           "The aud of every token, and the only aud the API accepts (exactly: no lists)."),
+    Option(
+        "TOKEN_ISSUER",
+        "https://issuer.jwt-lab.test",
+        "The iss of every token the lab issues, and the only iss its API accepts.",
+    ),
+    Option(
+        "TOKEN_AUDIENCE",
+        "https://api.jwt-lab.test",
+        "The aud of every token, and the only aud the API accepts (exactly: no lists).",
+    ),
     Option("TOKEN_LIFETIME", 5 * 60, "Seconds from iat to exp of an access token."),
-    Option("TOKEN_LEEWAY", 30,
-           "Seconds of clock difference tolerated between issuer and API on exp, nbf and iat."),
+    Option(
+        "TOKEN_LEEWAY",
+        30,
+        "Seconds of clock difference tolerated between issuer and API on exp, nbf and iat.",
+    ),
     Option("TOKEN_ALG", "ES256", f"Default signing algorithm: one of {', '.join(ALGORITHMS)}."),
-    Option("TOKEN_CLIENT_ID", "jwt-lab-notebook", "The client_id claim (RFC 9068) of issued tokens."),
-    Option("TOKEN_MAX_LIFETIME", 24 * 3600,
-           "Longest access-token lifetime a token request may ask for with 'lifetime' (a lab "
-           "convenience for experiments; real servers set lifetimes per client)."),
-    Option("REFRESH_TOKENS", False,
-           "The password grant also issues a refresh token (rotated on every use; chapter 3). "
-           "The refresh grant always works for a refresh token the lab issued."),
+    Option(
+        "TOKEN_CLIENT_ID", "jwt-lab-notebook", "The client_id claim (RFC 9068) of issued tokens."
+    ),
+    Option(
+        "TOKEN_MAX_LIFETIME",
+        24 * 3600,
+        "Longest access-token lifetime a token request may ask for with 'lifetime' (a lab "
+        "convenience for experiments; real servers set lifetimes per client).",
+    ),
+    Option(
+        "REFRESH_TOKENS",
+        False,
+        "The password grant also issues a refresh token (rotated on every use; chapter 3). "
+        "The refresh grant always works for a refresh token the lab issued.",
+    ),
     Option("REFRESH_LIFETIME", 24 * 3600, "Seconds a refresh-token family lives after login."),
 )
 
@@ -73,8 +96,11 @@ def init_app(app) -> None:
 def policy() -> TokenPolicy:
     """What the API requires of a token, from the app's config."""
     config = current_app.config
-    return TokenPolicy(issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-                       leeway=float(config["TOKEN_LEEWAY"]))
+    return TokenPolicy(
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        leeway=float(config["TOKEN_LEEWAY"]),
+    )
 
 
 def bearer_authenticator(req: Request) -> Principal | None:
@@ -89,8 +115,10 @@ def bearer_authenticator(req: Request) -> Principal | None:
         return None
     auth = authorization(req)
     if auth is None or not auth.token:
-        raise InvalidRequest("the Authorization header says Bearer but carries no token",
-                             headers={"WWW-Authenticate": bearer_challenge("invalid_request")})
+        raise InvalidRequest(
+            "the Authorization header says Bearer but carries no token",
+            headers={"WWW-Authenticate": bearer_challenge("invalid_request")},
+        )
     state = lab_state()
     try:
         verified = verify_access_token(auth.token, state.keys, policy(), state.clock.now())
@@ -98,12 +126,20 @@ def bearer_authenticator(req: Request) -> Principal | None:
         raise InvalidToken(str(exc)) from None
     claims = verified.claims
     roles = claims.get("roles", [])
-    user = User(username=claims["sub"],
-                roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
-                token_version=claims.get("token_version") if isinstance(claims.get("token_version"), int) else 0,
-                display_name=claims["sub"])
-    return Principal(user=user, via="bearer", details={"kid": verified.key.kid, "alg": verified.key.alg},
-                     claims=claims)
+    user = User(
+        username=claims["sub"],
+        roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
+        token_version=claims.get("token_version")
+        if isinstance(claims.get("token_version"), int)
+        else 0,
+        display_name=claims["sub"],
+    )
+    return Principal(
+        user=user,
+        via="bearer",
+        details={"kid": verified.key.kid, "alg": verified.key.alg},
+        claims=claims,
+    )
 
 
 @bp.post("/oauth/token")
@@ -116,34 +152,51 @@ def token():
     if alg not in ALGORITHMS:
         raise InvalidRequest(f"alg must be one of {', '.join(ALGORITHMS)}, not {alg!r}")
     lifetime = body.get("lifetime", config["TOKEN_LIFETIME"])
-    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 0 < lifetime <= config["TOKEN_MAX_LIFETIME"]:
-        raise InvalidRequest(f"lifetime must be a whole number of seconds from 1 to {config['TOKEN_MAX_LIFETIME']}")
+    if (
+        not isinstance(lifetime, int)
+        or isinstance(lifetime, bool)
+        or not 0 < lifetime <= config["TOKEN_MAX_LIFETIME"]
+    ):
+        raise InvalidRequest(
+            f"lifetime must be a whole number of seconds from 1 to {config['TOKEN_MAX_LIFETIME']}"
+        )
 
     refresh_token = None
     if grant == "password":
         user = password_login(body)
         if config["REFRESH_TOKENS"]:
-            refresh_token = issue_refresh_token(state.store, state.clock, user.username,
-                                                lifetime=config["REFRESH_LIFETIME"])
+            refresh_token = issue_refresh_token(
+                state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
+            )
     elif grant == "refresh_token":
         try:
             username, refresh_token = use_refresh_token(
-                state.store, state.clock, string_field(body, "refresh_token", max_length=256))
+                state.store, state.clock, string_field(body, "refresh_token", max_length=256)
+            )
         except RefreshRejected as exc:
             raise InvalidGrant(str(exc)) from None
         user = get_user(state.store, username)
         if user is None:
             raise InvalidGrant("the refresh token's user no longer exists")
     else:
-        raise InvalidRequest(f"grant_type must be 'password' or 'refresh_token', not {grant[:32]!r}")
+        raise InvalidRequest(
+            f"grant_type must be 'password' or 'refresh_token', not {grant[:32]!r}"
+        )
 
     claims = access_token_claims(
-        user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-        now=state.clock.now(), lifetime=lifetime, client_id=config["TOKEN_CLIENT_ID"],
+        user.username,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=state.clock.now(),
+        lifetime=lifetime,
+        client_id=config["TOKEN_CLIENT_ID"],
         extra={"roles": list(user.roles), "token_version": user.token_version},
     )
-    answer = {"access_token": issue_access_token(state.keys, claims, alg), "token_type": "Bearer",
-              "expires_in": lifetime}
+    answer = {
+        "access_token": issue_access_token(state.keys, claims, alg),
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+    }
     if refresh_token:
         answer["refresh_token"] = refresh_token
     response = jsonify(answer)
@@ -155,8 +208,12 @@ def token():
 def api_me():
     """The caller by their bearer token, and every claim the API verified and now trusts."""
     principal = require_credential("bearer")
-    return jsonify(sub=principal.user.username, roles=list(principal.user.roles),
-                   verified_with=principal.details, trusted_claims=principal.claims)
+    return jsonify(
+        sub=principal.user.username,
+        roles=list(principal.user.roles),
+        verified_with=principal.details,
+        trusted_claims=principal.claims,
+    )
 
 
 @bp.get("/.well-known/jwks.json")

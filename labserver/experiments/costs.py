@@ -56,9 +56,18 @@ PROCESS_CPU: Callable[[], float] = time.process_time if _CPU_CLOCKS else time.pe
 def course_claims(now: float | None = None) -> dict:
     """Claims like the lab's access tokens, valid for 5 minutes from ``now``."""
     now = int(time.time() if now is None else now)
-    return {"iss": ISSUER, "sub": "alice", "aud": AUDIENCE, "iat": now, "nbf": now,
-            "exp": now + 300, "jti": "x" * 43, "client_id": "jwt-lab-notebook", "roles": ["user"],
-            "token_version": 1}
+    return {
+        "iss": ISSUER,
+        "sub": "alice",
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": "x" * 43,
+        "client_id": "jwt-lab-notebook",
+        "roles": ["user"],
+        "token_version": 1,
+    }
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,22 @@ class Timing:
     def row(self, unit: float = 1e-6, label: str = "µs") -> str:
         """The row as the tables print it, times in ``label`` (``unit`` seconds each)."""
         times = f"{self.median / unit:>9.1f} {label} ({self.low / unit:.1f}-{self.high / unit:.1f})"
-        return (f"{self.name:<40} {times}"
-                f"   ×{self.ratio:.2f} ({self.ratio_low:.2f}-{self.ratio_high:.2f})")
+        return (
+            f"{self.name:<40} {times}"
+            f"   ×{self.ratio:.2f} ({self.ratio_low:.2f}-{self.ratio_high:.2f})"
+        )
 
 
-def paired(operations: dict[str, Callable[[], object]], baseline: str, *, rounds: int,
-           calls: int | None = None, min_block: float = 0.01,
-           progress: Callable[[], None] | None = None,
-           clock: Callable[[], float] = time.perf_counter) -> list[Timing]:
+def paired(
+    operations: dict[str, Callable[[], object]],
+    baseline: str,
+    *,
+    rounds: int,
+    calls: int | None = None,
+    min_block: float = 0.01,
+    progress: Callable[[], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[Timing]:
     """Time each operation in blocks, the operations interleaved round by round in a fresh
     random order each round, with the garbage collector off (as ``timeit`` does); ratios are to
     ``baseline`` within each round.
@@ -124,8 +141,17 @@ def paired(operations: dict[str, Callable[[], object]], baseline: str, *, rounds
     timings = []
     for name, values in per_call.items():
         ratios = [v / b for v, b in zip(values, base, strict=True)]
-        timings.append(Timing(name, statistics.median(values), min(values), max(values),
-                              statistics.median(ratios), min(ratios), max(ratios)))
+        timings.append(
+            Timing(
+                name,
+                statistics.median(values),
+                min(values),
+                max(values),
+                statistics.median(ratios),
+                min(ratios),
+                max(ratios),
+            )
+        )
     return timings
 
 
@@ -133,15 +159,21 @@ def _floor(alg: str, key) -> tuple[Callable[[bytes], bytes], Callable[[bytes, by
     """The raw sign and verify of ``alg`` with ``cryptography``/``hmac``: no JSON, no base64."""
     if alg == "HS256":
         secret = key.signing_key
-        return (lambda m: hmac.new(secret, m, hashlib.sha256).digest(),
-                lambda m, s: hmac.compare_digest(hmac.new(secret, m, hashlib.sha256).digest(), s))
+        return (
+            lambda m: hmac.new(secret, m, hashlib.sha256).digest(),
+            lambda m, s: hmac.compare_digest(hmac.new(secret, m, hashlib.sha256).digest(), s),
+        )
     private, public = key.signing_key, key.verifying_key
     if alg == "RS256":
-        return (lambda m: private.sign(m, padding.PKCS1v15(), hashes.SHA256()),
-                lambda m, s: public.verify(s, m, padding.PKCS1v15(), hashes.SHA256()))
+        return (
+            lambda m: private.sign(m, padding.PKCS1v15(), hashes.SHA256()),
+            lambda m, s: public.verify(s, m, padding.PKCS1v15(), hashes.SHA256()),
+        )
     if alg == "ES256":
-        return (lambda m: private.sign(m, ec.ECDSA(hashes.SHA256())),
-                lambda m, s: public.verify(s, m, ec.ECDSA(hashes.SHA256())))
+        return (
+            lambda m: private.sign(m, ec.ECDSA(hashes.SHA256())),
+            lambda m, s: public.verify(s, m, ec.ECDSA(hashes.SHA256())),
+        )
     return (lambda m: private.sign(m), lambda m, s: public.verify(s, m))  # EdDSA (Ed25519)
 
 
@@ -153,8 +185,14 @@ def crypto(rounds: int = 7, min_block: float = 0.01, progress=None) -> dict[str,
     tables = {}
     for alg in ALGORITHMS:
         operations = _crypto_operations(alg, keys.current(alg), claims)
-        tables[alg] = paired(operations, "floor: verify (raw)", rounds=rounds, min_block=min_block,
-                             progress=progress, clock=THREAD_CPU)
+        tables[alg] = paired(
+            operations,
+            "floor: verify (raw)",
+            rounds=rounds,
+            min_block=min_block,
+            progress=progress,
+            clock=THREAD_CPU,
+        )
     return tables
 
 
@@ -171,13 +209,23 @@ def _crypto_operations(alg: str, key, claims: dict) -> dict[str, Callable[[], ob
         "PyJWT: encode": lambda: jwt.encode(claims, sign_key, algorithm=alg, headers=headers),
         "floor: verify (raw)": lambda: raw_verify(message, raw_signature),
         "PyJWT: decode (signature + claims)": lambda: jwt.decode(
-            token, verify_key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub"]}),
+            token,
+            verify_key,
+            algorithms=[alg],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]},
+        ),
     }
 
 
-def store(redis_url: str | None = None, rounds: int = 7, batch: int = 20, min_block: float = 0.01,
-          progress=None) -> list[Timing]:
+def store(
+    redis_url: str | None = None,
+    rounds: int = 7,
+    batch: int = 20,
+    min_block: float = 0.01,
+    progress=None,
+) -> list[Timing]:
     """A session lookup (``HGETALL``) on the embedded store (and on ``redis_url``): ``batch``
     lookups one by one, and ``batch`` in one pipeline; per lookup, ratios to one embedded lookup."""
     from .. import store as store_module
@@ -188,8 +236,9 @@ def store(redis_url: str | None = None, rounds: int = 7, batch: int = 20, min_bl
     session_key = store_module.key("bench-session", "x" * 43)
     operations = {}
     for label, client in stores.items():
-        client.hset(session_key,
-                    mapping={"user": "alice", "roles": "user", "created": "1", "seen": "1"})
+        client.hset(
+            session_key, mapping={"user": "alice", "roles": "user", "created": "1", "seen": "1"}
+        )
 
         def one_by_one(client=client):
             for _ in range(batch):
@@ -204,13 +253,29 @@ def store(redis_url: str | None = None, rounds: int = 7, batch: int = 20, min_bl
         operations[f"{label}: HGETALL"] = one_by_one
         operations[f"{label}: HGETALL, pipelined by {batch}"] = pipelined
     try:
-        timings = paired(operations, "embedded: HGETALL", rounds=rounds, min_block=min_block,
-                         progress=progress, clock=time.perf_counter if redis_url else THREAD_CPU)
+        timings = paired(
+            operations,
+            "embedded: HGETALL",
+            rounds=rounds,
+            min_block=min_block,
+            progress=progress,
+            clock=time.perf_counter if redis_url else THREAD_CPU,
+        )
     finally:
         for client in stores.values():
             client.delete(session_key)
-    return [Timing(t.name, t.median / batch, t.low / batch, t.high / batch,
-                   t.ratio, t.ratio_low, t.ratio_high) for t in timings]
+    return [
+        Timing(
+            t.name,
+            t.median / batch,
+            t.low / batch,
+            t.high / batch,
+            t.ratio,
+            t.ratio_low,
+            t.ratio_high,
+        )
+        for t in timings
+    ]
 
 
 SESSION_CHECK = "session: the lab's check (2 round trips)"
@@ -221,13 +286,15 @@ def lab_session_check(client, clock, session_id: str) -> dict:
     two calls): the session (HGETALL), then one pipeline recording its use and reading the user."""
     from ..session_records import find_session, mark_used_and_load_user
 
-    record = find_session(client, clock, session_id, idle_timeout=900, absolute_timeout=3600,
-                          touch=False).record
+    record = find_session(
+        client, clock, session_id, idle_timeout=900, absolute_timeout=3600, touch=False
+    ).record
     return mark_used_and_load_user(client, clock, session_id, record["user"])
 
 
-def credential_checks(redis_url: str | None = None, rounds: int = 7, min_block: float = 0.01,
-                      progress=None) -> list[Timing]:
+def credential_checks(
+    redis_url: str | None = None, rounds: int = 7, min_block: float = 0.01, progress=None
+) -> list[Timing]:
     """What checking one credential costs the API, as the lab does it, in the same rounds:
 
     * session: look the session up (HGETALL), then one pipeline that records its last use and
@@ -254,28 +321,46 @@ def credential_checks(redis_url: str | None = None, rounds: int = 7, min_block: 
         session_id = create_session(client, clock, "alice", ttl=600)
         created.append((client, session_id))
 
-        name = (SESSION_CHECK if label == "embedded store"
-                else "session: the lab's check, real Redis")
-        operations[name] = (lambda client=client, session_id=session_id:
-                            lab_session_check(client, clock, session_id))
+        name = (
+            SESSION_CHECK if label == "embedded store" else "session: the lab's check, real Redis"
+        )
+        operations[name] = lambda client=client, session_id=session_id: lab_session_check(
+            client, clock, session_id
+        )
     keys = KeyRing()
     policy = TokenPolicy(issuer=ISSUER, audience=AUDIENCE)
     for alg in ALGORITHMS:
         key = keys.current(alg)
-        token = jwt.encode(course_claims(), key.signing_key, algorithm=alg,
-                           headers={"kid": key.kid, "typ": "at+jwt"})
-        operations[f"JWT {alg}: the lab's verifier"] = (
-            lambda token=token: verify_access_token(token, keys, policy, time.time()))
+        token = jwt.encode(
+            course_claims(),
+            key.signing_key,
+            algorithm=alg,
+            headers={"kid": key.kid, "typ": "at+jwt"},
+        )
+        operations[f"JWT {alg}: the lab's verifier"] = lambda token=token: verify_access_token(
+            token, keys, policy, time.time()
+        )
     try:
-        return paired(operations, SESSION_CHECK, rounds=rounds, min_block=min_block,
-                      progress=progress, clock=time.perf_counter if redis_url else THREAD_CPU)
+        return paired(
+            operations,
+            SESSION_CHECK,
+            rounds=rounds,
+            min_block=min_block,
+            progress=progress,
+            clock=time.perf_counter if redis_url else THREAD_CPU,
+        )
     finally:
         for client, session_id in created:
             client.delete(session_key(session_id))
 
 
-def http(lab, rounds: int = 7, min_block: float = 0.05, progress=None,
-         clock: Callable[[], float] = PROCESS_CPU) -> list[Timing]:
+def http(
+    lab,
+    rounds: int = 7,
+    min_block: float = 0.05,
+    progress=None,
+    clock: Callable[[], float] = PROCESS_CPU,
+) -> list[Timing]:
     """One request over loopback HTTP per endpoint; ratios to the JWT endpoint.
 
     The client (``requests``) runs in the same Python process as the lab's server thread, so
@@ -289,14 +374,21 @@ def http(lab, rounds: int = 7, min_block: float = 0.05, progress=None,
     token.raise_for_status()
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     api = lab.client()
-    return paired({
-        "GET /health (no credential)": lambda: api.get("/health"),
-        "GET /session/me (cookie, store)": lambda: browser.get("/session/me"),
-        "GET /api/me (JWT, no store)": lambda: api.get("/api/me", headers=bearer),
-        "GET /api/me/deny-checked (JWT + 1 read)":
-            lambda: api.get("/api/me/deny-checked", headers=bearer),
-    }, "GET /api/me (JWT, no store)", rounds=rounds, min_block=min_block, progress=progress,
-        clock=clock)
+    return paired(
+        {
+            "GET /health (no credential)": lambda: api.get("/health"),
+            "GET /session/me (cookie, store)": lambda: browser.get("/session/me"),
+            "GET /api/me (JWT, no store)": lambda: api.get("/api/me", headers=bearer),
+            "GET /api/me/deny-checked (JWT + 1 read)": lambda: api.get(
+                "/api/me/deny-checked", headers=bearer
+            ),
+        },
+        "GET /api/me (JWT, no store)",
+        rounds=rounds,
+        min_block=min_block,
+        progress=progress,
+        clock=clock,
+    )
 
 
 def sizes(lab) -> dict[str, int]:
@@ -321,8 +413,13 @@ def report(quick: bool = False, redis_url: str | None = None, lab=None) -> str:
     own = lab is None
     lab = start_lab(redis_url="", replace=False) if own else lab
     try:
-        lines = [(f"{rounds} interleaved rounds, in a random order each; median per call "
-                  "(min-max), and ×ratio to the section's first row (min-max over rounds)"), ""]
+        lines = [
+            (
+                f"{rounds} interleaved rounds, in a random order each; median per call "
+                "(min-max), and ×ratio to the section's first row (min-max over rounds)"
+            ),
+            "",
+        ]
         lines += ["checking one credential as the lab does, ratio to the lab's session check"]
         lines += [t.row() for t in credential_checks(redis_url, rounds, block)] + [""]
         for alg, timings in crypto(rounds, block).items():
@@ -330,8 +427,12 @@ def report(quick: bool = False, redis_url: str | None = None, lab=None) -> str:
             lines += [t.row() for t in timings] + [""]
         lines += ["session lookup (per lookup), ratio to one embedded HGETALL"]
         lines += [t.row() for t in store(redis_url, rounds, min_block=block)] + [""]
-        lines += [("one HTTP request over loopback (client in the same process), "
-                   "ratio to the JWT endpoint")]
+        lines += [
+            (
+                "one HTTP request over loopback (client in the same process), "
+                "ratio to the JWT endpoint"
+            )
+        ]
         lines += [t.row(1e-3, "ms") for t in http(lab, rounds, block * 5)] + [""]
         lines += ["credential bytes sent with every request"]
         lines += [f"{name:<40} {size:>5} B" for name, size in sizes(lab).items()]
@@ -357,11 +458,18 @@ def plot(timings: list[Timing], title: str, baseline: str):
     ax.axvline(1.0, color="#555", linewidth=1, linestyle="--", zorder=4)
     right = max(max(t.ratio_high, t.ratio) for t in rows)
     for y, t in enumerate(rows):
-        ax.annotate(f"×{t.ratio:.2f}", (max(t.ratio_high, t.ratio), y), textcoords="offset points",
-                    xytext=(5, 0), va="center", fontsize=8)
+        ax.annotate(
+            f"×{t.ratio:.2f}",
+            (max(t.ratio_high, t.ratio), y),
+            textcoords="offset points",
+            xytext=(5, 0),
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlim(0, right * 1.18)  # room for the labels right of the longest whisker
-    ax.set_xlabel(f"time per call ÷ {baseline}\n"
-                  "(bar: median of the rounds' ratios; whisker: min-max)")
+    ax.set_xlabel(
+        f"time per call ÷ {baseline}\n(bar: median of the rounds' ratios; whisker: min-max)"
+    )
     ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3, zorder=0)
     fig.tight_layout()
@@ -380,10 +488,12 @@ def conclusions(checks: list[Timing], tables: dict[str, list[Timing]]) -> dict[s
     is not used: one pre-empted block moves it, even on a quiet machine."""
     rs, hs = ({t.name: t for t in tables[alg]} for alg in ("RS256", "HS256"))
     return {
-        "RSA signing costs more than 3 RSA verifies":
-            rs["floor: sign (raw)"].ratio > 3,
-        "for HS256, PyJWT's decode costs more than 5 HMACs: most of it is parsing and claim checks":
-            hs["PyJWT: decode (signature + claims)"].ratio > 5,
-        "a token check and a session check are within 10x of each other, for every algorithm":
-            all(0.1 < t.ratio < 10 for t in checks),
+        "RSA signing costs more than 3 RSA verifies": rs["floor: sign (raw)"].ratio > 3,
+        "for HS256, PyJWT's decode costs more than 5 HMACs: most of it is parsing and claim checks": hs[
+            "PyJWT: decode (signature + claims)"
+        ].ratio
+        > 5,
+        "a token check and a session check are within 10x of each other, for every algorithm": all(
+            0.1 < t.ratio < 10 for t in checks
+        ),
     }

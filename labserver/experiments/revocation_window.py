@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lab import Lab, start_lab
 from ..clock import LabClock
+from ..lab import Lab, start_lab
 from ..users import PASSWORDS
 
 USER = "alice"
@@ -63,8 +63,10 @@ class Strategy:
 
     # helpers
     def _token(self, lifetime: int) -> dict:
-        response = self.lab.client().post("/oauth/token", json={
-            "username": USER, "password": PASSWORDS[USER], "lifetime": lifetime})
+        response = self.lab.client().post(
+            "/oauth/token",
+            json={"username": USER, "password": PASSWORDS[USER], "lifetime": lifetime},
+        )
         response.raise_for_status()
         return response.json()
 
@@ -72,7 +74,9 @@ class Strategy:
         return {"Authorization": f"Bearer {token}"}
 
     def _logout_everywhere(self, token: str) -> None:
-        self.lab.client().post("/oauth/logout-everywhere", headers=self._bearer(token)).raise_for_status()
+        self.lab.client().post(
+            "/oauth/logout-everywhere", headers=self._bearer(token)
+        ).raise_for_status()
 
     def _token_worst_case(self, lifetime: int) -> float:
         return lifetime + self.lab.app.config["TOKEN_LEEWAY"]
@@ -85,7 +89,9 @@ class Session(Strategy):
 
     def start(self) -> None:
         browser = self.lab.client()
-        response = browser.post("/session/login", json={"username": USER, "password": PASSWORDS[USER]})
+        response = browser.post(
+            "/session/login", json={"username": USER, "password": PASSWORDS[USER]}
+        )
         response.raise_for_status()
         self.browser, self.csrf = browser, response.json()["csrf_token"]
         self.cookie = browser.cookies["session"]
@@ -136,8 +142,14 @@ class ShortJwtWithRefresh(Strategy):
         # Refresh when the access token would expire before the next request.
         if self.exp - self.lab.clock.now() > self.interval:
             return 0
-        response = self.http.post("/oauth/token", json={
-            "grant_type": "refresh_token", "refresh_token": self.refresh, "lifetime": self.lifetime})
+        response = self.http.post(
+            "/oauth/token",
+            json={
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh,
+                "lifetime": self.lifetime,
+            },
+        )
         if response.status_code == 200:
             tokens = response.json()
             self.token, self.refresh = tokens["access_token"], tokens["refresh_token"]
@@ -177,13 +189,15 @@ class JwtRolesRechecked(JwtOnly):
     endpoint = "/api/reports"
 
     def start(self) -> None:
-        self.lab.http.put(f"/admin/users/{USER}/roles", json={"roles": ["user", "editor"]},
-                          auth=ADMIN).raise_for_status()
+        self.lab.http.put(
+            f"/admin/users/{USER}/roles", json={"roles": ["user", "editor"]}, auth=ADMIN
+        ).raise_for_status()
         super().start()
 
     def revoke(self) -> None:
-        self.lab.http.put(f"/admin/users/{USER}/roles", json={"roles": ["user"]},
-                          auth=ADMIN).raise_for_status()
+        self.lab.http.put(
+            f"/admin/users/{USER}/roles", json={"roles": ["user"]}, auth=ADMIN
+        ).raise_for_status()
 
     def worst_case(self) -> float:
         return 0.0
@@ -209,12 +223,16 @@ class Result:
     round_trips_per_request: float  # store round trips per API request before the revocation
 
     def row(self) -> str:
-        return (f"{self.strategy:<34} {self.revoked_by:<30} {_minutes(self.window):>9} "
-                f"{_minutes(self.worst_case):>10} {self.round_trips_per_request:>8.2f}")
+        return (
+            f"{self.strategy:<34} {self.revoked_by:<30} {_minutes(self.window):>9} "
+            f"{_minutes(self.worst_case):>10} {self.round_trips_per_request:>8.2f}"
+        )
 
 
-HEADER = (f"{'strategy':<34} {'revoked by':<30} {'window':>9} {'worst case':>10} {'store/req':>8}"
-          "\n" + f"{'':<34} {'':<30} {'measured':>9} {'by config':>10} {'measured':>8}")
+HEADER = (
+    f"{'strategy':<34} {'revoked by':<30} {'window':>9} {'worst case':>10} {'store/req':>8}"
+    "\n" + f"{'':<34} {'':<30} {'measured':>9} {'by config':>10} {'measured':>8}"
+)
 
 
 def _minutes(seconds: float) -> str:
@@ -245,26 +263,49 @@ def measure(strategy: Strategy, *, interval: float, revoke_at: float, horizon: f
             successes_after.append(t)
         t += interval
     window = (max(successes_after) - revoke_at) if successes_after else 0.0
-    return Result(strategy.name, strategy.revoked_by, window, strategy.worst_case(), requests,
-                  trips_before / before)
+    return Result(
+        strategy.name,
+        strategy.revoked_by,
+        window,
+        strategy.worst_case(),
+        requests,
+        trips_before / before,
+    )
 
 
-def run(lab: Lab | None = None, *, interval: float = 60, revoke_at: float = 12.5 * 60,
-        horizon: float = 70 * 60, only: list[str] | None = None) -> list[Result]:
+def run(
+    lab: Lab | None = None,
+    *,
+    interval: float = 60,
+    revoke_at: float = 12.5 * 60,
+    horizon: float = 70 * 60,
+    only: list[str] | None = None,
+) -> list[Result]:
     """Measure every strategy (or those named in ``only``), one after another, on one private
     lab (frozen clock, refresh tokens on) unless a lab is given. Alice's roles are put back after
     each strategy. The window's resolution is ``interval``."""
     own = lab is None
     if own:
-        lab = start_lab({"REFRESH_TOKENS": True}, clock=LabClock.frozen(), redis_url="", replace=False)
+        lab = start_lab(
+            {"REFRESH_TOKENS": True}, clock=LabClock.frozen(), redis_url="", replace=False
+        )
     try:
-        strategies = [Session(lab), JwtWithDenyList(lab), JwtWithVersion(lab), JwtRolesRechecked(lab),
-                      ShortJwtWithRefresh(lab, interval), JwtOnly(lab), JwtRolesFromToken(lab)]
+        strategies = [
+            Session(lab),
+            JwtWithDenyList(lab),
+            JwtWithVersion(lab),
+            JwtRolesRechecked(lab),
+            ShortJwtWithRefresh(lab, interval),
+            JwtOnly(lab),
+            JwtRolesFromToken(lab),
+        ]
         if only is not None:
             strategies = [s for s in strategies if s.name in only]
         results = []
         for strategy in strategies:
-            results.append(measure(strategy, interval=interval, revoke_at=revoke_at, horizon=horizon))
+            results.append(
+                measure(strategy, interval=interval, revoke_at=revoke_at, horizon=horizon)
+            )
             lab.http.put(f"/admin/users/{USER}/roles", json={"roles": ["user"]}, auth=ADMIN)
         return results
     finally:
@@ -295,12 +336,25 @@ def plot(results: list[Result]):
         if worst > y:
             ax.plot([x, x], [y, worst], ls=":", color=colour, zorder=2)
             own.append(ax.scatter(x, worst, s=60, facecolors="white", edgecolors=colour, zorder=3))
-        label = ax.annotate("\n".join(m.strategy for m in members), (x, y), fontsize=9,
-                            textcoords="offset points", xytext=(9, 0), va="center", color=colour)
+        label = ax.annotate(
+            "\n".join(m.strategy for m in members),
+            (x, y),
+            fontsize=9,
+            textcoords="offset points",
+            xytext=(9, 0),
+            va="center",
+            color=colour,
+        )
         points.append((label, own))
     ax.scatter([], [], s=60, color="grey", label="revoked credential still worked (measured)")
-    ax.scatter([], [], s=60, facecolors="white", edgecolors="grey",
-               label="worst case the configuration allows")
+    ax.scatter(
+        [],
+        [],
+        s=60,
+        facecolors="white",
+        edgecolors="grey",
+        label="worst case the configuration allows",
+    )
     ax.legend(loc="upper right", fontsize=9, frameon=False)
     ax.set_xlabel("store round trips per request (measured, before the revocation)")
     ax.set_ylabel("window after the revocation (min)")
@@ -323,7 +377,7 @@ def _keep_labels_clear(fig, points) -> None:
     renderer = fig.canvas.get_renderer()
 
     def box(marker):  # a marker's square on the canvas, with a margin
-        (x, y), = marker.get_offset_transform().transform(marker.get_offsets())
+        ((x, y),) = marker.get_offset_transform().transform(marker.get_offsets())
         r = (marker.get_sizes()[0] ** 0.5 / 2 + 3) * fig.dpi / 72
         return Bbox.from_extents(x - r, y - r, x + r, y + r)
 

@@ -53,7 +53,9 @@ class Fleet:
         return sum(i.app.extensions["lab.edge"].fetches for i in self.instances)
 
 
-def start_fleet(issuer, instances: int = 3, min_interval: float = 30.0, max_age: float = 300.0) -> Fleet:
+def start_fleet(
+    issuer, instances: int = 3, min_interval: float = 30.0, max_age: float = 300.0
+) -> Fleet:
     """Start ``instances`` API instances (``api-1``, ...) on their own ports, sharing
     ``issuer``'s store and clock, trusting ``issuer``'s JWKS (refetched on an unknown kid at most
     every ``min_interval`` s, and when older than ``max_age`` s, of lab time)."""
@@ -63,9 +65,15 @@ def start_fleet(issuer, instances: int = 3, min_interval: float = 30.0, max_age:
         raise ValueError("a fleet needs at least one instance")
     fleet = Fleet(issuer, min_interval=min_interval, max_age=max_age)
     for number in range(1, instances + 1):
-        config = {"SERVICE_NAME": f"api-{number}", "EDGE_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
-                  "EDGE_JWKS_MIN_INTERVAL": min_interval, "EDGE_JWKS_MAX_AGE": max_age}
-        fleet.instances.append(start_lab(config, store=issuer.store, clock=issuer.clock, replace=False))
+        config = {
+            "SERVICE_NAME": f"api-{number}",
+            "EDGE_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
+            "EDGE_JWKS_MIN_INTERVAL": min_interval,
+            "EDGE_JWKS_MAX_AGE": max_age,
+        }
+        fleet.instances.append(
+            start_lab(config, store=issuer.store, clock=issuer.clock, replace=False)
+        )
     return fleet
 
 
@@ -96,12 +104,18 @@ def _spread(fleet: Fleet, mode: str, phase: str, requests: int, send) -> Phase:
         statuses[send(fleet.instances[n % len(fleet.instances)])] += 1
     new = [entry for instance in fleet.instances for entry in instance.request_log.entries]
     reads = sum(e.store_round_trips for e in new) / len(new) if new else 0.0
-    return Phase(mode, phase, requests, dict(sorted(statuses.items())), reads, fleet.jwks_fetches() - fetches)
+    return Phase(
+        mode, phase, requests, dict(sorted(statuses.items())), reads, fleet.jwks_fetches() - fetches
+    )
 
 
 def _forged(kid: str, claims: dict) -> str:
-    return jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
-                      headers={"kid": kid, "typ": "at+jwt"})
+    return jwt.encode(
+        claims,
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": kid, "typ": "at+jwt"},
+    )
 
 
 def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
@@ -114,12 +128,16 @@ def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
     http = issuer.client()
 
     def new_token() -> dict:
-        answer = issuer.client().post("/oauth/token", json={"username": user, "password": PASSWORDS[user]})
+        answer = issuer.client().post(
+            "/oauth/token", json={"username": user, "password": PASSWORDS[user]}
+        )
         answer.raise_for_status()
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     browser = issuer.client()
-    browser.post("/session/login", json={"username": user, "password": PASSWORDS[user]}).raise_for_status()
+    browser.post(
+        "/session/login", json={"username": user, "password": PASSWORDS[user]}
+    ).raise_for_status()
     cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items())}
     bearer = new_token()
 
@@ -137,30 +155,65 @@ def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
     with issuer.store_outage():
         phases.append(_spread(fleet, "session", "store down", requests, session_me))
         phases.append(_spread(fleet, "jwt", "store down", requests, edge_me(bearer)))
-        new_login = http.post("/oauth/token", json={"username": user, "password": PASSWORDS[user]}).status_code
-        phases.append(Phase("jwt", "store down: a new login at the issuer", 1, {new_login: 1}, 0.0, 0))
+        new_login = http.post(
+            "/oauth/token", json={"username": user, "password": PASSWORDS[user]}
+        ).status_code
+        phases.append(
+            Phase("jwt", "store down: a new login at the issuer", 1, {new_login: 1}, 0.0, 0)
+        )
         issuer.clock.advance(lifetime + 1)
-        phases.append(_spread(fleet, "jwt", f"store down, {(lifetime + 1) / 60:.1f} min later", requests,
-                              edge_me(bearer)))
+        phases.append(
+            _spread(
+                fleet,
+                "jwt",
+                f"store down, {(lifetime + 1) / 60:.1f} min later",
+                requests,
+                edge_me(bearer),
+            )
+        )
 
     # Made-up kids, in a new rate-limit window: the first unknown kid on each instance fetches
     # the JWKS; the rest of the window's unknown kids are refused without a fetch.
     issuer.clock.advance(fleet.min_interval)
     claims = jwt.decode(bearer["Authorization"][7:], options={"verify_signature": False})
-    spray = iter([{"Authorization": f"Bearer {_forged(f'made-up-{n}', claims)}"} for n in range(requests)])
-    phases.append(_spread(fleet, "jwt", "made-up kids sprayed, in one window", requests, lambda i: edge_me(next(spray))(i)))
+    spray = iter(
+        [{"Authorization": f"Bearer {_forged(f'made-up-{n}', claims)}"} for n in range(requests)]
+    )
+    phases.append(
+        _spread(
+            fleet,
+            "jwt",
+            "made-up kids sprayed, in one window",
+            requests,
+            lambda i: edge_me(next(spray))(i),
+        )
+    )
 
     issuer.keys.rotate("ES256")  # a new key, signing at once: the instances have not seen it
     fresh = new_token()
-    phases.append(_spread(fleet, "jwt", "key rotated at once, within the window", requests, edge_me(fresh)))
+    phases.append(
+        _spread(fleet, "jwt", "key rotated at once, within the window", requests, edge_me(fresh))
+    )
     issuer.clock.advance(fleet.min_interval)
-    phases.append(_spread(fleet, "jwt", "key rotated at once, after the window", requests, edge_me(fresh)))
+    phases.append(
+        _spread(fleet, "jwt", "key rotated at once, after the window", requests, edge_me(fresh))
+    )
 
     ahead = issuer.keys.publish("ES256")  # published now, signing later: the right way
     issuer.clock.advance(fleet.max_age)
-    phases.append(_spread(fleet, "jwt", "next key published, copies refreshed by age", requests, edge_me(new_token())))
+    phases.append(
+        _spread(
+            fleet,
+            "jwt",
+            "next key published, copies refreshed by age",
+            requests,
+            edge_me(new_token()),
+        )
+    )
     issuer.keys.rotate("ES256", ahead.kid)
-    phases.append(_spread(fleet, "jwt", "next key used after being published", requests, edge_me(new_token())))
+    phases.append(
+        _spread(fleet, "jwt", "next key used after being published", requests, edge_me(new_token()))
+    )
     return phases
 
 
@@ -171,6 +224,8 @@ def table(phases: list[Phase]) -> str:
     rows = []
     for p in phases:
         answers = ", ".join(f"{n}×{status}" for status, n in p.statuses.items())
-        rows.append(f"{p.mode:<8} {p.phase:<{width}}  {answers:<18} {p.store_reads_per_request:>15.1f} "
-                    f"{p.jwks_fetches:>12}")
+        rows.append(
+            f"{p.mode:<8} {p.phase:<{width}}  {answers:<18} {p.store_reads_per_request:>15.1f} "
+            f"{p.jwks_fetches:>12}"
+        )
     return "\n".join([head, "-" * len(head)] + rows)

@@ -26,7 +26,7 @@ MAX_NAME_VALUE_BYTES = 4096
 _EXPLAIN = {
     "path": "sent only with requests whose path starts with {value!r}",
     "domain": "sent to {value!r} and all its subdomains "
-              "(without Domain: only to the exact host that set it)",
+    "(without Domain: only to the exact host that set it)",
     "expires": "kept until {value} (without Expires or Max-Age: until the browser closes)",
     "max-age": "kept for {value} s from now (Max-Age wins over Expires)",
     "secure": "sent only over HTTPS (browsers also allow it on http://localhost)",
@@ -141,19 +141,25 @@ def parse_set_cookie(text: str) -> Cookie | str:
     """Read a ``Set-Cookie`` value as a browser does (RFC 6265 section 5.2), or say why a browser
     ignores the whole header."""
     if _CONTROL.search(text):
-        return ("it holds a control character (a line break? paste one Set-Cookie header at a "
-                "time): browsers ignore the whole header (RFC 6265bis, section 5.6)")
+        return (
+            "it holds a control character (a line break? paste one Set-Cookie header at a "
+            "time): browsers ignore the whole header (RFC 6265bis, section 5.6)"
+        )
     pair, _, rest = text.partition(";")
     if "=" not in pair:
-        return (f"no '=' in {pair.strip()!r}: RFC 6265 browsers ignore the header; newer ones "
-                "(RFC 6265bis) store a cookie with an empty name, which no server reads by name. "
-                "Write name=value")
+        return (
+            f"no '=' in {pair.strip()!r}: RFC 6265 browsers ignore the header; newer ones "
+            "(RFC 6265bis) store a cookie with an empty name, which no server reads by name. "
+            "Write name=value"
+        )
     name, _, value = pair.partition("=")
     name, value = name.strip(" \t"), value.strip(" \t")
     if not name:
-        return ("an empty name ('=value'): RFC 6265 browsers ignore the header; newer ones "
-                "(RFC 6265bis) store a nameless cookie, which no server reads by name. "
-                "Write name=value")
+        return (
+            "an empty name ('=value'): RFC 6265 browsers ignore the header; newer ones "
+            "(RFC 6265bis) store a nameless cookie, which no server reads by name. "
+            "Write name=value"
+        )
     cookie = Cookie(name, value)
     for av in rest.split(";") if rest else []:
         key, has_value, raw = av.partition("=")
@@ -170,30 +176,36 @@ def _attribute(cookie: Cookie, key: str, raw: str, written: str, has_value: bool
     if lower == "expires":
         date = cookie_date(raw)
         if date is None:
-            cookie.ignored.append(f"Expires={raw} is not a date browsers can read (RFC 6265 "
-                                  "section 5.1.1): they ignore it, so without Max-Age this is a "
-                                  "session cookie, kept until the browser closes")
+            cookie.ignored.append(
+                f"Expires={raw} is not a date browsers can read (RFC 6265 "
+                "section 5.1.1): they ignore it, so without Max-Age this is a "
+                "session cookie, kept until the browser closes"
+            )
         else:
             cookie.expires = date
     elif lower == "max-age":
         if re.fullmatch(r"-?[0-9]+", raw):
             cookie.max_age = int(raw)
         else:
-            cookie.ignored.append(f"Max-Age={raw} is not a whole number of seconds: "
-                                  "browsers ignore it")
+            cookie.ignored.append(
+                f"Max-Age={raw} is not a whole number of seconds: browsers ignore it"
+            )
     elif lower == "domain":
         if raw:
             cookie.domain = raw.lstrip(".").lower()
         else:
-            cookie.ignored.append("Domain= is empty: browsers ignore it "
-                                  "(the cookie stays host-only)")
+            cookie.ignored.append(
+                "Domain= is empty: browsers ignore it (the cookie stays host-only)"
+            )
     elif lower == "path":
         if raw.startswith("/"):
             cookie.path = raw
         else:
             cookie.path = None
-            cookie.ignored.append(f"Path={raw} does not start with '/': browsers ignore it and "
-                                  "use the default path (the folder of the URL that set it)")
+            cookie.ignored.append(
+                f"Path={raw} does not start with '/': browsers ignore it and "
+                "use the default path (the folder of the URL that set it)"
+            )
     elif lower == "secure":
         cookie.secure = True
     elif lower == "httponly":
@@ -205,9 +217,11 @@ def _attribute(cookie: Cookie, key: str, raw: str, written: str, has_value: bool
     elif lower == "priority":
         cookie.priority = raw
     elif has_value:
-        cookie.ignored.append(f"{written!r} is not an attribute browsers know (its name is "
-                              f"{key!r}): they ignore it. A Set-Cookie header sets one cookie; "
-                              "send one header per cookie")
+        cookie.ignored.append(
+            f"{written!r} is not an attribute browsers know (its name is "
+            f"{key!r}): they ignore it. A Set-Cookie header sets one cookie; "
+            "send one header per cookie"
+        )
     else:
         cookie.ignored.append(f"{key!r} is not an attribute browsers know: they ignore it")
 
@@ -224,9 +238,11 @@ def inspect(header: str, *, url: str | None = None, api_url: str | None = None) 
     text = header.strip()
     report = CookieReport(given=header)
     if re.match(r"cookie\s*:", text, re.I):
-        report.error = ("this is a request header (Cookie:), which a browser sends: it carries "
-                        "only the name=value pairs of cookies already stored, with no attributes. "
-                        "Paste the response's Set-Cookie header instead (one per cookie)")
+        report.error = (
+            "this is a request header (Cookie:), which a browser sends: it carries "
+            "only the name=value pairs of cookies already stored, with no attributes. "
+            "Paste the response's Set-Cookie header instead (one per cookie)"
+        )
         return report
     if re.match(r"set-cookie\s*:", text, re.I):
         text = text.split(":", 1)[1].strip()
@@ -248,10 +264,15 @@ def inspect(header: str, *, url: str | None = None, api_url: str | None = None) 
 
 def _explain(report: CookieReport, cookie: Cookie) -> None:
     shown = {
-        "path": cookie.path, "domain": cookie.domain,
+        "path": cookie.path,
+        "domain": cookie.domain,
         "expires": cookie.expires and cookie.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "max-age": cookie.max_age, "secure": cookie.secure, "httponly": cookie.httponly,
-        "samesite": cookie.samesite, "partitioned": cookie.partitioned, "priority": cookie.priority,
+        "max-age": cookie.max_age,
+        "secure": cookie.secure,
+        "httponly": cookie.httponly,
+        "samesite": cookie.samesite,
+        "partitioned": cookie.partitioned,
+        "priority": cookie.priority,
     }
     for attribute, value in shown.items():
         if value or (attribute == "max-age" and value is not None):
@@ -280,26 +301,33 @@ def _grammar(report: CookieReport, cookie: Cookie) -> None:
         f"the {what} is outside RFC 6265 section 4.1.1 (no spaces, double quotes, commas, "
         "semicolons, backslashes or non-ASCII): browsers store it anyway and send back "
         f"'Cookie: {sent}', from which werkzeug (Flask's request.cookies) reads {werkzeug} and "
-        f"Python's http.cookies reads {stdlib}; encode the value (base64url, or URL-encoding)")
+        f"Python's http.cookies reads {stdlib}; encode the value (base64url, or URL-encoding)"
+    )
 
 
 def _split(report: CookieReport, url: str | None, label: str):
     """``urlsplit(url)``, or None with a problem noted unless ``url`` is http(s) with a host."""
     if not url:
         return None
-    example = "such as https://app.example.com/login" if label == "URL that sets it" else \
-        "such as https://app.example.com/api/me"
+    example = (
+        "such as https://app.example.com/login"
+        if label == "URL that sets it"
+        else "such as https://app.example.com/api/me"
+    )
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname  # raises ValueError for a broken IPv6 literal
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
-        report.problems.append(f"the {label}, {url!r}, is not a URL this inspector can read "
-                               f"({exc})")
+        report.problems.append(
+            f"the {label}, {url!r}, is not a URL this inspector can read ({exc})"
+        )
         return None
     if parts.scheme.lower() not in ("http", "https") or not host:
-        report.problems.append(f"the {label}, {url!r}, is not a URL this inspector can read: "
-                               f"it needs http:// or https:// and a host, {example}")
+        report.problems.append(
+            f"the {label}, {url!r}, is not a URL this inspector can read: "
+            f"it needs http:// or https:// and a host, {example}"
+        )
         return None
     return parts
 
@@ -312,7 +340,7 @@ def default_path(url_path: str) -> str:
     """RFC 6265 section 5.1.4: the path a cookie without Path gets, from the setting URL's."""
     if not url_path.startswith("/") or url_path.count("/") == 1:
         return "/"
-    return url_path[:url_path.rindex("/")]
+    return url_path[: url_path.rindex("/")]
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -326,43 +354,64 @@ def _check(report: CookieReport, cookie: Cookie, url: str | None, api_url: str |
     if not path and where is not None:
         path = default_path(where.path or "/")
         if path != "/":
-            report.warnings.append(f"no Path: browsers give it the folder of the URL that set "
-                                   f"it, {path}, so it is not sent to other folders; set Path=/ "
-                                   "if that is meant")
+            report.warnings.append(
+                f"no Path: browsers give it the folder of the URL that set "
+                f"it, {path}, so it is not sent to other folders; set Path=/ "
+                "if that is meant"
+            )
 
     if report.value_bytes > MAX_NAME_VALUE_BYTES:
-        report.problems.append(f"name and value are {report.value_bytes} bytes: browsers drop a "
-                               f"cookie over {MAX_NAME_VALUE_BYTES} bytes, silently")
+        report.problems.append(
+            f"name and value are {report.value_bytes} bytes: browsers drop a "
+            f"cookie over {MAX_NAME_VALUE_BYTES} bytes, silently"
+        )
     if samesite == "none" and not secure:
         report.problems.append("SameSite=None without Secure: browsers reject the cookie")
     if samesite and samesite not in _SAMESITE:
-        report.warnings.append(f"SameSite={cookie.samesite} is not Strict, Lax or None: "
-                               "browsers treat it as Lax")
+        report.warnings.append(
+            f"SameSite={cookie.samesite} is not Strict, Lax or None: browsers treat it as Lax"
+        )
     if not samesite:
-        report.warnings.append("no SameSite: Chrome and Edge treat it as Lax, Firefox and Safari "
-                               "as None; say which you mean")
+        report.warnings.append(
+            "no SameSite: Chrome and Edge treat it as Lax, Firefox and Safari "
+            "as None; say which you mean"
+        )
     if secure and where and where.scheme.lower() == "http" and host not in _LOOPBACK:
-        report.problems.append(f"Secure, but set over plain http://{host}: browsers ignore it "
-                               "there, so the next request arrives without it (a login loop)")
+        report.problems.append(
+            f"Secure, but set over plain http://{host}: browsers ignore it "
+            "there, so the next request arrives without it (a login loop)"
+        )
     if report.name.startswith("__Secure-") and not secure:
         report.problems.append("the __Secure- prefix requires Secure: browsers reject the cookie")
     if report.name.startswith("__Host-"):
-        broken = [rule for rule, ok in (("Secure", secure), ("Path=/", cookie.path == "/"),
-                                        ("no Domain", not cookie.domain)) if not ok]
+        broken = [
+            rule
+            for rule, ok in (
+                ("Secure", secure),
+                ("Path=/", cookie.path == "/"),
+                ("no Domain", not cookie.domain),
+            )
+            if not ok
+        ]
         if broken:
-            report.problems.append("the __Host- prefix requires Secure, Path=/ and no Domain; "
-                                   f"this one lacks {', '.join(broken)}: browsers reject the "
-                                   "cookie")
+            report.problems.append(
+                "the __Host- prefix requires Secure, Path=/ and no Domain; "
+                f"this one lacks {', '.join(broken)}: browsers reject the "
+                "cookie"
+            )
     if domain and host and not (host == domain or host.endswith("." + domain)):
-        report.problems.append(f"Domain={domain} does not match the host {host!r} that sets it: "
-                               "browsers reject the cookie")
+        report.problems.append(
+            f"Domain={domain} does not match the host {host!r} that sets it: "
+            "browsers reject the cookie"
+        )
     target = _split(report, api_url, "URL it is sent to")
     if target is not None:
         _check_target(report, cookie, target, where, path)
     session_like = any(word in report.name.lower() for word in ("session", "sid", "auth", "token"))
     if session_like and not cookie.httponly:
-        report.warnings.append("this looks like a session cookie without HttpOnly: page scripts "
-                               "(and XSS) can read it")
+        report.warnings.append(
+            "this looks like a session cookie without HttpOnly: page scripts (and XSS) can read it"
+        )
     if cookie.max_age is not None and cookie.max_age <= 0:
         report.warnings.append(f"Max-Age={cookie.max_age}: this header deletes the cookie")
     elif cookie.max_age is None and cookie.expires and cookie.expires.timestamp() <= time.time():
@@ -374,23 +423,32 @@ def _check_target(report: CookieReport, cookie: Cookie, target, where, path: str
     host = (where.hostname or "").lower() if where else ""
     target_host, target_path = (target.hostname or "").lower(), target.path or "/"
     if path and not _path_matches(target_path, path):
-        report.problems.append(f"Path={path} does not cover {target_path}: the cookie is not sent "
-                               "there")
+        report.problems.append(
+            f"Path={path} does not cover {target_path}: the cookie is not sent there"
+        )
     domain = cookie.domain
     expected = domain or host
-    if expected and target_host and not (
-            target_host == expected or (domain and target_host.endswith("." + domain))):
-        report.problems.append(f"the cookie belongs to {expected!r}, so it is not sent to "
-                               f"{target_host!r}")
+    if (
+        expected
+        and target_host
+        and not (target_host == expected or (domain and target_host.endswith("." + domain)))
+    ):
+        report.problems.append(
+            f"the cookie belongs to {expected!r}, so it is not sent to {target_host!r}"
+        )
     if cookie.secure and target.scheme.lower() == "http" and target_host not in _LOOPBACK:
         report.problems.append(f"Secure: never sent to plain http://{target_host}")
     if where is not None and target_host == host and _port(target) != _port(where):
-        scripts = ("HttpOnly keeps it from their pages' scripts" if cookie.httponly else
-                   "their pages' scripts can read it too: it is not HttpOnly")
+        scripts = (
+            "HttpOnly keeps it from their pages' scripts"
+            if cookie.httponly
+            else "their pages' scripts can read it too: it is not HttpOnly"
+        )
         report.warnings.append(
             f"sent to {host}:{_port(target)} too, though {host}:{_port(where)} set it: cookies "
             "are per host, not per port (RFC 6265 section 8.5), so every server on this host "
-            f"gets it; {scripts}")
+            f"gets it; {scripts}"
+        )
 
 
 def _path_matches(request_path: str, cookie_path: str) -> bool:

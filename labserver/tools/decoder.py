@@ -17,19 +17,22 @@ from typing import Any
 
 import jwt
 
-from ..timefmt import duration
 from .. import strict_json
 from ..access_tokens import MAX_NUMERIC_DATE, MIN_NUMERIC_DATE
+from ..timefmt import duration
 from .timestamps import local_iso, relative, utc_iso
 
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
 #: The NumericDates a calendar can show: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 EARLIEST, LATEST = MIN_NUMERIC_DATE, MAX_NUMERIC_DATE  # the verifier's range
 _PARTS = ("header", "payload", "signature")
-_SHAPE = ("A JWT is three base64url parts, header.payload.signature, whose first two are JSON "
-          "objects: so it starts with 'eyJ' (base64url for '{\"'), and so does its second part")
+_SHAPE = (
+    "A JWT is three base64url parts, header.payload.signature, whose first two are JSON "
+    "objects: so it starts with 'eyJ' (base64url for '{\"'), and so does its second part"
+)
 _SENSITIVE_NAME = re.compile(
-    r"pass(word)?|passwd|secret|ssn|social.?security|card|cvv|cvc|pin\b|private", re.I)
+    r"pass(word)?|passwd|secret|ssn|social.?security|card|cvv|cvc|pin\b|private", re.I
+)
 _DIGITS = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 
 
@@ -71,11 +74,17 @@ class DecodedToken:
             lines += [f"  ! {w}" for w in self.warnings]
             return "\n".join(lines)
         label = "VERIFIED" if self.verified else "NOT VERIFIED: anyone can write these claims"
-        lines = [f"header   {json.dumps(self.header, indent=None)}",
-                 "payload  " + (json.dumps(self.payload, indent=1).replace("\n", "\n         ")
-                                if isinstance(self.payload, dict) else repr(self.payload)),
-                 f"signature {self.signature_bytes} bytes",
-                 f"[{label}]"]
+        lines = [
+            f"header   {json.dumps(self.header, indent=None)}",
+            "payload  "
+            + (
+                json.dumps(self.payload, indent=1).replace("\n", "\n         ")
+                if isinstance(self.payload, dict)
+                else repr(self.payload)
+            ),
+            f"signature {self.signature_bytes} bytes",
+            f"[{label}]",
+        ]
         if self.times:
             lines += ["times"] + [f"  {t}" for t in self.times]
         if self.verification:
@@ -102,9 +111,11 @@ def clean(text: str) -> tuple[str, list[str]]:
         notes.append("removed an 'Authorization:' header name")
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
-        notes.append("removed a 'Bearer ' prefix: that belongs in the header, not in the token "
-                     "(left in, PyJWT fails to read the header: 'Invalid header padding' or "
-                     "similar)")
+        notes.append(
+            "removed a 'Bearer ' prefix: that belongs in the header, not in the token "
+            "(left in, PyJWT fails to read the header: 'Invalid header padding' or "
+            "similar)"
+        )
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
         token = token[1:-1]
         notes.append("removed quotes around the token")
@@ -114,8 +125,15 @@ def clean(text: str) -> tuple[str, list[str]]:
     return token, notes
 
 
-def decode(text: str, *, now: float | None = None, key: Any = None, audience: str | None = None,
-           issuer: str | None = None, leeway: float = 0) -> DecodedToken:
+def decode(
+    text: str,
+    *,
+    now: float | None = None,
+    key: Any = None,
+    audience: str | None = None,
+    issuer: str | None = None,
+    leeway: float = 0,
+) -> DecodedToken:
     """Decode ``text`` without trusting it; with ``key`` (an HMAC secret, a PEM public key, a
     JWK dict or a JWKS dict), also verify it and say which rule fails. Never raises."""
     now = time.time() if now is None else now
@@ -124,8 +142,10 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
     token, notes = clean(text)
     report = DecodedToken(given=text, token=token, warnings=list(notes))
     if token.count(".") != 2:
-        report.error = (f"a JWT is three base64url parts separated by two dots; this has "
-                        f"{token.count('.') + 1} part(s)")
+        report.error = (
+            f"a JWT is three base64url parts separated by two dots; this has "
+            f"{token.count('.') + 1} part(s)"
+        )
         return report
     try:
         decoded = jwt.PyJWS().decode_complete(token, options={"verify_signature": False})
@@ -147,8 +167,9 @@ def decode(text: str, *, now: float | None = None, key: Any = None, audience: st
                 _verify(report, key, audience=audience, issuer=issuer, leeway=leeway, now=now)
             report.warnings.extend(f"PyJWT warns: {w.message}" for w in caught)
     except Exception as exc:  # noqa: BLE001 - a decoder explains, it never crashes on input
-        report.warnings.append("the decoder could not finish its checks: "
-                               f"{type(exc).__name__}: {exc}")
+        report.warnings.append(
+            f"the decoder could not finish its checks: {type(exc).__name__}: {exc}"
+        )
     return report
 
 
@@ -166,8 +187,10 @@ def _read_payload(raw: bytes, notes: list[str]) -> Any:
         except (ValueError, UnicodeDecodeError, RecursionError):
             pass
         else:
-            notes.append(f"the payload is not strict JSON ({strict_says}): Python's json and PyJWT "
-                         "read it anyway, stricter parsers refuse it or read it differently")
+            notes.append(
+                f"the payload is not strict JSON ({strict_says}): Python's json and PyJWT "
+                "read it anyway, stricter parsers refuse it or read it differently"
+            )
             return value
     notes.append(f"the payload is not usable JSON ({strict_says}): this is a JWS, but not a JWT")
     return text if len(text) <= 200 else text[:200] + "..."
@@ -179,8 +202,10 @@ def _unreadable(token: str, pyjwt_says: str) -> str:
         problem = _part_problem(part, json_object=index < 2)
         if problem:
             shown = part if len(part) <= 24 else part[:20] + "..."
-            return (f"PyJWT cannot read it: {pyjwt_says}. That is: the {name} (part {index + 1} "
-                    f"of 3, {shown!r}) {problem}. {_SHAPE}")
+            return (
+                f"PyJWT cannot read it: {pyjwt_says}. That is: the {name} (part {index + 1} "
+                f"of 3, {shown!r}) {problem}. {_SHAPE}"
+            )
     return f"PyJWT cannot read it: {pyjwt_says}. {_SHAPE}"
 
 
@@ -192,14 +217,19 @@ def _part_problem(part: str, *, json_object: bool) -> str:
         return "is empty" if json_object else ""
     foreign = sorted(set(re.sub(r"[A-Za-z0-9_-]", "", part.rstrip("="))))
     if foreign:
-        hint = (" ('+' and '/' are base64, not base64url, which uses '-' and '_')"
-                if set(foreign) & {"+", "/"} else "")
+        hint = (
+            " ('+' and '/' are base64, not base64url, which uses '-' and '_')"
+            if set(foreign) & {"+", "/"}
+            else ""
+        )
         return f"holds characters base64url does not use: {', '.join(map(repr, foreign))}{hint}"
     if len(part.rstrip("=")) % 4 == 1:
         size = len(part.rstrip("="))
-        return (f"is {size} character{'s' if size > 1 else ''} long, which no base64url text can "
-                "be (1 more than a multiple of 4): a character is missing or extra (cut off when "
-                "copying?)")
+        return (
+            f"is {size} character{'s' if size > 1 else ''} long, which no base64url text can "
+            "be (1 more than a multiple of 4): a character is missing or extra (cut off when "
+            "copying?)"
+        )
     if not json_object:
         return ""
     try:
@@ -228,22 +258,34 @@ def numeric_date_problem(name: str, value: Any) -> str:
     start = f"{name} is not a valid NumericDate ({kind})"
     forever = ", and a naive verifier finds that the token never expires" if name == "exp" else ""
     if kind == "NaN":
-        never = {"exp": "never finds the token expired", "nbf": "never holds the token back",
-                 "iat": "never finds it issued in the future"}.get(name, "decides nothing from it")
-        return (f"{start}: not a number, and not even JSON (RFC 8259 has no NaN; Python's json "
-                "reads it anyway). Every comparison with NaN is false, so a naive verifier "
-                f"{never}")
+        never = {
+            "exp": "never finds the token expired",
+            "nbf": "never holds the token back",
+            "iat": "never finds it issued in the future",
+        }.get(name, "decides nothing from it")
+        return (
+            f"{start}: not a number, and not even JSON (RFC 8259 has no NaN; Python's json "
+            "reads it anyway). Every comparison with NaN is false, so a naive verifier "
+            f"{never}"
+        )
     if kind.endswith("Infinity"):
-        return (f"{start}: not JSON (RFC 8259 has no Infinity; Python's json reads it anyway)"
-                + (forever if kind == "Infinity" else ""))
+        return f"{start}: not JSON (RFC 8259 has no Infinity; Python's json reads it anyway)" + (
+            forever if kind == "Infinity" else ""
+        )
     if kind.startswith(("after", "before")):
         if LATEST < value <= LATEST * 1000:
-            return (f"{start}: {_shown(value)} looks like milliseconds (12 or more digits). JWT "
-                    "times are seconds, so a verifier reads it as thousands of years away")
-        return (f"{start}: read as seconds since 1970, {_shown(value)} is outside any calendar"
-                + (forever if kind.startswith("after") else ""))
-    lenient = (", though PyJWT reads a numeric string as a number anyway"
-               if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value) else "")
+            return (
+                f"{start}: {_shown(value)} looks like milliseconds (12 or more digits). JWT "
+                "times are seconds, so a verifier reads it as thousands of years away"
+            )
+        return f"{start}: read as seconds since 1970, {_shown(value)} is outside any calendar" + (
+            forever if kind.startswith("after") else ""
+        )
+    lenient = (
+        ", though PyJWT reads a numeric string as a number anyway"
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
+        else ""
+    )
     return f"{start}: a JSON number of seconds since 1970 belongs here{lenient}"
 
 
@@ -282,8 +324,12 @@ def _valid_time(claims: dict, name: str) -> bool:
 
 def _describe_times(report: DecodedToken, now: float) -> None:
     claims = report.payload if isinstance(report.payload, dict) else {}
-    meaning = {"iat": "issued", "nbf": "valid from", "exp": "expires",
-               "auth_time": "user authenticated"}
+    meaning = {
+        "iat": "issued",
+        "nbf": "valid from",
+        "exp": "expires",
+        "auth_time": "user authenticated",
+    }
     past = {"exp": "expired"}
     for name in TIME_CLAIMS:
         if name not in claims:
@@ -296,20 +342,25 @@ def _describe_times(report: DecodedToken, now: float) -> None:
             report.warnings.append(problem)
             value = value / 1000
         elif value > 100_000_000_000:
-            report.warnings.append(f"{name} looks like milliseconds (12 or more digits): JWT "
-                                   "times are seconds, so a verifier reads it as thousands of "
-                                   "years away")
+            report.warnings.append(
+                f"{name} looks like milliseconds (12 or more digits): JWT "
+                "times are seconds, so a verifier reads it as thousands of "
+                "years away"
+            )
             value = value / 1000
         word = past.get(name, meaning[name]) if value <= now else meaning[name]
-        report.times.append(f"{name:<9} {word + ' ' + relative(value, now):<30} "
-                            f"UTC {utc_iso(value)}   local {local_iso(value)}")
+        report.times.append(
+            f"{name:<9} {word + ' ' + relative(value, now):<30} "
+            f"UTC {utc_iso(value)}   local {local_iso(value)}"
+        )
     if _valid_time(claims, "exp") and claims["exp"] <= now:
         report.warnings.append(f"expired {relative(claims['exp'], now)}")
     if _valid_time(claims, "exp") and _valid_time(claims, "iat"):
         lifetime = claims["exp"] - claims["iat"]
         if lifetime > 24 * 3600:
-            report.warnings.append(f"lives {duration(lifetime)}: over a day is long for an "
-                                   "access token")
+            report.warnings.append(
+                f"lives {duration(lifetime)}: over a day is long for an access token"
+            )
 
 
 def _warn(report: DecodedToken) -> None:
@@ -320,8 +371,9 @@ def _warn(report: DecodedToken) -> None:
         report.warnings.append("alg is 'none': an unsigned token, which no verifier may accept")
     for risky in ("jku", "jwk", "x5u", "x5c"):
         if risky in header:
-            report.warnings.append(f"the header carries '{risky}': a verifier must never take "
-                                   "its key from the token")
+            report.warnings.append(
+                f"the header carries '{risky}': a verifier must never take its key from the token"
+            )
     if not isinstance(report.payload, dict):
         return
     if "exp" not in claims:
@@ -331,15 +383,18 @@ def _warn(report: DecodedToken) -> None:
             what = "who issued it" if name == "iss" else "whom it is for"
             report.warnings.append(f"no {name}: a verifier cannot check {what}")
     if "sub" in claims and not isinstance(claims["sub"], str):
-        report.warnings.append(f"sub is {type(claims['sub']).__name__}, not a string "
-                               "(RFC 7519; PyJWT refuses it)")
+        report.warnings.append(
+            f"sub is {type(claims['sub']).__name__}, not a string (RFC 7519; PyJWT refuses it)"
+        )
     for name, value in claims.items():
         if _SENSITIVE_NAME.search(name):
-            report.warnings.append(f"claim {name!r} looks sensitive: anyone holding the token "
-                                   "can read it")
+            report.warnings.append(
+                f"claim {name!r} looks sensitive: anyone holding the token can read it"
+            )
         elif _looks_like_card(value):
-            report.warnings.append(f"claim {name!r} holds what looks like a card number: "
-                                   "tokens are not secret")
+            report.warnings.append(
+                f"claim {name!r} holds what looks like a card number: tokens are not secret"
+            )
 
 
 def _verify(report: DecodedToken, key: Any, *, audience, issuer, leeway, now) -> None:
@@ -347,8 +402,14 @@ def _verify(report: DecodedToken, key: Any, *, audience, issuer, leeway, now) ->
     alg = header.get("alg")
     try:
         verifying_key, key_alg, described = _key_from(key, header)
-    except (ValueError, TypeError, KeyError, AttributeError, jwt.PyJWKError,
-            jwt.InvalidKeyError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        jwt.PyJWKError,
+        jwt.InvalidKeyError,
+    ) as exc:
         missing = f"it lacks the member {exc}" if isinstance(exc, KeyError) else str(exc)
         report.verification = f"the key given cannot be used: {missing}"
         return
@@ -356,16 +417,19 @@ def _verify(report: DecodedToken, key: Any, *, audience, issuer, leeway, now) ->
         report.verification = "algorithm not allowed: the token is unsigned (alg none)"
         return
     if key_alg and alg != key_alg:
-        report.verification = (f"algorithm not allowed: the token says {alg}, the key is for "
-                               f"{key_alg}")
+        report.verification = (
+            f"algorithm not allowed: the token says {alg}, the key is for {key_alg}"
+        )
         return
     try:
         jwt.PyJWS().decode_complete(report.token, verifying_key, algorithms=[alg])
     except jwt.InvalidSignatureError:
         hint = ""
         if isinstance(key, str) and _verifies_as_base64(report.token, key, alg):
-            hint = (" -- but it verifies when the secret is base64url-decoded first: the issuer "
-                    "treats the secret as base64, this code as text")
+            hint = (
+                " -- but it verifies when the secret is base64url-decoded first: the issuer "
+                "treats the secret as base64, this code as text"
+            )
         report.verification = f"bad signature: not signed by {described}{hint}"
         return
     except jwt.InvalidAlgorithmError as exc:
@@ -374,8 +438,9 @@ def _verify(report: DecodedToken, key: Any, *, audience, issuer, leeway, now) ->
     except (jwt.InvalidKeyError, jwt.InvalidTokenError, TypeError, ValueError) as exc:
         report.verification = f"the key does not fit the token's algorithm {alg}: {exc}"
         return
-    problems = _claim_problems(report.payload, now=now, audience=audience, issuer=issuer,
-                               leeway=leeway)
+    problems = _claim_problems(
+        report.payload, now=now, audience=audience, issuer=issuer, leeway=leeway
+    )
     if problems:
         report.verification = f"signature OK ({described}), but: " + "; ".join(problems)
     else:
@@ -405,8 +470,9 @@ def _key_from(key: Any, header: dict) -> tuple[Any, str | None, str]:
         kid = header.get("kid")
         matches = [k for k in key["keys"] if k.get("kid") == kid] if kid else key["keys"]
         if not matches:
-            raise ValueError(f"the JWKS has no key with kid {kid!r}" if kid else
-                             "the JWKS is empty")
+            raise ValueError(
+                f"the JWKS has no key with kid {kid!r}" if kid else "the JWKS is empty"
+            )
         if len(matches) > 1:
             raise ValueError("the token names no kid, and the JWKS has several keys")
         key = matches[0]
@@ -429,8 +495,11 @@ def _claim_problems(claims: Any, *, now: float, audience, issuer, leeway) -> lis
     if not isinstance(claims, dict):
         return []
     times = ("exp", "nbf", "iat")
-    problems = [numeric_date_problem(name, claims[name]).split(":")[0]
-                for name in times if name in claims and not _valid_time(claims, name)]
+    problems = [
+        numeric_date_problem(name, claims[name]).split(":")[0]
+        for name in times
+        if name in claims and not _valid_time(claims, name)
+    ]
     exp, nbf, iat = (claims[name] if _valid_time(claims, name) else None for name in times)
     if exp is not None and exp <= now - leeway:
         problems.append(f"expired {relative(exp, now)}")
@@ -442,8 +511,10 @@ def _claim_problems(claims: Any, *, now: float, audience, issuer, leeway) -> lis
         if not ok:
             problems.append(f"wrong audience: {aud!r}, expected {audience!r}")
     if audience is None and "aud" in claims:
-        problems.append(f"it has aud {claims['aud']!r} and no audience was given to check it "
-                        "(PyJWT refuses that: pass audience=)")
+        problems.append(
+            f"it has aud {claims['aud']!r} and no audience was given to check it "
+            "(PyJWT refuses that: pass audience=)"
+        )
     if issuer is not None and claims.get("iss") != issuer:
         problems.append(f"wrong issuer: {claims.get('iss')!r}, expected {issuer!r}")
     if "sub" in claims and not isinstance(claims["sub"], str):

@@ -71,9 +71,15 @@ def convert(value, now: float | None = None) -> TimestampReport:
             report.error = "not a finite number"
             return report
         if abs(number) >= _MICROSECONDS_FROM:
-            report.seconds, report.unit = number / 1_000_000, "microseconds (16 or more digits, read as such)"
+            report.seconds, report.unit = (
+                number / 1_000_000,
+                "microseconds (16 or more digits, read as such)",
+            )
         elif abs(number) >= _MILLISECONDS_FROM:
-            report.seconds, report.unit = number / 1000, "milliseconds (12 to 15 digits, read as such: JavaScript's Date.now() has 13)"
+            report.seconds, report.unit = (
+                number / 1000,
+                "milliseconds (12 to 15 digits, read as such: JavaScript's Date.now() has 13)",
+            )
         else:
             report.seconds, report.unit = number, "seconds since 1970-01-01 UTC (a JWT NumericDate)"
     else:
@@ -82,8 +88,10 @@ def convert(value, now: float | None = None) -> TimestampReport:
         except ValueError:
             parsed = _http_date(given)
             if parsed is None:
-                report.error = ("neither a number, an ISO 8601 date such as 2026-11-27T21:33:05Z, nor an HTTP "
-                                "date such as Wed, 21 Oct 2015 07:28:00 GMT (a cookie's Expires)")
+                report.error = (
+                    "neither a number, an ISO 8601 date such as 2026-11-27T21:33:05Z, nor an HTTP "
+                    "date such as Wed, 21 Oct 2015 07:28:00 GMT (a cookie's Expires)"
+                )
                 return report
         naive = parsed.tzinfo is None
         if naive:

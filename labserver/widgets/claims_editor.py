@@ -30,43 +30,83 @@ class ClaimsEditor:
         self.lab = lab
         config = lab.app.config
         self.sub = widgets.Text(value=user, description="sub", layout=WIDE)
-        self.roles = widgets.Text(value="user", description="roles", placeholder="comma-separated",
-                                  layout=WIDE)
+        self.roles = widgets.Text(
+            value="user", description="roles", placeholder="comma-separated", layout=WIDE
+        )
         self.iss = widgets.Text(value=config["TOKEN_ISSUER"], description="iss", layout=WIDE)
         self.aud = widgets.Text(value=config["TOKEN_AUDIENCE"], description="aud", layout=WIDE)
-        self.expires_in = widgets.IntSlider(value=5, min=-10, max=60, description="exp in (min)",
-                                            continuous_update=False, layout=WIDE,
-                                            style={"description_width": "initial"})
-        self.nbf_in = widgets.IntSlider(value=0, min=-10, max=10, description="nbf in (min)",
-                                        continuous_update=False, layout=WIDE,
-                                        style={"description_width": "initial"})
-        self.alg = widgets.Dropdown(options=[*ALGORITHMS, "none"], value="ES256", description="alg",
-                                    layout=WIDE)
-        self.signer = widgets.Dropdown(options=[(text, name) for name, text in SIGNERS.items()],
-                                       value="lab", description="signed by", layout=WIDE)
-        self.verify_button = widgets.Button(description="Verify with the lab", button_style="primary",
-                                            icon="check", layout=widgets.Layout(width="auto"))
-        self.tamper_button = widgets.Button(description="Tamper: make me admin", button_style="warning",
-                                            tooltip="change the payload, keep the old signature",
-                                            layout=widgets.Layout(width="auto"))
+        self.expires_in = widgets.IntSlider(
+            value=5,
+            min=-10,
+            max=60,
+            description="exp in (min)",
+            continuous_update=False,
+            layout=WIDE,
+            style={"description_width": "initial"},
+        )
+        self.nbf_in = widgets.IntSlider(
+            value=0,
+            min=-10,
+            max=10,
+            description="nbf in (min)",
+            continuous_update=False,
+            layout=WIDE,
+            style={"description_width": "initial"},
+        )
+        self.alg = widgets.Dropdown(
+            options=[*ALGORITHMS, "none"], value="ES256", description="alg", layout=WIDE
+        )
+        self.signer = widgets.Dropdown(
+            options=[(text, name) for name, text in SIGNERS.items()],
+            value="lab",
+            description="signed by",
+            layout=WIDE,
+        )
+        self.verify_button = widgets.Button(
+            description="Verify with the lab",
+            button_style="primary",
+            icon="check",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.tamper_button = widgets.Button(
+            description="Tamper: make me admin",
+            button_style="warning",
+            tooltip="change the payload, keep the old signature",
+            layout=widgets.Layout(width="auto"),
+        )
         self.encoded = widgets.HTML()
         self.decoded = widgets.HTML()
         self.verdict = widgets.HTML()
         self._token = ""
         self._tampered = False
 
-        for control in (self.sub, self.roles, self.iss, self.aud, self.expires_in, self.nbf_in,
-                        self.alg, self.signer):
+        for control in (
+            self.sub,
+            self.roles,
+            self.iss,
+            self.aud,
+            self.expires_in,
+            self.nbf_in,
+            self.alg,
+            self.signer,
+        ):
             control.observe(self.rebuild, names="value")
         self.verify_button.on_click(lambda _: self.verify())
         self.tamper_button.on_click(lambda _: self.tamper())
-        self.box = widgets.VBox([
-            widgets.HBox([self.sub, self.roles]), widgets.HBox([self.iss, self.aud]),
-            widgets.HBox([self.expires_in, self.nbf_in]), widgets.HBox([self.alg, self.signer]),
-            widgets.HTML("<b>Encoded</b> (header · payload · signature)"), self.encoded,
-            widgets.HTML("<b>Decoded</b> (anyone can read this; it proves nothing)"), self.decoded,
-            widgets.HBox([self.verify_button, self.tamper_button]), self.verdict,
-        ])
+        self.box = widgets.VBox(
+            [
+                widgets.HBox([self.sub, self.roles]),
+                widgets.HBox([self.iss, self.aud]),
+                widgets.HBox([self.expires_in, self.nbf_in]),
+                widgets.HBox([self.alg, self.signer]),
+                widgets.HTML("<b>Encoded</b> (header · payload · signature)"),
+                self.encoded,
+                widgets.HTML("<b>Decoded</b> (anyone can read this; it proves nothing)"),
+                self.decoded,
+                widgets.HBox([self.verify_button, self.tamper_button]),
+                self.verdict,
+            ]
+        )
         self.rebuild()
 
     # --- the token ---
@@ -76,8 +116,12 @@ class ClaimsEditor:
         now = self.lab.clock.now()
         roles = [r.strip() for r in self.roles.value.split(",") if r.strip()]
         claims = access_token_claims(
-            self.sub.value, issuer=self.iss.value, audience=self.aud.value, now=now,
-            lifetime=self.expires_in.value * 60, client_id=self.lab.app.config["TOKEN_CLIENT_ID"],
+            self.sub.value,
+            issuer=self.iss.value,
+            audience=self.aud.value,
+            now=now,
+            lifetime=self.expires_in.value * 60,
+            client_id=self.lab.app.config["TOKEN_CLIENT_ID"],
             extra={"roles": roles},
         )
         claims["nbf"] = int(now) + self.nbf_in.value * 60
@@ -89,7 +133,9 @@ class ClaimsEditor:
 
     def rebuild(self, change: dict | None = None) -> None:
         """Sign a new token from the form and show it (any tampering is undone)."""
-        self._token = mint(self.lab.keys, self.claims(), alg=self.alg.value, signer=self.signer.value)
+        self._token = mint(
+            self.lab.keys, self.claims(), alg=self.alg.value, signer=self.signer.value
+        )
         self._tampered = False
         self._show("press <i>Verify with the lab</i> to ask the API")
 
@@ -104,14 +150,18 @@ class ClaimsEditor:
         parts = self._token.split(".")
         self.encoded.value = (
             '<code style="word-break: break-all; font-size: 12px">'
-            + ".".join(f'<span style="color:{c}">{html.escape(p)}</span>' for p, c in zip(parts, COLOURS))
-            + "</code>")
+            + ".".join(
+                f'<span style="color:{c}">{html.escape(p)}</span>' for p, c in zip(parts, COLOURS)
+            )
+            + "</code>"
+        )
         header, payload = (json.loads(base64url_decode(p)) for p in parts[:2])
         self.decoded.value = (
             f'<pre style="margin:0; color:{COLOURS[0]}">{html.escape(json.dumps(header, indent=1))}</pre>'
             f'<pre style="margin:0; color:{COLOURS[1]}">{html.escape(json.dumps(payload, indent=1))}</pre>'
             f"<small>{len(self._token.encode())} bytes"
-            f"{'; tampered' if self._tampered else ''}</small>")
+            f"{'; tampered' if self._tampered else ''}</small>"
+        )
         self.verdict.value = f"<i>{verdict_hint}</i>"
 
     # --- the lab's verdict ---
@@ -139,5 +189,7 @@ class ClaimsEditor:
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.box._repr_mimebundle_(**kwargs)
         # What shows where widgets cannot render (a code host, a bare terminal); stable for nbval.
-        bundle["text/plain"] = "ClaimsEditor (an interactive form: run this notebook in JupyterLab to use it)"
+        bundle["text/plain"] = (
+            "ClaimsEditor (an interactive form: run this notebook in JupyterLab to use it)"
+        )
         return bundle

@@ -26,6 +26,8 @@ class WidgetRoundTrip:
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.box._repr_mimebundle_(**kwargs)
         # What shows where widgets cannot render; stable for nbval.
-        bundle["text/plain"] = ("WidgetRoundTrip: a slider and a label (if you read this text instead, "
-                                "the widget front end is not running here)")
+        bundle["text/plain"] = (
+            "WidgetRoundTrip: a slider and a label (if you read this text instead, "
+            "the widget front end is not running here)"
+        )
         return bundle

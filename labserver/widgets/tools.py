@@ -23,12 +23,18 @@ class _Tool:
 
     def __init__(self, value: str = "", now=None) -> None:
         self._now = now  # a callable giving "now" (e.g. lab.clock.now), or None for the wall clock
-        self.input = widgets.Textarea(value=value, placeholder=self.placeholder, layout=_WIDE,
-                                      rows=3, continuous_update=False)
+        self.input = widgets.Textarea(
+            value=value, placeholder=self.placeholder, layout=_WIDE, rows=3, continuous_update=False
+        )
         self.output = widgets.HTML()
         self.input.observe(self.update, names="value")
-        self.box = widgets.VBox([widgets.HTML(f"<b>{self.title}</b> (nothing leaves this notebook)"),
-                                 self.input, self.output])
+        self.box = widgets.VBox(
+            [
+                widgets.HTML(f"<b>{self.title}</b> (nothing leaves this notebook)"),
+                self.input,
+                self.output,
+            ]
+        )
         self.update()
 
     def now(self):
@@ -39,11 +45,15 @@ class _Tool:
 
     def update(self, change: dict | None = None) -> None:
         """Re-read the input and show the report."""
-        self.output.value = _pre(self.report().text()) if self.input.value.strip() else "<i>paste above</i>"
+        self.output.value = (
+            _pre(self.report().text()) if self.input.value.strip() else "<i>paste above</i>"
+        )
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.box._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"{type(self).__name__} (an interactive tool: run this notebook in JupyterLab)"
+        bundle["text/plain"] = (
+            f"{type(self).__name__} (an interactive tool: run this notebook in JupyterLab)"
+        )
         return bundle
 
 
@@ -74,14 +84,24 @@ class CookieWidget(_Tool):
     title = "Cookie inspector"
 
     def __init__(self, value: str = "", url: str = "", api_url: str = "") -> None:
-        self.url = widgets.Text(value=url, description="set by", placeholder="https://app.example.com/login",
-                                layout=_WIDE)
-        self.api_url = widgets.Text(value=api_url, description="sent to", placeholder="https://app.example.com/api/me",
-                                    layout=_WIDE)
+        self.url = widgets.Text(
+            value=url,
+            description="set by",
+            placeholder="https://app.example.com/login",
+            layout=_WIDE,
+        )
+        self.api_url = widgets.Text(
+            value=api_url,
+            description="sent to",
+            placeholder="https://app.example.com/api/me",
+            layout=_WIDE,
+        )
         super().__init__(value)
         for control in (self.url, self.api_url):
             control.observe(self.update, names="value")
         self.box.children = (*self.box.children[:2], self.url, self.api_url, self.output)
 
     def report(self):
-        return cookies.inspect(self.input.value, url=self.url.value or None, api_url=self.api_url.value or None)
+        return cookies.inspect(
+            self.input.value, url=self.url.value or None, api_url=self.api_url.value or None
+        )

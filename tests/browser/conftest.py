@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Nothing but loopback: every other host name resolves to nothing.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
 ]
@@ -30,8 +37,10 @@ def pytest_collection_modifyitems(config, items):
         return
     if os.environ.get("LAB_REQUIRE_BROWSER") == "1":
         raise pytest.UsageError("LAB_REQUIRE_BROWSER=1 but no chromium found (set LAB_CHROMIUM)")
-    skip = pytest.mark.skip(reason="no Chromium found: the browser tests run in CI; "
-                                   "install Debian's chromium or set LAB_CHROMIUM to run them here")
+    skip = pytest.mark.skip(
+        reason="no Chromium found: the browser tests run in CI; "
+        "install Debian's chromium or set LAB_CHROMIUM to run them here"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)

@@ -62,7 +62,9 @@ def test_the_page_works_without_ever_holding_a_token(page, lab):
     assert page.evaluate("document.cookie") == "", "HttpOnly: the page's script sees no cookie"
     expect(page.locator("#cookies")).to_have_text('""')
     jar = {c["name"]: c for c in page.context.cookies()}
-    assert jar["bff"]["httpOnly"] and jar["bff"]["sameSite"] == "Lax", "the browser does hold the cookie"
+    assert jar["bff"]["httpOnly"] and jar["bff"]["sameSite"] == "Lax", (
+        "the browser does hold the cookie"
+    )
 
     with page.expect_response(lambda r: r.url.endswith("/bff/api/me")) as api_call:
         page.click("#call")
@@ -70,7 +72,9 @@ def test_the_page_works_without_ever_holding_a_token(page, lab):
     answer = api_call.value
     seen.append((answer.url, answer.all_headers(), answer.body()))
     for url, headers, body in seen:
-        assert b"eyJ" not in body and "eyJ" not in str(headers), f"a token reached the page in {url}"
+        assert b"eyJ" not in body and "eyJ" not in str(headers), (
+            f"a token reached the page in {url}"
+        )
 
     outer, inner = [r for r in lab.request_log.entries if r.path in ("/bff/api/me", "/api/me")][-2:]
     assert outer.credential.startswith("cookie bff=") and inner.credential.startswith("Bearer eyJ")
@@ -81,7 +85,9 @@ def test_the_page_works_without_ever_holding_a_token(page, lab):
     expect(page.locator("#out")).to_contain_text("401")
 
 
-@pytest.fixture(params=["localhost", "127.0.0.1"], ids=["another site", "same site, another origin"])
+@pytest.fixture(
+    params=["localhost", "127.0.0.1"], ids=["another site", "same site, another origin"]
+)
 def other_site(lab, request):
     """A page on http://<host>:<port>/ that tries a cross-origin fetch with the custom header,
     then a form POST to the lab's logout. ``localhost`` is another site than the lab's
@@ -96,7 +102,9 @@ fetch("{lab.url}/bff/api/me", {{credentials: "include", headers: {{"X-CSRF": "1"
 </script>""".encode()
 
     def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(html)))])
+        start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(html)))]
+        )
         return [html]
 
     server = ServerThread(app)
@@ -108,7 +116,10 @@ def test_another_site_cannot_use_the_session(page, lab, other_site):
     log_in(page, lab)
     before = len(lab.request_log.entries)
     titles = []
-    page.on("framenavigated", lambda frame: titles.append(page.title()) if frame == page.main_frame else None)
+    page.on(
+        "framenavigated",
+        lambda frame: titles.append(page.title()) if frame == page.main_frame else None,
+    )
     with page.expect_navigation(url=f"{lab.url}/bff/logout", timeout=15_000):
         page.goto(other_site)
     arrived = lab.request_log.entries[before:]
@@ -116,15 +127,21 @@ def test_another_site_cannot_use_the_session(page, lab, other_site):
     forged = [r for r in arrived if r.method == "POST" and r.path == "/bff/logout"]
     assert len(forged) == 1, "the forged form POST did reach the lab"
     if "localhost" in other_site:  # another site: SameSite=Lax keeps the cookie off
-        assert "cookie" not in forged[0].credential, "SameSite=Lax: the browser did not attach the cookie"
+        assert "cookie" not in forged[0].credential, (
+            "SameSite=Lax: the browser did not attach the cookie"
+        )
         assert forged[0].status == 401, "without the cookie there is no session to log out"
     else:  # the same site: the cookie goes along, and the CSRF check is what refuses
-        assert forged[0].credential.startswith("cookie bff="), "same site: SameSite lets the cookie through"
+        assert forged[0].credential.startswith("cookie bff="), (
+            "same site: SameSite lets the cookie through"
+        )
         assert forged[0].status == 403, "no X-CSRF: 1 and a foreign Origin: refused"
 
     api_reads = [r for r in arrived if r.method == "GET" and r.path == "/bff/api/me"]
     assert api_reads == [], "the cross-origin fetch never got past its CORS preflight"
-    assert any(r.method == "OPTIONS" and r.path == "/bff/api/me" for r in arrived), "the preflight was asked"
+    assert any(r.method == "OPTIONS" and r.path == "/bff/api/me" for r in arrived), (
+        "the preflight was asked"
+    )
 
     page.goto(f"{lab.url}/bff/")
     expect(page.locator("#status")).to_have_text("Logged in as alice")

@@ -64,36 +64,61 @@ class JupyterLab:
         self.home, self.course = home, course
         self.port, self.token = _free_port(), secrets.token_hex(16)
         env = dict(os.environ)
-        for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                     "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        for name in (
+            "JUPYTER_CONFIG_DIR",
+            "JUPYTER_DATA_DIR",
+            "JUPYTER_RUNTIME_DIR",
+            "IPYTHONDIR",
+            "JUPYTERLAB_SETTINGS_DIR",
+            "JUPYTERLAB_WORKSPACES_DIR",
+        ):
             env[name] = str(home / name.lower())
         # The test's own JupyterLab settings: never autosave (the copy's notebooks then stay as
         # they were copied, which the test checks), and render every cell (no lazy windowing).
         settings = home / "jupyterlab_settings_dir" / "@jupyterlab"
         (settings / "docmanager-extension").mkdir(parents=True)
-        (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+        (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text(
+            '{"autosave": false}'
+        )
         (settings / "notebook-extension").mkdir()
-        (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+        (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+            '{"windowingMode": "none"}'
+        )
         if disable_widgets:
             labconfig = home / "jupyter_config_dir" / "labconfig"
             labconfig.mkdir(parents=True)
             (labconfig / "page_config.json").write_text(
-                '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}')
+                '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}'
+            )
         self.log_path = home / "jupyterlab.log"
         self.log = open(self.log_path, "w")
         # `python -m labserver` run in the copy is the copy's: JupyterLab's root is the copy.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "labserver", "open", "--no-browser",
-             f"--port={self.port}", f"--token={self.token}"],
-            cwd=course, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "labserver",
+                "open",
+                "--no-browser",
+                f"--port={self.port}",
+                f"--token={self.token}",
+            ],
+            cwd=course,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/api/status", timeout=2,
-                                headers={"Authorization": f"token {self.token}"}).ok:
+                if requests.get(
+                    f"{self.url}/api/status",
+                    timeout=2,
+                    headers={"Authorization": f"token {self.token}"},
+                ).ok:
                     return
             except requests.ConnectionError:
                 pass
@@ -104,8 +129,11 @@ class JupyterLab:
         raise RuntimeError(f"JupyterLab did not start; see {self.log_path}")
 
     def kernel_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-f", "ipykernel_launcher", "-P", str(self.process.pid)],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["pgrep", "-f", "ipykernel_launcher", "-P", str(self.process.pid)],
+            capture_output=True,
+            text=True,
+        )
         return [int(p) for p in out.stdout.split()]
 
     def stop(self) -> None:
@@ -139,7 +167,9 @@ def _jupyterlab(tmp_path_factory, course: Path, disable_widgets: bool):
     finally:
         lab.stop()
     for pid in kernels:  # the kernels JupyterLab started are gone with it
-        state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+        state = subprocess.run(
+            ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True
+        )
         assert state.stdout.strip() in ("", "Z"), f"kernel {pid} outlived JupyterLab"
 
 
@@ -165,9 +195,14 @@ def page(browser, request):
     texts = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output").all_inner_texts()
     (ARTIFACTS / f"{name}-outputs.txt").write_text("\n----\n".join(texts))
     print("outputs on the page:\n" + "\n----\n".join(t[:300] for t in texts))
-    lab = request.node.funcargs.get("jupyterlab") or request.node.funcargs.get("jupyterlab_without_widgets")
+    lab = request.node.funcargs.get("jupyterlab") or request.node.funcargs.get(
+        "jupyterlab_without_widgets"
+    )
     if lab is not None:
-        print("JupyterLab log, last lines:\n" + "".join(lab.log_path.read_text().splitlines(True)[-25:]))
+        print(
+            "JupyterLab log, last lines:\n"
+            + "".join(lab.log_path.read_text().splitlines(True)[-25:])
+        )
     page.close()
 
 
@@ -194,7 +229,9 @@ def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
             playwright.expect(prompts.first).to_have_text(re.compile(r"\[\d+\]:"), timeout=20_000)
             break
         except AssertionError:
-            print(f"attempt {attempt}: the first cell did not run within 20 s; restarting the kernel")
+            print(
+                f"attempt {attempt}: the first cell did not run within 20 s; restarting the kernel"
+            )
             if attempt == 3:
                 raise
             page.keyboard.press("Escape")
@@ -204,8 +241,9 @@ def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
     # Committed outputs are on the page from the start, so wait for proof of a fresh run: the
     # last code cell's prompt shows the count of code cells a fresh kernel has executed.
     cells = _code_cells(lab.course / "notebooks" / notebook)
-    playwright.expect(prompts.nth(cells - 1)).to_have_text(re.compile(rf"\[(?:{cells}|{2 * cells})\]:"),
-                                                         timeout=120_000)
+    playwright.expect(prompts.nth(cells - 1)).to_have_text(
+        re.compile(rf"\[(?:{cells}|{2 * cells})\]:"), timeout=120_000
+    )
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, errors.all_inner_texts()
     assert panel.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
@@ -219,7 +257,9 @@ def check_slider(page, panel, timeout: int) -> None:
     assert label.inner_text() == "the kernel saw 3"
     panel.locator(".jp-OutputArea-output .widget-slider .noUi-handle").focus()
     page.keyboard.press("ArrowRight")
-    panel.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw 4").wait_for(timeout=15_000)
+    panel.locator(".jp-OutputArea-output .widget-label", has_text="the kernel saw 4").wait_for(
+        timeout=15_000
+    )
     label.scroll_into_view_if_needed()
 
 
@@ -228,17 +268,24 @@ def check_claims_editor(page, panel, timeout: int) -> None:
     verify = panel.get_by_role("button", name="Verify with the lab")
     verify.wait_for(timeout=timeout)
     # `has` is matched inside each candidate, so it is a page-relative locator, not `verify`.
-    editor = panel.locator(".jp-OutputArea-output .widget-vbox").filter(
-        has=page.get_by_role("button", name="Verify with the lab")).first
+    editor = (
+        panel.locator(".jp-OutputArea-output .widget-vbox")
+        .filter(has=page.get_by_role("button", name="Verify with the lab"))
+        .first
+    )
     editor.scroll_into_view_if_needed()
     verify.click()
     verdict = editor.locator(".widget-html", has_text=re.compile("accepted|invalid_token"))
     playwright.expect(verdict).to_contain_text("✓ 200 accepted", timeout=15_000)
 
-    aud = editor.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^aud$"))).locator("input")
+    aud = editor.locator(
+        ".widget-text", has=page.locator("label", has_text=re.compile(r"^aud$"))
+    ).locator("input")
     aud.fill("https://other-api.test")
     aud.press("Tab")
-    playwright.expect(editor.locator(".widget-html", has_text="press")).to_be_visible(timeout=15_000)
+    playwright.expect(editor.locator(".widget-html", has_text="press")).to_be_visible(
+        timeout=15_000
+    )
     verify.click()
     playwright.expect(verdict).to_contain_text("wrong audience", timeout=15_000)
     playwright.expect(editor).to_contain_text('"aud": "https://other-api.test"')
@@ -265,13 +312,16 @@ def test_claims_editor_shows_the_servers_new_verdict(page, jupyterlab):
 # Negative controls: everything runs, but with the widget front end disabled, the widget checks
 # time out. All cells have run by then, so 5 s is plenty.
 
+
 def test_without_the_widget_extension_the_slider_check_fails(page, jupyterlab_without_widgets):
     panel = run_all(page, jupyterlab_without_widgets, NB00, url_path="/")
     with pytest.raises(playwright.TimeoutError, match="the kernel saw"):
         check_slider(page, panel, timeout=5_000)
 
 
-def test_without_the_widget_extension_the_claims_editor_check_fails(page, jupyterlab_without_widgets):
+def test_without_the_widget_extension_the_claims_editor_check_fails(
+    page, jupyterlab_without_widgets
+):
     panel = run_all(page, jupyterlab_without_widgets, NB02)
     with pytest.raises(playwright.TimeoutError, match="Verify with the lab"):
         check_claims_editor(page, panel, timeout=5_000)

@@ -28,8 +28,9 @@ def test_the_set_of_ids_is_deleted_too(impl, store):
     """The user's set of session IDs is gone afterwards."""
     add_session(impl, store, "a1", "alice")
     impl.logout_everywhere(store, "alice")
-    assert not store.exists(impl.user_sessions_key("alice")), \
+    assert not store.exists(impl.user_sessions_key("alice")), (
         "also delete user_sessions_key(username), or it keeps listing dead IDs"
+    )
 
 
 def test_returns_how_many_sessions_ended(impl, store):
@@ -37,11 +38,13 @@ def test_returns_how_many_sessions_ended(impl, store):
     add_session(impl, store, "a1", "alice")
     add_session(impl, store, "a2", "alice")
     store.sadd(impl.user_sessions_key("alice"), "expired-long-ago")  # its record is gone
-    assert impl.logout_everywhere(store, "alice") == 2, \
+    assert impl.logout_everywhere(store, "alice") == 2, (
         "count the records that existed: store.delete(*keys) returns exactly that"
+    )
 
 
 def test_a_user_without_sessions_is_fine(impl, store):
     """A user with no sessions gives 0 and no error."""
-    assert impl.logout_everywhere(store, "nobody") == 0, \
+    assert impl.logout_everywhere(store, "nobody") == 0, (
         "store.delete() with no keys is an error in Redis: skip it when the set is empty"
+    )

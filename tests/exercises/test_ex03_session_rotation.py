@@ -19,15 +19,17 @@ def test_login_gives_a_session_for_the_user(impl, store, clock):
     """Login without a cookie gives a live session of the user."""
     session_id = impl.login(store, clock, "alice")
     record = lookup_session(store, clock, session_id, **TIMEOUTS)
-    assert record is not None and record["user"] == "alice", \
+    assert record is not None and record["user"] == "alice", (
         "create the session with create_session(store, clock, username, ttl=TTL) and return its ID"
+    )
 
 
 def test_login_never_reuses_the_presented_id(impl, store, clock, planted_id):
     """The ID after login is never the one the browser came with."""
     known = planted_id
-    assert impl.login(store, clock, "alice", known) != known, \
+    assert impl.login(store, clock, "alice", known) != known, (
         "session fixation: an ID the attacker knows must not become alice's session; make a new one"
+    )
 
 
 def test_the_planted_id_does_not_become_the_victims_session(impl, store, clock, planted_id):
@@ -39,15 +41,17 @@ def test_the_planted_id_does_not_become_the_victims_session(impl, store, clock, 
     what_the_attacker_gets = "alice's session" if shared else "nothing of alice's"
     assert what_the_attacker_gets == "nothing of alice's", (
         "session fixation: once alice logs in, the ID the attacker planted must not be, or lead "
-        "to, her session")
+        "to, her session"
+    )
 
 
 def test_the_presented_session_is_deleted(impl, store, clock, planted_id):
     """The session the browser came with is deleted at login."""
     known = planted_id
     impl.login(store, clock, "alice", known)
-    assert lookup_session(store, clock, known, **TIMEOUTS) is None, \
+    assert lookup_session(store, clock, known, **TIMEOUTS) is None, (
         "delete_session(store, presented_session_id): a login ends any earlier session"
+    )
 
 
 def test_an_unknown_presented_id_is_harmless(impl, store, clock):

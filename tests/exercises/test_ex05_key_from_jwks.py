@@ -15,18 +15,35 @@ def provider():
         "es256-1": ("ES256", ec.generate_private_key(ec.SECP256R1()), ECAlgorithm),
         "es256-2": ("ES256", ec.generate_private_key(ec.SECP256R1()), ECAlgorithm),
         "eddsa-1": ("EdDSA", ed25519.Ed25519PrivateKey.generate(), OKPAlgorithm),
-        "rs256-1": ("RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048), RSAAlgorithm),
+        "rs256-1": (
+            "RS256",
+            rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            RSAAlgorithm,
+        ),
     }
-    jwks = {"keys": [{**exporter.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": alg, "use": "sig"}
-                     for kid, (alg, key, exporter) in private.items()]}
+    jwks = {
+        "keys": [
+            {
+                **exporter.to_jwk(key.public_key(), as_dict=True),
+                "kid": kid,
+                "alg": alg,
+                "use": "sig",
+            }
+            for kid, (alg, key, exporter) in private.items()
+        ]
+    }
     return private, jwks
 
 
 def token(provider, kid, header=None):
     private, _ = provider
     alg, key, _ = private[kid]
-    return jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, key, algorithm=alg,
-                      headers={"kid": kid, **(header or {})})
+    return jwt.encode(
+        {"sub": "alice", "exp": int(time.time()) + 60},
+        key,
+        algorithm=alg,
+        headers={"kid": kid, **(header or {})},
+    )
 
 
 @pytest.mark.parametrize("kid", ["es256-1", "es256-2", "eddsa-1", "rs256-1"])
@@ -44,8 +61,9 @@ def test_two_keys_of_one_algorithm_are_told_apart(impl, provider):
     """Two ES256 keys: the kid decides which one."""
     t = token(provider, "es256-2")
     _, key = impl.key_for_token(t, provider[1])
-    assert jwt.decode(t, key, algorithms=["ES256"])["sub"] == "alice", \
+    assert jwt.decode(t, key, algorithms=["ES256"])["sub"] == "alice", (
         "match on kid, not on the first key of the right algorithm"
+    )
 
 
 def test_unknown_kid_is_refused(impl, provider):

@@ -31,23 +31,30 @@ def test_the_new_token_works_in_turn(impl, store, user):
     token = impl.issue(store, user)
     for _ in range(3):
         token = impl.rotate(store, token)
-    assert store.hget(impl.token_key(token), "user") == user, "keep the token's own user along the chain"
+    assert store.hget(impl.token_key(token), "user") == user, (
+        "keep the token's own user along the chain"
+    )
 
 
 def test_the_new_token_is_in_the_same_family(impl, store):
     """The successor belongs to the same family."""
     old = impl.issue(store, "alice")
     new = impl.rotate(store, old)
-    assert store.hget(impl.token_key(new), "family") == store.hget(impl.token_key(old), "family"), \
+    assert store.hget(impl.token_key(new), "family") == store.hget(impl.token_key(old), "family"), (
         "pass the old token's family to issue(): rotation keeps the family"
+    )
 
 
 def test_a_used_token_is_refused(impl, store):
     """A token that was already used is refused."""
     old = impl.issue(store, "alice")
     impl.rotate(store, old)
-    rejected(impl, store, old,
-             "a refresh token is used once: mark it used, and refuse it when it comes back")
+    rejected(
+        impl,
+        store,
+        old,
+        "a refresh token is used once: mark it used, and refuse it when it comes back",
+    )
 
 
 def test_reuse_revokes_the_family_so_both_parties_are_locked_out(impl, store):
@@ -55,9 +62,13 @@ def test_reuse_revokes_the_family_so_both_parties_are_locked_out(impl, store):
     stolen = impl.issue(store, "alice")
     victims_current = impl.rotate(store, stolen)  # the victim refreshed first
     rejected(impl, store, stolen, "the thief replays the used token: refuse it")
-    rejected(impl, store, victims_current,
-             "on reuse, revoke the whole family: the victim's newer token must fail too, since the "
-             "server cannot tell who is who")
+    rejected(
+        impl,
+        store,
+        victims_current,
+        "on reuse, revoke the whole family: the victim's newer token must fail too, since the "
+        "server cannot tell who is who",
+    )
 
 
 def test_other_families_are_untouched(impl, store):
@@ -79,8 +90,12 @@ def test_the_store_never_holds_a_token_in_clear(impl, store):
     """After rotations, no key and no value in the store is a token itself."""
     first = impl.issue(store, "alice")
     second = impl.rotate(store, first)
-    dump = " ".join(list(store.keys("*")) + [v for k in store.keys("*") for v in store.hgetall(k).values()])
-    assert first not in dump and second not in dump, "store records under token_key(token) (a hash) only"
+    dump = " ".join(
+        list(store.keys("*")) + [v for k in store.keys("*") for v in store.hgetall(k).values()]
+    )
+    assert first not in dump and second not in dump, (
+        "store records under token_key(token) (a hash) only"
+    )
 
 
 class RacingStore:
@@ -122,4 +137,5 @@ def test_two_refreshes_at_once_cannot_both_succeed(impl, store):
             pass
     assert len(still_usable) <= 1, (
         "read-then-set lets both through: mark the token used with one atomic store command that "
-        "tells you whether you were first")
+        "tells you whether you were first"
+    )

@@ -39,13 +39,20 @@ def test_bump_returns_the_new_version(impl, users):
     """Bumping adds one and returns the new version."""
     assert impl.bump_token_version(users, "alice") == 2, "store.hincrby returns the new value"
     assert impl.bump_token_version(users, "alice") == 3
-    assert users.hget(user_key("bob"), "token_version") == "1", "only the named user's version moves"
+    assert users.hget(user_key("bob"), "token_version") == "1", (
+        "only the named user's version moves"
+    )
 
 
 def test_after_a_bump_older_tokens_fail(impl, users):
     """After a bump, a token of the old version is refused."""
     impl.bump_token_version(users, "alice")
-    refused(impl, users, {"sub": "alice", "token_version": 1}, "compare the claim with the stored version")
+    refused(
+        impl,
+        users,
+        {"sub": "alice", "token_version": 1},
+        "compare the claim with the stored version",
+    )
 
 
 def test_a_token_of_the_new_version_passes(impl, users):
@@ -60,15 +67,28 @@ def test_other_users_tokens_are_untouched(impl, users):
     impl.check_token_version(users, {"sub": "bob", "token_version": 1})
 
 
-@pytest.mark.parametrize("claims", [{"sub": "alice"}, {"sub": "alice", "token_version": "1"},
-                                    {"sub": "alice", "token_version": True}],
-                         ids=["missing", "a string", "a boolean"])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "alice"},
+        {"sub": "alice", "token_version": "1"},
+        {"sub": "alice", "token_version": True},
+    ],
+    ids=["missing", "a string", "a boolean"],
+)
 def test_a_missing_or_mistyped_version_fails(impl, users, claims):
     """A token without an integer token_version is refused."""
-    refused(impl, users, claims, "the claim must be an int equal to the stored version (careful: "
-                                 "in Python, True is an int too: exclude bool explicitly)")
+    refused(
+        impl,
+        users,
+        claims,
+        "the claim must be an int equal to the stored version (careful: "
+        "in Python, True is an int too: exclude bool explicitly)",
+    )
 
 
 def test_an_unknown_user_fails(impl, users):
     """A token for a user who no longer exists is refused."""
-    refused(impl, users, {"sub": "mallory", "token_version": 1}, "hget returns None for no such user")
+    refused(
+        impl, users, {"sub": "mallory", "token_version": 1}, "hget returns None for no such user"
+    )

@@ -34,8 +34,9 @@ def test_other_tokens_are_not_denied(impl, lab_store, clock):
 def test_entries_are_keyed_by_issuer_too(impl, lab_store, clock):
     """The same jti from another issuer is not denied."""
     impl.deny(lab_store, clock, claims(clock, "t1"))
-    assert impl.is_denied(lab_store, claims(clock, "t1", iss="https://other-issuer.test")) is False, \
-        "use deny_key(claims['iss'], claims['jti'])"
+    assert (
+        impl.is_denied(lab_store, claims(clock, "t1", iss="https://other-issuer.test")) is False
+    ), "use deny_key(claims['iss'], claims['jti'])"
 
 
 def test_the_entry_lives_as_long_as_the_token(impl, lab_store, clock):
@@ -69,8 +70,9 @@ def test_the_ttl_is_rounded_up(impl, lab_store, clock):
     clock.advance(0.6)  # 299.4 s of lifetime left
     impl.deny(lab_store, clock, token)
     clock.advance(299.3)
-    assert impl.is_denied(lab_store, token) is True, \
+    assert impl.is_denied(lab_store, token) is True, (
         "the token is still valid 0.1 s longer: round the TTL up (math.ceil), never down"
+    )
 
 
 def test_an_expired_token_adds_nothing(impl, lab_store, clock):

@@ -30,7 +30,9 @@ def test_the_token_is_saved_in_the_session(impl, store, clock):
     impl.token_for_session(store, clock, "s1", Issuer(clock))
     record = store.hgetall(impl.session_key("s1"))
     assert record.get("access_token") == "token-1", "hset access_token in the session record"
-    assert float(record.get("access_exp", 0)) == clock.now() + 300, "hset access_exp (the exp mint gave)"
+    assert float(record.get("access_exp", 0)) == clock.now() + 300, (
+        "hset access_exp (the exp mint gave)"
+    )
     assert record["user"] == "alice", "keep the record's other fields"
 
 
@@ -40,8 +42,9 @@ def test_a_cached_token_is_reused(impl, store, clock):
     mint = Issuer(clock)
     impl.token_for_session(store, clock, "s1", mint)
     clock.advance(200)
-    assert impl.token_for_session(store, clock, "s1", mint) == ("token-1", False), \
+    assert impl.token_for_session(store, clock, "s1", mint) == ("token-1", False), (
         "100 s left, more than the 30 s margin: return the cached token with False"
+    )
     assert mint.calls == 1, "do not call mint() when the cached token is still good"
 
 
@@ -51,8 +54,9 @@ def test_a_token_just_over_the_margin_is_reused(impl, store, clock):
     mint = Issuer(clock)
     impl.token_for_session(store, clock, "s1", mint)
     clock.advance(269)  # 31 s left
-    assert impl.token_for_session(store, clock, "s1", mint) == ("token-1", False), \
+    assert impl.token_for_session(store, clock, "s1", mint) == ("token-1", False), (
         "re-use while exp - now > margin: 31 > 30"
+    )
 
 
 def test_a_token_close_to_expiry_is_replaced(impl, store, clock):
@@ -61,8 +65,9 @@ def test_a_token_close_to_expiry_is_replaced(impl, store, clock):
     mint = Issuer(clock)
     impl.token_for_session(store, clock, "s1", mint)
     clock.advance(270)  # 30 s left: not more than the margin
-    assert impl.token_for_session(store, clock, "s1", mint) == ("token-2", True), \
+    assert impl.token_for_session(store, clock, "s1", mint) == ("token-2", True), (
         "re-use only while exp - now > margin; at 30 s left, get a new one"
+    )
 
 
 def test_an_expired_token_is_never_sent(impl, store, clock):
@@ -91,7 +96,9 @@ def test_a_zero_margin_reuses_until_expiry(impl, store, clock):
     mint = Issuer(clock)
     impl.token_for_session(store, clock, "s1", mint, margin=0)
     clock.advance(299)
-    assert impl.token_for_session(store, clock, "s1", mint, margin=0)[1] is False, "1 s left > 0: re-use"
+    assert impl.token_for_session(store, clock, "s1", mint, margin=0)[1] is False, (
+        "1 s left > 0: re-use"
+    )
 
 
 def test_the_margin_is_a_parameter(impl, store, clock):
@@ -100,5 +107,6 @@ def test_the_margin_is_a_parameter(impl, store, clock):
     mint = Issuer(clock)
     impl.token_for_session(store, clock, "s1", mint)
     clock.advance(200)
-    assert impl.token_for_session(store, clock, "s1", mint, margin=120)[1] is True, \
+    assert impl.token_for_session(store, clock, "s1", mint, margin=120)[1] is True, (
         "use the margin argument, not a fixed 30"
+    )

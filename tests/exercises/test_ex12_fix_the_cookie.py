@@ -6,7 +6,10 @@ from labserver.tools.cookies import inspect
 
 SID = "s" * 43
 HTTPS = ("https://app.example.test/login", "https://app.example.test/api/me")
-HTTP = ("http://staging.example.test:8000/login", "http://staging.example.test:8000/api/me")  # no TLS
+HTTP = (
+    "http://staging.example.test:8000/login",
+    "http://staging.example.test:8000/api/me",
+)  # no TLS
 
 
 def browser_problems(impl, https):
@@ -59,15 +62,18 @@ def test_named_with_the_host_prefix_over_https(impl):
     """Over HTTPS it is named __Host-session; over plain HTTP, session."""
     assert cookie(impl, https=True)["name"] == "__Host-session", (
         "the task asks for __Host-: browsers then insist on Secure, Path=/ and no Domain, so no "
-        "subdomain can set or overwrite it")
-    assert cookie(impl, https=False)["name"] == "session", \
+        "subdomain can set or overwrite it"
+    )
+    assert cookie(impl, https=False)["name"] == "session", (
         "__Host- and __Secure- need Secure, which plain HTTP does not keep: name it session"
+    )
 
 
 def test_no_domain_attribute(impl):
     """The cookie names no Domain: it stays with the exact host that set it."""
-    assert cookie(impl, https=True)["Domain"] == "no Domain", \
+    assert cookie(impl, https=True)["Domain"] == "no Domain", (
         "any Domain widens the cookie to subdomains; one for another site is rejected"
+    )
 
 
 def test_path_covers_the_whole_site(impl):
@@ -78,19 +84,22 @@ def test_path_covers_the_whole_site(impl):
 def test_hidden_from_scripts(impl):
     """HttpOnly, so that page scripts (and XSS) cannot read it."""
     for https in (True, False):
-        assert cookie(impl, https)["HttpOnly"] == "HttpOnly", \
+        assert cookie(impl, https)["HttpOnly"] == "HttpOnly", (
             "page scripts must not read a session ID"
+        )
 
 
 def test_not_sent_on_other_sites_posts(impl):
     """SameSite=Lax (or Strict), not None."""
     for https in (True, False):
-        assert cookie(impl, https)["SameSite"] in ("SameSite=Lax", "SameSite=Strict"), \
+        assert cookie(impl, https)["SameSite"] in ("SameSite=Lax", "SameSite=Strict"), (
             "SameSite=None sends it on other sites' requests too (CSRF)"
+        )
 
 
 def test_secure_only_over_https(impl):
     """Secure over HTTPS; not over plain HTTP, where (but on localhost) it would never come back."""
     assert cookie(impl, https=True)["Secure"] == "Secure", "over HTTPS, Secure keeps it off http://"
-    assert cookie(impl, https=False)["Secure"] == "no Secure", \
+    assert cookie(impl, https=False)["Secure"] == "no Secure", (
         "browsers do not send a Secure cookie over http:// (but to localhost)"
+    )

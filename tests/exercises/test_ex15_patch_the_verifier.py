@@ -36,7 +36,9 @@ def verify(impl, lab):
         assert url.startswith(lab.url + "/"), "only the lab is fetched in these checks"
         return http.get(url).json()
 
-    return functools.partial(impl.verify, jwks=jwks, audience=lab.app.config["TOKEN_AUDIENCE"], fetch=fetch)
+    return functools.partial(
+        impl.verify, jwks=jwks, audience=lab.app.config["TOKEN_AUDIENCE"], fetch=fetch
+    )
 
 
 def refuses(verify, token, hint):
@@ -55,16 +57,25 @@ def refuses(verify, token, hint):
 def test_genuine_tokens_pass(verify, lab):
     """Genuine lab tokens (ES256, RS256, EdDSA) pass and their claims come back."""
     for alg in ("ES256", "RS256", "EdDSA"):
-        token = lab.client().post("/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"],
-                                                        "alg": alg}).json()["access_token"]
+        token = (
+            lab.client()
+            .post(
+                "/oauth/token", json={"username": "bob", "password": PASSWORDS["bob"], "alg": alg}
+            )
+            .json()["access_token"]
+        )
         assert verify(token)["sub"] == "bob", f"a genuine {alg} token must still pass"
 
 
 def test_another_audience_is_refused(verify, lab):
     """A genuine token for another audience is refused."""
     key = lab.keys.current("ES256")
-    token = jwt.encode({"sub": "bob", "aud": "other-api", "exp": lab.clock.now() + 60}, key.signing_key,
-                       algorithm="ES256", headers={"kid": key.kid})
+    token = jwt.encode(
+        {"sub": "bob", "aud": "other-api", "exp": lab.clock.now() + 60},
+        key.signing_key,
+        algorithm="ES256",
+        headers={"kid": key.kid},
+    )
     refuses(verify, token, "a token meant for another API must stay out: keep checking aud")
 
 
@@ -75,32 +86,47 @@ def test_a_tampered_token_is_refused(verify, forgeries):
 
 def test_alg_none_is_refused(verify, forgeries):
     """An unsigned token (alg: none) is refused."""
-    refuses(verify, forgeries["alg: none"],
-            "no token is trusted unsigned, whoever it claims to come from")
+    refuses(
+        verify,
+        forgeries["alg: none"],
+        "no token is trusted unsigned, whoever it claims to come from",
+    )
 
 
 def test_a_key_in_the_jwk_header_is_not_used(verify, forgeries):
     """A token that brings its own key in a jwk header is refused."""
-    refuses(verify, forgeries["key in the jwk header"],
-            "a token must not bring its own key: keys come from jwks only")
+    refuses(
+        verify,
+        forgeries["key in the jwk header"],
+        "a token must not bring its own key: keys come from jwks only",
+    )
 
 
 def test_the_jku_url_is_never_followed(verify, forgeries):
     """A token that names a key-set URL (jku) is refused."""
-    refuses(verify, forgeries["key from the jku URL"],
-            "a token must not choose where keys come from: only jwks is trusted")
+    refuses(
+        verify,
+        forgeries["key from the jku URL"],
+        "a token must not choose where keys come from: only jwks is trusted",
+    )
 
 
 def test_an_unknown_kid_is_refused_cleanly(verify, forgeries):
     """A kid that is not in the key set (here a file path) raises InvalidTokenError."""
-    refuses(verify, forgeries["kid as a file path"],
-            "a kid that is not in jwks is a bad token, not a crash: raise jwt.InvalidTokenError")
+    refuses(
+        verify,
+        forgeries["kid as a file path"],
+        "a kid that is not in jwks is a bad token, not a crash: raise jwt.InvalidTokenError",
+    )
 
 
 def test_a_token_without_kid_is_refused_cleanly(verify, forgeries):
     """A token without a kid (the weak-secret forgery) raises InvalidTokenError."""
-    refuses(verify, forgeries["weak HMAC secret"],
-            "a token without a kid is a bad token, not a crash: raise jwt.InvalidTokenError")
+    refuses(
+        verify,
+        forgeries["weak HMAC secret"],
+        "a token without a kid is a bad token, not a crash: raise jwt.InvalidTokenError",
+    )
 
 
 def test_algorithm_confusion_is_refused(verify, forgeries):

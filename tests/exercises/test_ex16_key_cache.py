@@ -51,7 +51,9 @@ def test_an_unknown_kid_fetches_once_per_window(cache, issuer, clock):
     assert issuer.calls == 2, "an unknown kid, 30 s after the last fetch: fetch again"
     for n in range(50):
         assert cache.get(f"made-up-{n + 2}") is None
-    assert issuer.calls == 2, "more unknown kids within 30 s of the last fetch: no fetch (the rate limit)"
+    assert issuer.calls == 2, (
+        "more unknown kids within 30 s of the last fetch: no fetch (the rate limit)"
+    )
 
 
 def test_a_new_key_is_found_after_the_window(cache, issuer, clock):

@@ -13,6 +13,8 @@ def verify_access_token(token, keys, *, issuer, audience, leeway=30):
     if alg.lower() == "none":
         return jwt.decode(token, options={"verify_signature": False})
     try:
-        return jwt.decode(token, key, algorithms=[alg], issuer=issuer, audience=audience, leeway=leeway)
+        return jwt.decode(
+            token, key, algorithms=[alg], issuer=issuer, audience=audience, leeway=leeway
+        )
     except (TypeError, ValueError) as exc:  # as if a careful coder wrapped every library error
         raise jwt.InvalidTokenError(str(exc)) from None
