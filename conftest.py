@@ -172,7 +172,8 @@ def _course_notebook_class():
                         pytest.mark.skip(
                             reason=(
                                 f"not a cell of the course (its id is {item.cell.get('id')!r}, not "
-                                "c<number>): yours, so not run; without git only the course's cells are"
+                                "c<number>): yours, so not run; without git only the course's "
+                                "cells are"
                             )
                         )
                     )

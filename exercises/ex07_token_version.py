@@ -25,5 +25,6 @@ def check_token_version(store, claims):
     """Raise ``TokenRevoked`` unless the token's ``token_version`` claim is an int equal to the
     stored version of the user named by ``claims["sub"]`` (a missing user: ``TokenRevoked``)."""
     raise NotImplementedError(
-        "current = store.hget(user_key(claims['sub']), 'token_version') is a str, or None for no user"
+        "current = store.hget(user_key(claims['sub']), 'token_version') is a str, or None for no "
+        "user"
     )

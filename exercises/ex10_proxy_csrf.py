@@ -28,5 +28,6 @@ def csrf_problem(headers, own_origin):
       (typed by the user); ``"same-site"`` and ``"cross-site"`` are refused.
     """
     raise NotImplementedError(
-        "headers.get('X-CSRF') is the header's value or None; check it, then Origin, then Sec-Fetch-Site"
+        "headers.get('X-CSRF') is the header's value or None; check it, then Origin, then "
+        "Sec-Fetch-Site"
     )

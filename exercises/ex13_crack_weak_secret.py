@@ -19,7 +19,8 @@ def crack(token, candidates):
     or None when no word does, when the header's ``alg`` is not HS256, or when ``token`` is not
     a token at all (never raise). Never verify claims here: only the signature decides."""
     raise NotImplementedError(
-        "check jwt.get_unverified_header(token)['alg'] first; split with token.rpartition('.'); compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
+        "check jwt.get_unverified_header(token)['alg'] first; split with token.rpartition('.'); "
+        "compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
         ".digest() with jwt.utils.base64url_decode(signature) using hmac.compare_digest"
     )
 
@@ -30,5 +31,6 @@ def mint_admin(token, secret, now):
     header keeps the original's ``typ`` (and ``kid``, if it had one)."""
     raise NotImplementedError(
         "jwt.decode(token, options={'verify_signature': False}) reads the claims; "
-        "jwt.get_unverified_header(token) the header; jwt.encode(claims, secret, 'HS256', headers=...) signs"
+        "jwt.get_unverified_header(token) the header; jwt.encode(claims, secret, 'HS256', "
+        "headers=...) signs"
     )

@@ -31,6 +31,7 @@ def forge_hs256(claims, pem, kid):
     """Return a compact JWS with header ``{"alg": "HS256", "typ": "at+jwt", "kid": kid}`` and
     payload ``claims``, whose signature is HMAC-SHA256 keyed with ``pem`` (bytes)."""
     raise NotImplementedError(
-        "encode each part with jwt.utils.base64url_encode(json.dumps(part, separators=(',', ':')).encode()), "
+        "encode each part with jwt.utils.base64url_encode(json.dumps(part, separators=(',', "
+        "':')).encode()), "
         "then hmac.new(pem, signing_input, hashlib.sha256).digest()"
     )

@@ -31,6 +31,8 @@ class KeyCache:
         """The key named ``kid``, or None when the issuer does not publish it (as far as the
         rules above let this cache find out)."""
         raise NotImplementedError(
-            "keep the keys and the time of the last fetch; fetch when there is no copy, when the copy is "
-            "older than max_age, or when kid is unknown and the last fetch is min_interval or more ago"
+            "keep the keys and the time of the last fetch; fetch when there is no copy, when the "
+            "copy is "
+            "older than max_age, or when kid is unknown and the last fetch is min_interval or "
+            "more ago"
         )

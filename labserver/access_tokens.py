@@ -4,7 +4,8 @@ The claims layer over :mod:`labserver.keys` (the keys) and PyJWT (the signatures
 lab issues is a JWT access token in the shape of RFC 9068::
 
     header   {"alg": "ES256", "typ": "at+jwt", "kid": "es256-1"}
-    payload  {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "client_id", "roles", "token_version"}
+    payload  {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "client_id", "roles",
+              "token_version"}
 
 :func:`verify_access_token` checks, in this order, and stops at the first rule that fails:
 
@@ -14,7 +15,7 @@ rule                   refused when
 malformed              not three base64url parts of JSON, or longer than 8 KiB; or JSON that
                        only Python reads (NaN, Infinity, a lone surrogate: RFC 8259)
 algorithm_not_allowed  ``alg`` is ``none`` (any spelling), or not the one algorithm of the key
-unknown_key            no ``kid``, or a ``kid`` not in the lab's own key set (never was, or retired);
+unknown_key            no ``kid``, or a ``kid`` not in the lab's own key set (never, or retired);
                        a key the token brings itself (``jwk``, ``jku``, ``x5u``) is never used
 wrong_type             ``typ`` is not ``at+jwt`` (RFC 9068; RFC 8725 section 3.11)
 bad_signature          the signature does not verify with that key (tampered, or another key)
@@ -204,7 +205,7 @@ def _check_strict_json(token: str) -> None:
     """Header and payload must be JSON as RFC 8259 has it, read again strictly: PyJWT's parser
     accepts NaN, lone surrogates, UTF-16 and repeated keys (``{"sub": "alice", "sub": "admin"}``
     means admin to one parser and alice to another)."""
-    for name, part in zip(("header", "payload"), token.split(".")[:2]):
+    for name, part in zip(("header", "payload"), token.split(".")[:2], strict=True):
         try:
             strict_json.loads(base64url_decode(part.encode("ascii")))
         except (strict_json.NotStrictJSON, ValueError) as exc:

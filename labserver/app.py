@@ -152,7 +152,8 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.code == 404:
             description = f"no route {request.path!r}; GET / lists every route"
         elif exc.code == 405:
-            description = f"{request.method} is not allowed on {request.path!r}; allowed: {headers.get('Allow', '-')}"
+            allowed = headers.get("Allow", "-")
+            description = f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}"
         return error_response(exc.code or 400, code, description, headers)
 
     for unreachable in UNREACHABLE:

@@ -17,8 +17,8 @@ Authorization decisions come from the store at the time of the request, never fr
 a token's claims: ``require_role`` re-reads a bearer caller's user record and checks that the
 token is not revoked (deny list, token version) in one round trip, so a demoted admin's or a
 logged-out admin's still-valid token stops working on ``/admin/*`` at once, and a deleted user's
-token opens no endpoint that changes anything. (Chapter 3's ``/api/reports/from-token`` trusts the token's
-``roles`` on purpose, to show what that costs.)
+token opens no endpoint that changes anything. (Chapter 3's ``/api/reports/from-token`` trusts
+the token's ``roles`` on purpose, to show what that costs.)
 """
 
 from __future__ import annotations

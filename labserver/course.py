@@ -136,7 +136,8 @@ def out_of_sync(write: bool = False) -> list[str]:
             cells = [cell for cell in nb.cells if tag in cell.get("metadata", {}).get("tags", [])]
             if len(cells) != 1:
                 stale.append(
-                    f"{c.filename}: needs exactly one markdown cell tagged {tag!r}, has {len(cells)}"
+                    f"{c.filename}: needs exactly one markdown cell tagged {tag!r}, has "
+                    f"{len(cells)}"
                 )
                 continue
             if cells[0].source != text:

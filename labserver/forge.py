@@ -40,7 +40,8 @@ def hs256_with_key_bytes(header: dict, claims: dict, key: bytes) -> str:
     """A compact HS256 JWS over ``header`` and ``claims`` with ``key`` as the HMAC secret, built
     with ``hmac`` because PyJWT rightly refuses some keys (a PEM public key, an empty key)."""
     signing_input = f"{_part({**header, 'alg': 'HS256'})}.{_part(claims)}"
-    return f"{signing_input}.{base64url_encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).decode()}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64url_encode(signature).decode()}"
 
 
 def mint(keys: KeyRing, claims: dict, *, alg: str = "ES256", signer: str = "lab") -> str:

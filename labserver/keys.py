@@ -61,6 +61,10 @@ class SigningKey:
                 self._material = _generate(self.alg)
             return self._material
 
+    def generate(self) -> None:
+        """Make the key material now rather than on first use (RSA takes up to 0.2 s)."""
+        self.signing_key  # noqa: B018 - the property makes it
+
     @property
     def verifying_key(self) -> Any:
         """The secret (HS256) or the public key."""
@@ -91,7 +95,7 @@ class KeyRing:
         for alg in algorithms:
             key = self._new_key(alg)
             if alg != "RS256":
-                key.signing_key  # made now; RSA waits for its first use
+                key.generate()  # made now; RSA waits for its first use
         self._make_current_all()
 
     def _new_key(self, alg: str, *, generate: bool = False) -> SigningKey:
@@ -108,7 +112,7 @@ class KeyRing:
             kid = f"{alg.lower()}-{self._serial[alg]}"
         key = SigningKey(kid=kid, alg=alg)
         if generate:
-            key.signing_key  # RSA takes up to 0.2 s: done before anyone can see the kid
+            key.generate()  # RSA takes up to 0.2 s: done before anyone can see the kid
         return key
 
     def _make_current_all(self) -> None:

@@ -103,7 +103,7 @@ class Lab:
         return self._server.server_log
 
     def store_outage(self) -> contextlib.AbstractContextManager[None]:
-        """``with lab.store_outage():`` the store is unreachable, for the server and the notebook."""
+        """``with lab.store_outage():`` the store is unreachable, for the server and notebook."""
         return store_module.outage(self.store)
 
     def stop(self) -> None:
@@ -126,7 +126,8 @@ class Lab:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<Lab {state} at {self.url} · store: {store_module.describe(self.store)} · {self.clock!r}>"
+        store = store_module.describe(self.store)
+        return f"<Lab {state} at {self.url} · store: {store} · {self.clock!r}>"
 
 
 def start_lab(

@@ -194,7 +194,7 @@ def user_session_ids(store: redis.Redis, username: str) -> list[str]:
     pipe = store.pipeline(transaction=False)
     for session_id in ids:
         pipe.exists(session_key(session_id))
-    alive = [sid for sid, exists in zip(ids, pipe.execute()) if exists]
+    alive = [sid for sid, exists in zip(ids, pipe.execute(), strict=True) if exists]
     stale = set(ids) - set(alive)
     if stale:
         store.srem(user_sessions_key(username), *stale)

@@ -88,7 +88,8 @@ def describe(store: redis.Redis) -> str:
     kwargs = store.connection_pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"redis://{host}:{port}/{db}"
 
 
 def lab_keys(store: redis.Redis, pattern: str = "*") -> list[str]:

@@ -65,7 +65,10 @@ PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 
 # Checked when the username is unknown, so that a wrong username costs the same scrypt work
 # as a wrong password and response times do not reveal which usernames exist.
-_DUMMY_HASH = "scrypt:4096:8:1$5TIYqeFuK7cfUL53$06708abea2772ba9a3ee687b35a52615023e84b99e76ab6cb77b44892e17e2bb35a0370797789e1b52ea33ba0e91b3f56e83153de304930d14285931b9b321dd"
+_DUMMY_HASH = (
+    "scrypt:4096:8:1$5TIYqeFuK7cfUL53$06708abea2772ba9a3ee687b35a52615023e84b99e76ab6cb77b44892e17"
+    "e2bb35a0370797789e1b52ea33ba0e91b3f56e83153de304930d14285931b9b321dd"
+)
 
 
 @dataclass(frozen=True)

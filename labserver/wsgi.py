@@ -38,7 +38,8 @@ def make_app(environ=os.environ):
     url = environ.get("REDIS_URL")
     if not url:
         raise RuntimeError(
-            "labserver.wsgi needs REDIS_URL: separate processes share a real Redis, not the embedded store"
+            "labserver.wsgi needs REDIS_URL: separate processes share a real Redis, not the "
+            "embedded store"
         )
     return create_app(config_from_env(environ), store=connect(url))
 

@@ -237,7 +237,8 @@ def odd_claim_tokens(lab) -> list[str]:
 
 
 def odd_header_tokens(lab) -> list[str]:
-    """Tokens with odd ``kid``/``jwk``/``jku``/``alg``/``typ`` headers (for the vulnerable endpoints)."""
+    """Tokens with odd ``kid``, ``jwk``, ``jku``, ``alg`` and ``typ`` headers (for the vulnerable
+    endpoints)."""
     claims = access_token_claims(
         "alice",
         issuer=lab.app.config["TOKEN_ISSUER"],

@@ -1,4 +1,5 @@
-"""Chapter 4's backend-for-frontend: the page, the cookie, the proxy, CSRF, logout, the sensitive action."""
+"""Chapter 4's backend-for-frontend: the page, the cookie, the proxy, CSRF, logout, and the
+sensitive action."""
 
 from http.cookies import SimpleCookie
 

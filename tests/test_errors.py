@@ -388,7 +388,10 @@ def test_basic_with_non_ascii_bytes_is_a_bad_request(client, header):
 
 
 def test_basic_with_non_ascii_bytes_over_real_http(lab):
-    raw = b"GET /whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \xc3\xa9\r\nConnection: close\r\n\r\n"
+    raw = (
+        b"GET /whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \xc3\xa9\r\n"
+        b"Connection: close\r\n\r\n"
+    )
     assert _raw_exchange(lab.url, raw).split(b" ")[1] == b"400"
 
 

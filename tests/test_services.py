@@ -190,7 +190,8 @@ def test_the_table_has_a_row_per_phase(fleet):
 
 
 def _serve_jwks(lab, body):
-    """A URL on ``lab`` answering ``body`` (uploads need the vulnerable endpoints, so use a lab of its own)."""
+    """A URL on ``lab`` answering ``body`` (uploads need the vulnerable endpoints: a lab of its
+    own)."""
     return lab.client().post("/vulnerable/uploads", json=body).json()["url"]
 
 

@@ -18,7 +18,8 @@ def test_round_trip_label_follows_the_slider():
 def test_pins_are_read_from_requirements(tmp_path: Path):
     req = tmp_path / "requirements.txt"
     req.write_text(
-        "# c\nFlask==3.1.3\njupyterlab_widgets==3.0.17\ntomli==2.5.0 ; python_version < '3.11'\n-r other.txt\n"
+        "# c\nFlask==3.1.3\njupyterlab_widgets==3.0.17\ntomli==2.5.0 ; python_version < "
+        "'3.11'\n-r other.txt\n"
     )
     assert pinned_versions(req) == {"flask": "3.1.3", "jupyterlab-widgets": "3.0.17"}
 

@@ -229,7 +229,7 @@ def _http(method: str, path: str, **kwargs) -> requests.Response:
 
 @bp.route("/bff/api/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
 def proxy(path: str):
-    """Call ``/api/<path>`` for the browser, with the session's access token, and relay the answer."""
+    """Call ``/api/<path>`` for the browser with the session's access token; relay the answer."""
     if not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
         # Only paths under /api/ are proxied: no "..", nothing a URL parser could re-interpret.
         raise InvalidRequest("the proxy only forwards plain paths under /api/")

@@ -3,7 +3,7 @@
 These are deliberately wrong, and only here so that notebook 05 can show each symptom coming
 from a real server:
 
-* ``GET  /casebook/cookie/<case>``  sets one cookie with the named mistake (see :data:`COOKIE_CASES`)
+* ``GET  /casebook/cookie/<case>``  sets one cookie with the named mistake (:data:`COOKIE_CASES`)
 * ``GET  /casebook/api/echo``       which cookies arrived here (names and sizes)
 * ``GET  /casebook/app/echo``       the same, under ``/casebook/app`` (for the Path case)
 * ``POST /casebook/bad-logout``     a logout that only clears the cookie and forgets the server

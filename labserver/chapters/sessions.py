@@ -121,7 +121,8 @@ def store_ttl() -> int:
 
 def cookie_attributes(req: Request) -> dict:
     """The lab's one policy for session cookies (this chapter's and the BFF's): ``HttpOnly``,
-    ``Path=/``, ``SameSite`` from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE``."""
+    ``Path=/``, ``SameSite`` from ``SESSION_SAMESITE``, ``Secure`` from
+    ``SESSION_COOKIE_SECURE``."""
     configured = _config("SESSION_COOKIE_SECURE")
     secure = req.is_secure if configured == "auto" else bool(configured)
     return {
@@ -264,7 +265,7 @@ def admin_list_sessions(username: str, principal: Principal):
         pipe.hgetall(session_key(session_id))
     now = state.clock.now()
     live = sorted(
-        ((sid, rec) for sid, rec in zip(ids, pipe.execute()) if rec),
+        ((sid, rec) for sid, rec in zip(ids, pipe.execute(), strict=True) if rec),
         key=lambda pair: float(pair[1]["created"]),
     )
     sessions = [

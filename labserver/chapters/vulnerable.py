@@ -19,7 +19,7 @@ endpoint                   its one mistake
                            (inside a sandbox folder the lab creates, with a known empty file)
 ``alg-confusion/me``       verifies HS256 with the RSA *public* key's PEM as the HMAC secret,
                            bypassing the guard PyJWT has against exactly that
-``session/login``          predictable session IDs (a counter; every other session ID here is random)
+``session/login``          predictable session IDs (a counter; every other session ID is random)
 ``session/login-keep-id``  keeps a session ID the browser came with (fixation)
 =========================  =====================================================================
 
@@ -65,7 +65,8 @@ OPTIONS = (
     Option(
         "VULNERABLE_ENDPOINTS",
         False,
-        "Mount chapter 6's deliberately vulnerable endpoints under /vulnerable/ (start_lab(vulnerable=True)).",
+        "Mount chapter 6's deliberately vulnerable endpoints under /vulnerable/ "
+        "(start_lab(vulnerable=True)).",
     ),
     Option(
         "WEAK_SECRET",
@@ -139,7 +140,8 @@ def _audience() -> str:
 
 
 # Apart from its one mistake, each endpoint (but no-verify, whose mistake is to check nothing)
-# checks issuer, audience and expiry, the latter against the lab clock like the rest of the lab (PyJWT's own time checks use the machine's clock, which the lab may have moved past).
+# checks issuer, audience and expiry, the latter against the lab clock like the rest of the lab
+# (PyJWT's own time checks use the machine's clock, which the lab may have moved past).
 _NO_TIME_CHECKS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 
 

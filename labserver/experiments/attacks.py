@@ -296,13 +296,15 @@ ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances fir
     ),
     JwtAttack(
         "key in the jwk header",
-        "RFC 8725 section 3.10 (do not trust received claims), CVE-2018-0114: keys come from the verifier's own set",
+        "RFC 8725 section 3.10 (do not trust received claims), CVE-2018-0114: keys come from the "
+        "verifier's own set",
         "/vulnerable/jwk-header/me",
         _jwk_header,
     ),
     JwtAttack(
         "key from the jku URL",
-        "RFC 8725 sections 2.9 and 3.10: never follow a token's jku blindly (SSRF); allowlist key URLs",
+        "RFC 8725 sections 2.9 and 3.10: never follow a token's jku blindly (SSRF); allowlist key "
+        "URLs",
         "/vulnerable/jku/me",
         _jku,
     ),
@@ -373,13 +375,14 @@ def table(results: list[AttackResult]) -> str:
     lines = []
     for r in results:
         lines.append(
-            f"{r.attack}\n    vulnerable: {r.vulnerable}\n    hardened:   {r.hardened}\n    rule:       {r.rule}"
+            f"{r.attack}\n    vulnerable: {r.vulnerable}\n    hardened:   {r.hardened}\n"
+            f"    rule:       {r.rule}"
         )
     return "\n".join(lines)
 
 
 def summary(results: list[AttackResult], against: str = "vulnerable endpoint") -> str:
-    """One line per attack: did the vulnerable side (``against``) fall, did the hardened lab hold?"""
+    """One line per attack: did the vulnerable side (``against``) fall, the hardened lab hold?"""
     width = max(len(r.attack) for r in results)
     left = max(len(against), 20)
 
@@ -390,7 +393,8 @@ def summary(results: list[AttackResult], against: str = "vulnerable endpoint") -
 
     head = f"{'attack':<{width}}  {against:<{left}} hardened lab"
     rows = [
-        f"{r.attack:<{width}}  {fell(r):<{left}} {'refused (holds)' if r.hardened_refused else 'ACCEPTED'}"
+        f"{r.attack:<{width}}  {fell(r):<{left}} {held}"
         for r in results
+        for held in ["refused (holds)" if r.hardened_refused else "ACCEPTED"]
     ]
     return "\n".join([head] + rows)

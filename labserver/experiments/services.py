@@ -10,8 +10,9 @@ modes:
 
 :func:`run` drives both through the same story: the store up; the store down, at once and after
 the tokens' lifetime; a spray of tokens with made-up kids; a key rotated at once (within and after
-the instances' JWKS rate-limit window); and a key published ahead of its use. Each phase records the answers, the store reads per request (from each instance's
-request log) and the JWKS fetches the instances made.
+the instances' JWKS rate-limit window); and a key published ahead of its use. Each phase records
+the answers, the store reads per request (from each instance's request log) and the JWKS fetches
+the instances made.
 
     >>> with start_fleet(lab, instances=3) as fleet:
     ...     print(table(run(fleet)))
@@ -220,7 +221,10 @@ def run(fleet: Fleet, requests: int = 30, user: str = "alice") -> list[Phase]:
 def table(phases: list[Phase]) -> str:
     """The phases as an aligned text table."""
     width = max(len(p.phase) for p in phases)
-    head = f"{'mode':<8} {'phase':<{width}}  {'answers':<18} {'store trips/req':>15} {'JWKS fetches':>12}"
+    head = (
+        f"{'mode':<8} {'phase':<{width}}  {'answers':<18} {'store trips/req':>15} "
+        f"{'JWKS fetches':>12}"
+    )
     rows = []
     for p in phases:
         answers = ", ".join(f"{n}×{status}" for status, n in p.statuses.items())

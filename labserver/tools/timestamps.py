@@ -105,15 +105,17 @@ def convert(value, now: float | None = None) -> TimestampReport:
         return report
     seconds = report.seconds
     whole = int(seconds)
+    past, when = seconds <= now, relative(seconds, now)
     report.lines = [
         f"read as:      {report.unit}",
         f"epoch:        {whole}" + (f" (exactly {seconds})" if seconds != whole else ""),
         f"UTC:          {utc}",
         f"local:        {local}",
         f"relative:     {relative(seconds, now)}",
-        f"as exp:       {'expired ' + relative(seconds, now) if seconds <= now else 'expires ' + relative(seconds, now)}",
-        f"as iat:       {'issued ' + relative(seconds, now) if seconds <= now else 'issued ' + relative(seconds, now) + ', in the future: one of the clocks is wrong'}",
-        f"as nbf:       {'valid since ' + relative(seconds, now) if seconds <= now else 'not valid yet: becomes valid ' + relative(seconds, now)}",
+        f"as exp:       {'expired ' if past else 'expires '}{when}",
+        f"as iat:       issued {when}"
+        + ("" if past else ", in the future: one of the clocks is wrong"),
+        f"as nbf:       {'valid since ' if past else 'not valid yet: becomes valid '}{when}",
     ]
     return report
 

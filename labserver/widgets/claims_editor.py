@@ -151,14 +151,15 @@ class ClaimsEditor:
         self.encoded.value = (
             '<code style="word-break: break-all; font-size: 12px">'
             + ".".join(
-                f'<span style="color:{c}">{html.escape(p)}</span>' for p, c in zip(parts, COLOURS)
+                f'<span style="color:{c}">{html.escape(p)}</span>'
+                for p, c in zip(parts, COLOURS, strict=False)
             )
             + "</code>"
         )
         header, payload = (json.loads(base64url_decode(p)) for p in parts[:2])
         self.decoded.value = (
-            f'<pre style="margin:0; color:{COLOURS[0]}">{html.escape(json.dumps(header, indent=1))}</pre>'
-            f'<pre style="margin:0; color:{COLOURS[1]}">{html.escape(json.dumps(payload, indent=1))}</pre>'
+            f'<pre style="margin:0; color:{COLOURS[0]}">{_shown_json(header)}</pre>'
+            f'<pre style="margin:0; color:{COLOURS[1]}">{_shown_json(payload)}</pre>'
             f"<small>{len(self._token.encode())} bytes"
             f"{'; tampered' if self._tampered else ''}</small>"
         )
@@ -193,3 +194,8 @@ class ClaimsEditor:
             "ClaimsEditor (an interactive form: run this notebook in JupyterLab to use it)"
         )
         return bundle
+
+
+def _shown_json(value) -> str:
+    """``value`` as indented JSON, escaped for HTML."""
+    return html.escape(json.dumps(value, indent=1))

@@ -14,7 +14,8 @@ labserver/course_copy.py, with this folder's code): whatever it saves stays ther
 learner's own ``make lab`` saving their notebooks meanwhile changes nothing the test sees.
 
 Skipped when no Chromium is found, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it). With
-``LAB_SCREENSHOTS=<folder>`` the claims editor's screenshot is also saved there (``make screenshots``
+``LAB_SCREENSHOTS=<folder>`` the claims editor's screenshot is also saved there (``make
+screenshots``
 refreshes the one in ``docs/``).
 """
 

@@ -26,7 +26,8 @@ def test_id_is_url_safe_text(impl):
 def test_id_carries_at_least_128_bits(impl):
     """A session ID carries at least 128 random bits."""
     assert len(impl.new_session_id()) >= 22, (
-        "128 bits are 16 bytes, which URL-safe base64 writes as 22 characters: token_urlsafe(16) or more"
+        "128 bits are 16 bytes, which URL-safe base64 writes as 22 characters: token_urlsafe(16) "
+        "or more"
     )
 
 

@@ -120,7 +120,7 @@ class RacingStore:
 
 
 def test_two_refreshes_at_once_cannot_both_succeed(impl, store):
-    """Two requests rotating the same token at the same moment do not both get a working successor."""
+    """Two requests rotating the same token at once do not both get a working successor."""
     token = impl.issue(store, "alice")
     racing = RacingStore(store, impl, token)
     try:

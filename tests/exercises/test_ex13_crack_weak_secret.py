@@ -52,7 +52,8 @@ def test_crack_judges_the_signature_not_the_claims(impl):
     """crack() works on expired tokens and other audiences (it checks the signature only)."""
     stale = hs256({**CLAIMS, "exp": 1000, "aud": "someone-else"}, "changeme")
     assert impl.crack(stale, ["secret", "changeme"]) == "changeme", (
-        "only the HMAC matters: do not call jwt.decode with verification (it would reject an expired token)"
+        "only the HMAC matters: do not call jwt.decode with verification (it would reject an "
+        "expired token)"
     )
 
 
@@ -84,10 +85,11 @@ def _relabelled(alg, secret):
 
 
 def test_crack_only_cracks_hs256(impl):
-    """crack() returns None unless the header says HS256 (an HS512 or none token is another lock)."""
+    """crack() returns None unless the header says HS256 (HS512 or none is another lock)."""
     for alg in ("HS512", "none", "RS256"):
         assert impl.crack(_relabelled(alg, "changeme"), ["changeme"]) is None, (
-            f"the header says {alg}: a server would not check this with HMAC-SHA256; read the header first"
+            f"the header says {alg}: a server would not check this with HMAC-SHA256; read the "
+            f"header first"
         )
     es = jwt.encode(CLAIMS, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
     assert impl.crack(es, words()) is None, "an ES256 signature is not an HMAC: return None"
@@ -139,7 +141,7 @@ def test_mint_admin_keeps_the_header(impl):
 
 
 def test_the_forgery_works_against_the_weak_endpoint(impl):
-    """Against a live lab: crack its weak token, mint an admin token, the weak endpoint accepts it."""
+    """Against a live lab: crack its weak token, mint an admin token the weak endpoint accepts."""
     from labserver import start_lab
     from labserver.users import PASSWORDS
 
