@@ -20,7 +20,8 @@ import redis
 
 from .clock import LabClock
 from .store import key, lab_keys
-from .users import user_key
+from .timefmt import iso
+from .users import SEEDED_KEY, user_key
 
 
 def deny_key(issuer: str, jti: str) -> str:
@@ -60,15 +61,28 @@ def token_version_problem(store: redis.Redis, claims: dict) -> str | None:
 
 def revocation_problem(store: redis.Redis, claims: dict) -> tuple[dict[str, str], str | None]:
     """The token's user as stored now, and why the token is revoked (deny list, token version,
-    no such user), or None: both checks in one round trip. What endpoints that authorize ask."""
+    no such user, issued before the store lost its data), or None: in one round trip. What
+    endpoints that authorize ask.
+
+    A deny list kept in a store that comes back empty forgets every revocation (chapter 3,
+    section 11). So a token issued up to the moment the lab found its store empty and seeded
+    it again (the cut-off in :data:`~labserver.users.SEEDED_KEY`) is refused here: after a loss,
+    authorizing needs a fresh login, which fails closed where the deny list alone fails open.
+    """
     pipe = store.pipeline(transaction=False)
     pipe.hgetall(user_key(str(claims.get("sub"))))
     pipe.exists(deny_key(claims.get("iss", ""), claims.get("jti", "")))
-    record, denied = pipe.execute()
+    pipe.get(SEEDED_KEY)
+    record, denied, seeded = pipe.execute()
     if "password_hash" not in record:
         return {}, "the token's user no longer exists"
     if denied:
         return record, "the token is on the deny list"
+    if seeded is not None and claims.get("iat", 0) < int(seeded):
+        return record, (
+            "the token was issued before the store lost its revocation data "
+            f"(found empty at {iso(int(seeded) - 1)}): log in again"
+        )
     return record, _version_problem(record.get("token_version"), claims)
 
 

@@ -99,7 +99,10 @@ def user_key(username: str) -> str:
     return key("user", username)
 
 
-#: Written when the demo users are seeded; its absence means the store lost its data.
+#: Written when the demo users are first seeded into an empty store: its absence means the store
+#: lost its data. It holds a cut-off (epoch seconds): tokens issued before it predate a loss of
+#: revocation data (0 when the lab started on an empty store; see
+#: :func:`labserver.revocation.revocation_problem`).
 SEEDED_KEY = key("demo-users-seeded")
 
 
@@ -112,13 +115,13 @@ def tombstone_key(username: str) -> str:
 TOMBSTONE_TTL = 2 * 24 * 3600
 
 
-def seed_demo_users(store: redis.Redis) -> None:
+def seed_demo_users(store: redis.Redis, cutoff: int = 0) -> None:
     """Create the demo users that are missing, and leave existing ones as they are, so that
     several lab instances can share one real Redis without undoing each other's role changes.
 
     Each is created in one transaction (never half a record), with a token version above the
     last one a deleted user of that name had: tokens revoked before a deletion stay revoked
-    after the user is restored.
+    after the user is restored. ``cutoff`` goes into :data:`SEEDED_KEY` unless one is there.
     """
     for demo in DEMO_USERS:
         user, tombstone = user_key(demo.username), tombstone_key(demo.username)
@@ -140,30 +143,30 @@ def seed_demo_users(store: redis.Redis) -> None:
             )
 
         store.transaction(create, user, tombstone)
-    store.set(SEEDED_KEY, "demo users")
+    store.set(SEEDED_KEY, int(cutoff), nx=True)
 
 
-def delete_user(store: redis.Redis, username: str) -> bool:
-    """Delete the user; False if there was none. The last token version is kept for a while
-    (:func:`tombstone_key`), so a user re-created under the same name starts above it."""
-    done = update_existing_user(
-        store,
-        username,
-        lambda pipe, record: (
-            pipe.set(tombstone_key(username), record.get("token_version", "1"), ex=TOMBSTONE_TTL),
-            pipe.delete(user_key(username)),
-        ),
-    )
+def delete_user(store: redis.Redis, username: str, *, remember_for: int = TOMBSTONE_TTL) -> bool:
+    """Delete the user; False if there was none. The last token version is kept for
+    ``remember_for`` seconds (:func:`tombstone_key`; longer than any token lives), so a user
+    re-created under the same name starts above it."""
+
+    def delete(pipe, record: dict[str, str]) -> None:
+        pipe.set(tombstone_key(username), record.get("token_version", "1"), ex=remember_for)
+        pipe.delete(user_key(username))
+
+    done = update_existing_user(store, username, delete)
     return done is not None
 
 
-def reseed_if_wiped(store: redis.Redis) -> bool:
+def reseed_if_wiped(store: redis.Redis, now: float) -> bool:
     """Seed the demo users again if the store has lost every key since they were seeded (a
-    Redis restarted without persistence); True if it did. Deleted users stay deleted
-    otherwise: the marker key is still there."""
+    Redis restarted without persistence); True if it did. Every token issued up to ``now``
+    (to the second) then predates the loss. Deleted users stay deleted otherwise: the marker
+    key is still there."""
     if store.exists(SEEDED_KEY):
         return False
-    seed_demo_users(store)
+    seed_demo_users(store, cutoff=int(now) + 1)
     return True
 
 

@@ -316,14 +316,14 @@ WRONG_ANSWERS = {
     "ex12: named session over HTTPS": (
         "ex12",
         [
-            ('dump_cookie("__Host-session"', 'dump_cookie("session"'),
+            ('"__Host-session", session_id', '"session", session_id'),
         ],
         "test_named_with_the_host_prefix_over_https",
     ),
     "ex12: named __Secure-session over HTTPS": (
         "ex12",
         [
-            ('dump_cookie("__Host-session"', 'dump_cookie("__Secure-session"'),
+            ('"__Host-session", session_id', '"__Secure-session", session_id'),
         ],
         "test_named_with_the_host_prefix_over_https",
     ),

@@ -40,7 +40,7 @@ from flask import (
 )
 
 from ..app import lab_state
-from ..auth import password_login, require_credential
+from ..auth import login_still_current, password_login, require_credential
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
 from ..http_errors import (
@@ -48,6 +48,7 @@ from ..http_errors import (
     BadGateway,
     CsrfRejected,
     Forbidden,
+    InvalidCredentials,
     InvalidRequest,
     ServiceUnavailable,
 )
@@ -61,7 +62,7 @@ from ..session_records import (
     logout_everywhere,
     session_key,
 )
-from ..users import delete_user, get_user, user_from_record
+from ..users import TOMBSTONE_TTL, delete_user, get_user, user_from_record
 from .sessions import SAFE_METHODS, cookie_attributes, store_ttl
 
 bp = Blueprint("bff", __name__)
@@ -177,6 +178,12 @@ def login():
         state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
     )
     state.store.hset(session_key(session_id), "refresh_token", refresh)
+    try:
+        login_still_current(user)
+    except InvalidCredentials:
+        revoke_refresh_token(state.store, refresh, reason="the account changed")
+        delete_session(state.store, session_id, username=user.username)
+        raise
     response = (
         redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
     )
@@ -282,7 +289,9 @@ def delete_account():
         )
     if problem:
         raise Forbidden(f"the token is out of date for this action: {problem}")
-    if not delete_user(store, user.username):
+    config = current_app.config  # remember the version longer than any token the lab issues lives
+    remember_for = int(config["TOKEN_MAX_LIFETIME"]) + int(config["TOKEN_LEEWAY"]) + 60
+    if not delete_user(store, user.username, remember_for=max(TOMBSTONE_TTL, remember_for)):
         raise Forbidden("no such account (re-checked in the store)")
     # Gone means gone everywhere: no session or refresh token outlives the account, even if an
     # account of the same name is created again.

@@ -89,7 +89,8 @@ def introspect(principal: Principal):
 
 
 @bp.post("/oauth/logout-everywhere")
-def logout_everywhere():
+@require_role()  # a revoked token (deny list, old version) may not log its owner out
+def logout_everywhere(principal: Principal):
     """End every token of the caller: bump the token version, revoke all refresh families."""
     principal = require_credential("bearer")
     store = lab_state().store

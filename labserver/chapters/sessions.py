@@ -39,13 +39,14 @@ from werkzeug.http import dump_cookie
 from ..app import lab_state
 from ..auth import (
     Principal,
+    login_still_current,
     password_login,
     register_authenticator,
     require_credential,
     require_role,
 )
 from ..config import Option
-from ..http_errors import CsrfRejected, InvalidSession, NotFound
+from ..http_errors import CsrfRejected, InvalidCredentials, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
     delete_session,
@@ -195,6 +196,11 @@ def session_login():
         client=request.headers.get("User-Agent", ""),
         ttl=store_ttl(),
     )
+    try:
+        login_still_current(user)
+    except InvalidCredentials:
+        delete_session(state.store, session_id, username=user.username)
+        raise
     csrf = state.store.hget(session_key(session_id), "csrf")
     response = make_response(
         jsonify(

@@ -31,6 +31,7 @@ from ..access_tokens import (
 from ..app import lab_state
 from ..auth import (
     Principal,
+    login_still_current,
     password_login,
     register_authenticator,
     require_credential,
@@ -38,6 +39,7 @@ from ..auth import (
 )
 from ..config import Option
 from ..http_errors import (
+    InvalidCredentials,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
@@ -46,7 +48,12 @@ from ..http_errors import (
 )
 from ..inputs import authorization, json_object, string_field
 from ..keys import ALGORITHMS
-from ..refresh_tokens import RefreshRejected, issue_refresh_token, use_refresh_token
+from ..refresh_tokens import (
+    RefreshRejected,
+    issue_refresh_token,
+    revoke_refresh_token,
+    use_refresh_token,
+)
 from ..users import User, get_user
 
 bp = Blueprint("tokens", __name__)
@@ -168,6 +175,11 @@ def token():
             refresh_token = issue_refresh_token(
                 state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
             )
+            try:
+                login_still_current(user)
+            except InvalidCredentials:
+                revoke_refresh_token(state.store, refresh_token, reason="the account changed")
+                raise
     elif grant == "refresh_token":
         try:
             username, refresh_token = use_refresh_token(
