@@ -138,15 +138,24 @@ def test_after_the_store_comes_back_empty_old_tokens_authorize_nothing(lab):
     lab.http.post("/oauth/revoke", data={"token": admin["Authorization"].split()[1]})
     assert lab.http.get("/admin/users", headers=admin).status_code == 401
     delete_lab_keys(lab.store)
-    assert lab.http.post("/session/login", json={"username": "x", "password": "y"}).status_code == 401
+    assert (
+        lab.http.post("/session/login", json={"username": "x", "password": "y"}).status_code == 401
+    )
     answer = lab.http.get("/admin/users", headers=admin)
-    assert answer.status_code == 401 and "lost its revocation data" in answer.json()["error_description"]
+    assert (
+        answer.status_code == 401
+        and "lost its revocation data" in answer.json()["error_description"]
+    )
     lab.clock.advance(1)
-    assert lab.http.get("/admin/users", headers=token(lab, "admin")).status_code == 200, "a new login works"
+    assert lab.http.get("/admin/users", headers=token(lab, "admin")).status_code == 200, (
+        "a new login works"
+    )
 
 
 @pytest.mark.parametrize("path", ["/session/login", "/oauth/token", "/bff/login"])
-def test_a_login_racing_logout_everywhere_leaves_no_session_or_refresh_token(lab, monkeypatch, path):
+def test_a_login_racing_logout_everywhere_leaves_no_session_or_refresh_token(
+    lab, monkeypatch, path
+):
     """Found by an attack pass: a login whose password check ran before a deletion or a
     logout-everywhere wrote its session or refresh family after it, and they outlived it."""
     import labserver.auth as auth
@@ -164,7 +173,10 @@ def test_a_login_racing_logout_everywhere_leaves_no_session_or_refresh_token(lab
 
     monkeypatch.setattr(auth, "_check_password", check_then_log_out_everywhere)
     answer = lab.http.post(path, json={"username": "bob", "password": PASSWORDS["bob"]})
-    assert answer.status_code == 401 and "changed during the login" in answer.json()["error_description"]
+    assert (
+        answer.status_code == 401
+        and "changed during the login" in answer.json()["error_description"]
+    )
     assert [s for s in user_session_ids(lab.store, "bob") if lab.store.exists(session_key(s))] == []
     families = lab.store.smembers(user_families_key("bob"))
     assert all(lab.store.hget(family_key(f), "revoked") == "1" for f in families)
