@@ -79,6 +79,20 @@ def closed_by_server(sock: socket.socket) -> bool:
         return False
 
 
+def closed_after_any_last_answer(sock: socket.socket) -> bool:
+    """:func:`closed_by_server`, reading past a last answer the server may write first (to a
+    half-sent request that stop() cuts off, it may say 400 or 408 before closing)."""
+    try:
+        for _ in range(64):
+            if sock.recv(65536) == b"":
+                return True
+        return False
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def chunked(body: bytes) -> bytes:
     return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
 
@@ -363,7 +377,7 @@ def test_stop_ends_every_connection_and_handler_thread(app, tls):
     try:
         assert stop_within(plain) and stop_within(secure)
         assert set(threading.enumerate()) <= before, "a handler thread outlived stop()"
-        assert all(closed_by_server(s) for s in sockets[:3])
+        assert all(closed_after_any_last_answer(s) for s in sockets[:3])
     finally:
         session.close()
         for s in sockets:
