@@ -14,6 +14,7 @@ Views reach the lab's shared parts through :func:`lab_state` (store, clock, requ
 from __future__ import annotations
 
 import importlib
+import json
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,16 @@ def _where(exc: BaseException) -> str:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    @app.after_request
+    def json_redirects(response):
+        # werkzeug's own redirects (a missing trailing slash, merged double slashes) bypass the
+        # error handlers and carry an HTML page; the lab answers JSON, redirects included.
+        if 300 <= response.status_code < 400 and response.mimetype == "text/html":
+            location = response.headers.get("Location", "")
+            response.set_data(json.dumps({"redirect_to": location}))
+            response.mimetype = "application/json"
+        return response
+
     @app.errorhandler(LabError)
     def lab_error(exc: LabError):
         return exc.response()

@@ -420,3 +420,10 @@ def test_bff_proxy_refuses_bodies_that_are_not_json(lab, body):
     )
     assert_lab_error(response, 400, "invalid_request")
     assert lab.http.get("/bff/me", headers={"X-CSRF": "1"}).ok, "the account was not touched"
+
+
+@pytest.mark.parametrize("path", ["/bff", "/bff/api//me", "//health"])
+def test_werkzeugs_own_redirects_answer_json_too(client, path):
+    response = client.get(path)
+    assert response.status_code in (301, 302, 307, 308, 404), response.status_code
+    assert response.is_json and response.get_json(), response.data[:80]
