@@ -157,6 +157,11 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         # werkzeug's own 404/405/413/...: same JSON shape, its headers (e.g. Allow) kept.
+        original = getattr(exc, "original_exception", None)
+        if original is not None and not isinstance(original, HTTPException):
+            # Flask wraps an exception raised outside the view (an after_request hook, say) in
+            # an InternalServerError: still a crash, and recorded as one.
+            return crash(original)
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         code = (exc.name or "error").lower().replace(" ", "_")
         description = exc.description or exc.name

@@ -427,3 +427,21 @@ def test_werkzeugs_own_redirects_answer_json_too(client, path):
     response = client.get(path)
     assert response.status_code in (301, 302, 307, 308, 404), response.status_code
     assert response.is_json and response.get_json(), response.data[:80]
+
+
+def test_a_crash_outside_a_view_is_recorded_as_a_crash(store, clock):
+    """Flask hands an exception from an after_request hook to the 500 handler, not to the
+    handler of Exception: the lab records it in lab.crashes all the same. (Not in TESTING mode,
+    where Flask re-raises it instead.)"""
+    from labserver import create_app
+
+    app = create_app(store=store, clock=clock)
+
+    @app.after_request
+    def broken(response):
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/health")
+    assert response.status_code == 500 and response.get_json()["error"] == "server_error"
+    crashes = app.extensions["lab"].crashes
+    assert len(crashes) == 1 and crashes[0].startswith("RuntimeError at ")
