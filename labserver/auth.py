@@ -42,7 +42,7 @@ from .http_errors import (
 )
 from .inputs import authorization, json_object, string_field
 from .revocation import revocation_problem
-from .users import User, check_password, reseed_if_wiped, user_from_record, user_key
+from .users import User, check_password, user_from_record, user_key
 
 Authenticator = Callable[[Request], "Principal | None"]
 
@@ -175,27 +175,27 @@ def password_login(body: dict[str, Any] | None = None) -> User:
     return user
 
 
-def login_still_current(user: User) -> None:
-    """After a login wrote its session or refresh family: ``InvalidCredentials`` if, meanwhile,
-    the account was deleted (and perhaps restored) or logged out everywhere (its token version
-    moved). Whatever the login wrote is indexed under the user before this check, so a deletion
-    or logout-everywhere either ends it or is seen here: no credential outlives the account."""
-    record = current_app.extensions["lab"].store.hgetall(user_key(user.username))
-    if "password_hash" not in record or record.get("token_version") != str(user.token_version):
+def login_still_current(user: User, undo: Callable[[], object]) -> None:
+    """After a login wrote its session or refresh family: if, meanwhile, the account was
+    deleted (and perhaps restored) or logged out everywhere (its token version moved), call
+    ``undo`` (which ends what the login wrote) and raise ``InvalidCredentials``. Whatever the
+    login wrote is indexed under the user before this check, so a deletion or logout-everywhere
+    either ends it or is seen here: no credential outlives the account."""
+    store = current_app.extensions["lab"].store
+    password_hash, version = store.hmget(user_key(user.username), "password_hash", "token_version")
+    if password_hash is None or version != str(user.token_version):
+        undo()
         raise InvalidCredentials(
             "the account changed during the login (deleted, or logged out everywhere); log in again"
         )
 
 
 def _check_password(username: str, password: str) -> User | None:
-    store = current_app.extensions["lab"].store
-    user = check_password(store, username, password)
     # A store that came back empty (Redis restarted without persistence) gets its demo users
     # again; without this, every login would fail until the lab restarted.
-    now = current_app.extensions["lab"].clock.now()
-    if user is None and current_app.config["SEED_DEMO_USERS"] and reseed_if_wiped(store, now):
-        user = check_password(store, username, password)
-    return user
+    state = current_app.extensions["lab"]
+    reseed_at = state.clock.now() if current_app.config["SEED_DEMO_USERS"] else None
+    return check_password(state.store, username, password, reseed_at=reseed_at)
 
 
 def basic_authenticator(req: Request) -> Principal | None:

@@ -82,8 +82,6 @@ def string_field(body: dict[str, Any], name: str, *, max_length: int = MAX_FIELD
         raise InvalidRequest(f"field {name!r} is longer than {max_length} characters")
     if "\x00" in value:
         raise InvalidRequest(f"field {name!r} contains a NUL character")
-    if strict_json.problem(value):
-        raise InvalidRequest(f"field {name!r} is not valid Unicode text (a lone surrogate)")
     return value
 
 

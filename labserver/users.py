@@ -159,17 +159,6 @@ def delete_user(store: redis.Redis, username: str, *, remember_for: int = TOMBST
     return done is not None
 
 
-def reseed_if_wiped(store: redis.Redis, now: float) -> bool:
-    """Seed the demo users again if the store has lost every key since they were seeded (a
-    Redis restarted without persistence); True if it did. Every token issued up to ``now``
-    (to the second) then predates the loss. Deleted users stay deleted otherwise: the marker
-    key is still there."""
-    if store.exists(SEEDED_KEY):
-        return False
-    seed_demo_users(store, cutoff=int(now) + 1)
-    return True
-
-
 def user_from_record(username: str, record: dict[str, str]) -> User:
     """A :class:`User` from the hash stored at :func:`user_key`."""
     return User(
@@ -194,9 +183,23 @@ def list_users(store: redis.Redis) -> list[User]:
     return [u for u in (get_user(store, n) for n in names) if u is not None]
 
 
-def check_password(store: redis.Redis, username: str, password: str) -> User | None:
-    """The user if ``password`` is right, else None (same cost for unknown usernames)."""
-    record = store.hgetall(user_key(username))
+def check_password(
+    store: redis.Redis, username: str, password: str, *, reseed_at: float | None = None
+) -> User | None:
+    """The user if ``password`` is right, else None (same cost for unknown usernames).
+
+    With ``reseed_at`` (now, on the lab clock), a store that has lost every key since the demo
+    users were seeded (a Redis restarted without persistence: :data:`SEEDED_KEY` is gone) gets
+    them again first; every token issued up to that second then predates the loss. Deleted
+    users stay deleted otherwise. The marker is read in the same round trip as the user.
+    """
+    pipe = store.pipeline(transaction=False)
+    pipe.hgetall(user_key(username))
+    pipe.exists(SEEDED_KEY)
+    record, seeded = pipe.execute()
+    if reseed_at is not None and not seeded:
+        seed_demo_users(store, cutoff=int(reseed_at) + 1)
+        record = store.hgetall(user_key(username))
     if "password_hash" not in record:
         check_password_hash(_DUMMY_HASH, password)
         return None

@@ -8,6 +8,7 @@ what they may do now.
 import pytest
 
 from labserver import PASSWORDS
+from labserver.users import user_key
 
 
 def token(lab, user, **extra):
@@ -20,6 +21,22 @@ def token(lab, user, **extra):
 
 def basic(user):
     return (user, PASSWORDS[user])
+
+
+def signed_token(lab, **extra):
+    """An access token for alice at token version 1, signed by the lab, with ``extra`` claims."""
+    from labserver.access_tokens import access_token_claims, issue_access_token
+
+    config = lab.app.config
+    claims = access_token_claims(
+        "alice",
+        issuer=config["TOKEN_ISSUER"],
+        now=lab.clock.now(),
+        audience=config["TOKEN_AUDIENCE"],
+        lifetime=300,
+        extra={"token_version": 1, **extra},
+    )
+    return issue_access_token(lab.keys, claims)
 
 
 @pytest.mark.parametrize(
@@ -56,18 +73,7 @@ def test_a_demoted_admins_valid_token_opens_no_admin_endpoint(lab, method, path,
 )
 def test_a_token_whose_roles_claim_says_admin_is_not_enough(lab, method, path, body):
     """Signed by the lab, current version, roles claim ["admin"]: the store says alice is a user."""
-    from labserver.access_tokens import access_token_claims, issue_access_token
-
-    config = lab.app.config
-    claims = access_token_claims(
-        "alice",
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=lab.clock.now(),
-        lifetime=300,
-        extra={"roles": ["user", "admin"], "token_version": 1},
-    )
-    headers = {"Authorization": f"Bearer {issue_access_token(lab.keys, claims)}"}
+    headers = {"Authorization": f"Bearer {signed_token(lab, roles=['user', 'admin'])}"}
     answer = lab.http.request(method, path, json=body, headers=headers)
     assert answer.status_code == 403 and "admin" in answer.json()["error_description"], answer.text
 
@@ -180,3 +186,71 @@ def test_a_login_racing_logout_everywhere_leaves_no_session_or_refresh_token(
     assert [s for s in user_session_ids(lab.store, "bob") if lab.store.exists(session_key(s))] == []
     families = lab.store.smembers(user_families_key("bob"))
     assert all(lab.store.hget(family_key(f), "revoked") == "1" for f in families)
+
+
+def test_the_token_may_still_say_admin_where_the_chapter_shows_that_weakness(lab):
+    editor = token(lab, "bob")
+    assert lab.http.put("/admin/users/bob/roles", json={"roles": ["user"]}, auth=basic("admin")).ok
+    assert lab.http.get("/api/reports/from-token", headers=editor).status_code == 200, (
+        "trusts the claim"
+    )
+    assert lab.http.get("/api/reports", headers=editor).status_code == 403, "asks the store"
+
+
+def test_a_deleted_user_stays_deleted_and_logins_stay_401(lab):
+    bob = token(lab, "bob")
+    assert lab.http.post("/api/account/delete", headers=bob).json()["deleted"] == "bob"
+    answer = lab.http.post("/oauth/logout-everywhere", headers=bob)
+    assert answer.status_code == 401 and "no longer exists" in answer.json()["error_description"]
+    assert lab.store.exists(user_key("bob")) == 0, "no partial record was written"
+    bob_login = {"username": "bob", "password": PASSWORDS["bob"]}
+    assert lab.http.post("/session/login", json=bob_login).status_code == 401
+    assert lab.http.post("/oauth/token", json=bob_login).status_code == 401
+    assert lab.http.get("/whoami", auth=basic("bob")).status_code == 401
+    profile = lab.http.post("/session/profile", json={"display_name": "ghost"}, headers=bob)
+    assert profile.status_code == 401 and lab.store.exists(user_key("bob")) == 0
+    assert lab.crashes == []
+
+
+def test_a_record_without_a_password_hash_is_an_unknown_user(lab):
+    lab.store.hset(user_key("carol"), "token_version", 3)  # what a stray HINCRBY would leave
+    answer = lab.http.post("/session/login", json={"username": "carol", "password": "x"})
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_credentials"
+    assert "carol" not in [
+        u["username"] for u in lab.http.get("/admin/users", auth=basic("admin")).json()["users"]
+    ]
+
+
+def test_demo_users_come_back_when_the_store_comes_back_empty(lab):
+    from labserver.store import delete_lab_keys
+
+    delete_lab_keys(lab.store)  # what a Redis restarted without persistence looks like
+    answer = lab.http.post(
+        "/session/login", json={"username": "alice", "password": PASSWORDS["alice"]}
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_deleted_demo_user_is_not_brought_back_by_the_reseed(lab):
+    bob = token(lab, "bob")
+    lab.http.post("/api/account/delete", headers=bob)
+    answer = lab.http.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    assert answer.status_code == 401
+
+
+def test_a_deny_list_that_loses_its_data_fails_open(lab):
+    """What chapter 3 shows: the store is the deny list; a store restarted empty forgets it."""
+    from labserver.store import delete_lab_keys
+
+    alice = token(lab, "alice")
+    lab.http.post("/oauth/revoke", data={"token": alice["Authorization"].split()[1]})
+    assert lab.http.get("/api/me/deny-checked", headers=alice).status_code == 401
+    delete_lab_keys(lab.store)
+    assert lab.http.get("/api/me/deny-checked", headers=alice).status_code == 200
+
+
+def test_introspection_answers_are_the_servers_not_the_tokens(lab):
+    token_ = signed_token(lab, active=False, token_type="x")
+    answer = lab.http.post("/oauth/introspect", data={"token": token_}, auth=basic("admin"))
+    assert answer.status_code == 200
+    assert answer.json()["active"] is True and answer.json()["token_type"] == "Bearer"

@@ -90,6 +90,13 @@ def test_each_exercise_has_a_stub_a_solution_and_a_suite(exercise):
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_check_passes_on_the_solution(exercise):
+    report = run_suite(exercise, "solutions")
+    assert report.ok, report.text()
+    assert "all" in report.text() and "✗" not in report.text()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_check_fails_on_the_untouched_stub(exercise, tmp_path):
     folder, surely_the_stub = course_stub(exercise, tmp_path)
     report = stub_report(exercise, folder)

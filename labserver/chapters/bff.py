@@ -48,7 +48,6 @@ from ..http_errors import (
     BadGateway,
     CsrfRejected,
     Forbidden,
-    InvalidCredentials,
     InvalidRequest,
     ServiceUnavailable,
 )
@@ -178,12 +177,13 @@ def login():
         state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
     )
     state.store.hset(session_key(session_id), "refresh_token", refresh)
-    try:
-        login_still_current(user)
-    except InvalidCredentials:
-        revoke_refresh_token(state.store, refresh, reason="the account changed")
-        delete_session(state.store, session_id, username=user.username)
-        raise
+    login_still_current(
+        user,
+        undo=lambda: (
+            revoke_refresh_token(state.store, refresh, reason="the account changed"),
+            delete_session(state.store, session_id, username=user.username),
+        ),
+    )
     response = (
         redirect("/bff/", code=303) if not request.is_json else jsonify(username=user.username)
     )

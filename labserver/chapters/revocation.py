@@ -92,7 +92,7 @@ def introspect(principal: Principal):
 @require_role()  # a revoked token (deny list, old version) may not log its owner out
 def logout_everywhere(principal: Principal):
     """End every token of the caller: bump the token version, revoke all refresh families."""
-    principal = require_credential("bearer")
+    require_credential("bearer")
     store = lab_state().store
     version = bump_token_version(store, principal.user.username)
     if version is None:

@@ -46,7 +46,7 @@ from ..auth import (
     require_role,
 )
 from ..config import Option
-from ..http_errors import CsrfRejected, InvalidCredentials, InvalidSession, NotFound
+from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
     delete_session,
@@ -196,11 +196,9 @@ def session_login():
         client=request.headers.get("User-Agent", ""),
         ttl=store_ttl(),
     )
-    try:
-        login_still_current(user)
-    except InvalidCredentials:
-        delete_session(state.store, session_id, username=user.username)
-        raise
+    login_still_current(
+        user, undo=lambda: delete_session(state.store, session_id, username=user.username)
+    )
     csrf = state.store.hget(session_key(session_id), "csrf")
     response = make_response(
         jsonify(

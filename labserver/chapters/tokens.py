@@ -39,7 +39,6 @@ from ..auth import (
 )
 from ..config import Option
 from ..http_errors import (
-    InvalidCredentials,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
@@ -175,11 +174,12 @@ def token():
             refresh_token = issue_refresh_token(
                 state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
             )
-            try:
-                login_still_current(user)
-            except InvalidCredentials:
-                revoke_refresh_token(state.store, refresh_token, reason="the account changed")
-                raise
+            login_still_current(
+                user,
+                undo=lambda: revoke_refresh_token(
+                    state.store, refresh_token, reason="the account changed"
+                ),
+            )
     elif grant == "refresh_token":
         try:
             username, refresh_token = use_refresh_token(

@@ -19,12 +19,11 @@ import jwt
 
 from .. import strict_json
 from ..access_tokens import MAX_NUMERIC_DATE, MIN_NUMERIC_DATE
-from ..timefmt import duration
-from .timestamps import local_iso, relative, utc_iso
+from ..timefmt import duration, iso
+from .timestamps import local_iso, relative
 
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
 #: The NumericDates a calendar can show: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
-EARLIEST, LATEST = MIN_NUMERIC_DATE, MAX_NUMERIC_DATE  # the verifier's range
 _PARTS = ("header", "payload", "signature")
 _SHAPE = (
     "A JWT is three base64url parts, header.payload.signature, whose first two are JSON "
@@ -273,7 +272,7 @@ def numeric_date_problem(name: str, value: Any) -> str:
             forever if kind == "Infinity" else ""
         )
     if kind.startswith(("after", "before")):
-        if LATEST < value <= LATEST * 1000:
+        if MAX_NUMERIC_DATE < value <= MAX_NUMERIC_DATE * 1000:
             return (
                 f"{start}: {_shown(value)} looks like milliseconds (12 or more digits). JWT "
                 "times are seconds, so a verifier reads it as thousands of years away"
@@ -305,9 +304,9 @@ def _bad_kind(value: Any) -> str:
         return "NaN"
     if isinstance(value, float) and math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    if value > LATEST:
+    if value > MAX_NUMERIC_DATE:
         return "after year 9999"
-    if value < EARLIEST:
+    if value < MIN_NUMERIC_DATE:
         return "before year 1"
     return ""
 
@@ -351,7 +350,7 @@ def _describe_times(report: DecodedToken, now: float) -> None:
         word = past.get(name, meaning[name]) if value <= now else meaning[name]
         report.times.append(
             f"{name:<9} {word + ' ' + relative(value, now):<30} "
-            f"UTC {utc_iso(value)}   local {local_iso(value)}"
+            f"UTC {iso(value)}   local {local_iso(value)}"
         )
     if _valid_time(claims, "exp") and claims["exp"] <= now:
         report.warnings.append(f"expired {relative(claims['exp'], now)}")

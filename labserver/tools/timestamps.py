@@ -28,9 +28,6 @@ def local_iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
-utc_iso = iso  # the lab's one way of writing a UTC time (labserver.timefmt)
-
-
 @dataclass
 class TimestampReport:
     """A moment, read from whatever was pasted, and how to say it."""
@@ -99,7 +96,7 @@ def convert(value, now: float | None = None) -> TimestampReport:
         report.seconds = parsed.timestamp()
         report.unit = "an ISO 8601 date" + (" without a time zone, read as UTC" if naive else "")
     try:
-        utc, local = utc_iso(report.seconds), local_iso(report.seconds)
+        utc, local = iso(report.seconds), local_iso(report.seconds)
     except (OverflowError, OSError, ValueError):
         report.error = "a number of seconds outside any calendar (before year 1 or after 9999)"
         return report
