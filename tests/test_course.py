@@ -65,6 +65,9 @@ def test_notebook_is_committed_runnable_and_clean(path):
     assert headings[0].startswith(f"# {path.name[:2]} · "), "first heading: '# NN · Title'"
     assert any(h.startswith("## Summary") for h in headings)
     assert any("On your own" in c.source for c in nb.cells if c.cell_type == "markdown")
+    # Without git, the course's cells are told from a learner's by these ids (see conftest.py).
+    ids = [c.get("id") for c in nb.cells]
+    assert ids == [f"c{i:02d}" for i in range(len(ids))], "cell ids must be c00, c01, ... in order"
 
 
 def _unclean(nb) -> list[str]:
