@@ -2,7 +2,7 @@
 
 This verifier "works": good tokens pass. It was written in a hurry, and the checks show which
 forged or stale tokens it lets through. Fix it, keeping its signature. There are four bugs,
-each a small edit to one argument; the casebook in notebook 05 shows each kind of failure.
+each a small edit to one argument; the casebook in notebook 06 shows each kind of failure.
 
 Check your work in the notebook with ``check("ex11")``, or from a terminal with
 ``.venv/bin/python -m pytest tests/exercises/test_ex11_fix_the_verifier.py --impl exercises``.

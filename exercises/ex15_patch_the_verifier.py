@@ -1,7 +1,7 @@
-"""Exercise 15 · Find the bugs: patch a verifier until every attack of chapter 6 is refused.
+"""Exercise 15 · Find the bugs: patch a verifier until every attack of chapter 7 is refused.
 
 This verifier checks signatures with PyJWT and genuine tokens pass. But it was written to be
-"flexible", and the attack battery gets through it. Run it against the battery in notebook 06
+"flexible", and the attack battery gets through it. Run it against the battery in notebook 07
 (``verifier_battery(lab, your_verify)``) and watch the rows: each must end up "refused", none
 "ACCEPTED" and none "CRASHED" (an exception other than ``jwt.InvalidTokenError`` is a 500 in a
 server). There are four bugs; the fixed function is shorter than this one.

@@ -20,7 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 class Chapter:
     """One notebook of the course."""
 
-    number: str  # "00" ... "07"
+    number: str  # "00" ... "08"
     slug: str  # the file name after the number, a verb phrase
     title: str
     teaches: str  # one line for the course map
@@ -66,24 +66,31 @@ CHAPTERS = (
     ),
     Chapter(
         "04",
+        "get_tokens_from_an_identity_provider",
+        "Get tokens from an identity provider",
+        "an OAuth 2.0 / OpenID Connect provider, two APIs, service-to-service calls, token exchange"
+        " and DPoP",
+    ),
+    Chapter(
+        "05",
         "combine_cookies_and_tokens",
         "Combine cookies and tokens",
         "the backend-for-frontend pattern: HttpOnly cookie in the browser, short JWTs to APIs",
     ),
     Chapter(
-        "05",
+        "06",
         "debug_tokens_and_cookies",
         "Debug tokens and cookies",
         "an offline decoder, timestamps, a cookie inspector, and the failures people hit",
     ),
     Chapter(
-        "06",
+        "07",
         "attack_and_harden",
         "Attack and harden",
         "forge tokens against a deliberately weak verifier, then watch the hardened one hold",
     ),
     Chapter(
-        "07",
+        "08",
         "measure_scalability",
         "Measure scalability",
         "what each request costs, and what happens with many services and one store",

@@ -1,4 +1,4 @@
-"""Chapter 4's backend-for-frontend: the page, the cookie, the proxy, CSRF, logout, and the
+"""Chapter 5's backend-for-frontend: the page, the cookie, the proxy, CSRF, logout, and the
 sensitive action."""
 
 from http.cookies import SimpleCookie

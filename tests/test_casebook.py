@@ -1,4 +1,4 @@
-"""Chapter 5's misbehaving endpoints reproduce their failures, and the inspector names them."""
+"""Chapter 6's misbehaving endpoints reproduce their failures, and the inspector names them."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Chapter 7's benchmark: its structure (never its speed: timing asserts would be flaky)."""
+"""Chapter 8's benchmark: its structure (never its speed: timing asserts would be flaky)."""
 
 import pytest
 
@@ -169,7 +169,7 @@ def test_the_report_has_every_section(lab):
         assert heading in text
 
 
-# Medians of the rounds' ratios (CPU time, 5 rounds, as in notebook 07) that the course's 2-core
+# Medians of the rounds' ratios (CPU time, 5 rounds, as in notebook 08) that the course's 2-core
 # machine measured in over 20 runs, idle and at load 6 to 12: for each row, the one nearest to
 # its claim's threshold. The conclusions must still hold when each is three times worse.
 MEASURED_CHECKS = {
@@ -217,7 +217,7 @@ def _checks(noise: float, spread: float = 1.0):
 
 
 def test_the_checked_conclusions_hold_under_three_times_the_noise():
-    """Notebook 07's conclusions cell is checked by strict nbval: it must print the same on a
+    """Notebook 08's conclusions cell is checked by strict nbval: it must print the same on a
     machine three times noisier, in either direction, and whatever one bad round does."""
     from labserver.experiments.costs import conclusions
 

@@ -1,4 +1,4 @@
-"""Chapter 7: API instances that verify at the edge, and the multi-service experiment."""
+"""Chapter 8: API instances that verify at the edge, and the multi-service experiment."""
 
 import jwt
 import pytest

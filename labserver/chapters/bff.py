@@ -1,4 +1,4 @@
-"""Chapter 4: the hybrid pattern. A backend-for-frontend (BFF) between the browser and the API.
+"""Chapter 5: the hybrid pattern. A backend-for-frontend (BFF) between the browser and the API.
 
 The browser holds one credential, an ``HttpOnly``, ``SameSite`` session cookie for the BFF. The
 BFF keeps, in that server-side session, a refresh token and a short-lived access token; it calls

@@ -1,6 +1,6 @@
-"""Chapter 5: the casebook's misbehaving endpoints, each reproducing one failure people report.
+"""Chapter 6: the casebook's misbehaving endpoints, each reproducing one failure people report.
 
-These are deliberately wrong, and only here so that notebook 05 can show each symptom coming
+These are deliberately wrong, and only here so that notebook 06 can show each symptom coming
 from a real server:
 
 * ``GET  /casebook/cookie/<case>``  sets one cookie with the named mistake (:data:`COOKIE_CASES`)

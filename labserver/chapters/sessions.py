@@ -78,7 +78,7 @@ OPTIONS = (
         "SESSION_COOKIE_SECURE",
         "auto",
         "The cookie's Secure attribute: 'auto' (exactly when served over HTTPS), True or False. "
-        "True over plain HTTP reproduces chapter 5's login loop.",
+        "True over plain HTTP reproduces chapter 6's login loop.",
     ),
     Option(
         "SESSION_IDLE_TIMEOUT",
@@ -116,7 +116,7 @@ def cookie_name(req: Request) -> str:
 
 def store_ttl() -> int:
     """Seconds the store keeps a session record: clean-up only, a little longer than any
-    session can live by the lab's own rules (chapter 1's sessions and chapter 4's BFF alike)."""
+    session can live by the lab's own rules (chapter 1's sessions and chapter 5's BFF alike)."""
     return int(_config("SESSION_ABSOLUTE_TIMEOUT")) + 60
 
 

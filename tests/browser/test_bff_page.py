@@ -1,4 +1,4 @@
-"""Chapter 4's web app in a real browser: the BFF's promises, checked where they matter.
+"""Chapter 5's web app in a real browser: the BFF's promises, checked where they matter.
 
 * logging in through the form leaves a cookie that the page's script cannot see (HttpOnly);
 * no response the page receives contains an access token, yet its API call works through the
