@@ -6,7 +6,9 @@ A chapter adds itself with one line in :data:`BLUEPRINTS`. Its module provides
 * optionally ``OPTIONS``: a list of :class:`~labserver.config.Option` (its config keys);
 * optionally ``init_app(app)``: anything to do once per app, e.g.
   :func:`~labserver.auth.register_authenticator`;
-* optionally ``REGISTER_IF``: a config key; the blueprint is mounted only when it is true.
+* optionally ``REGISTER_IF``: a config key; the blueprint is mounted only when it is true;
+* optionally ``ROLES``: the ``APP_ROLE`` values it belongs to (default ``("lab",)``): chapter 04's
+  identity provider and APIs are apps of their own, each with the core and its own blueprint.
 
 Views reach the lab's shared parts through :func:`lab_state` (store, clock, request log).
 """
@@ -39,8 +41,11 @@ BLUEPRINTS = (
     "labserver.chapters.revocation",
     "labserver.chapters.bff",
     "labserver.chapters.casebook",
-    "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 6)
-    "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 7)
+    "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 7)
+    "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 8)
+    "labserver.chapters.identity_provider",  # APP_ROLE identity-provider (chapter 04)
+    "labserver.chapters.orders",  # APP_ROLE orders (chapter 04)
+    "labserver.chapters.billing",  # APP_ROLE billing (chapter 04)
 )
 
 
@@ -122,6 +127,8 @@ def create_app(
 
     for module in modules:
         if getattr(module, "REGISTER_IF", None) and not app.config[module.REGISTER_IF]:
+            continue
+        if app.config["APP_ROLE"] not in getattr(module, "ROLES", ("lab",)):
             continue
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):

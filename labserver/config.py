@@ -38,6 +38,12 @@ CORE_OPTIONS = (
         "Create the demo users (alice, bob, admin) in the store if they are not there yet.",
     ),
     Option("REQUEST_LOG_SIZE", 1000, "How many recent requests the request log keeps."),
+    Option(
+        "APP_ROLE",
+        "lab",
+        "Which system this app is: 'lab' (the chapters' API), 'identity-provider', 'orders' or "
+        "'billing' (chapter 04's separate systems). Each chapter module says where it belongs.",
+    ),
 )
 
 

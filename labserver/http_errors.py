@@ -16,6 +16,7 @@ Hierarchy (like PyJWT's exceptions, one docstring each)::
     ├── InvalidToken            401 invalid_token        (+ WWW-Authenticate: Bearer error=...)
     ├── InvalidSession          401 invalid_session
     ├── Forbidden               403 forbidden
+    ├── InsufficientScope       403 insufficient_scope   (+ WWW-Authenticate: Bearer scope=...)
     ├── CsrfRejected            403 invalid_csrf_token
     ├── NotFound                404 not_found
     ├── BadGateway              502 bad_gateway
@@ -104,6 +105,18 @@ class Forbidden(LabError):
 
     status = 403
     error = "forbidden"
+
+
+class InsufficientScope(LabError):
+    """403: the token is valid, but its ``scope`` lacks one this endpoint needs (RFC 6750
+    section 3.1). The challenge names the scopes required, so the client can ask for them."""
+
+    status = 403
+    error = "insufficient_scope"
+
+    def __init__(self, description: str, *, scope: str, headers: dict[str, str] | None = None):
+        challenge = bearer_challenge(self.error, description) + f', scope="{scope}"'
+        super().__init__(description, headers={"WWW-Authenticate": challenge, **(headers or {})})
 
 
 class CsrfRejected(LabError):

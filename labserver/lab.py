@@ -77,15 +77,43 @@ class Lab:
         if tls is not None:
             state.tls_cert = str(tls.cert_path)
         self._clients: list[LabHTTP] = []
+        self._federation = None
         self.http: LabHTTP = self.client()
 
-    def client(self) -> LabHTTP:
-        """A new HTTP client with an empty cookie jar: a second browser, another user."""
+    def client(self, name: str | None = None) -> LabHTTP:
+        """A new HTTP client with an empty cookie jar: a second browser, another user.
+        ``name`` is its User-Agent, which the request log shows (e.g. ``"mobile-app"``)."""
         http = LabHTTP(self.url + "/")
+        if name:
+            http.headers["User-Agent"] = name
         if self._tls is not None:
             http.verify = str(self._tls.cert_path)  # trust the lab's own certificate, only it
         self._clients.append(http)
         return http
+
+    @property
+    def federation(self):
+        """Chapter 04's identity provider and APIs (``start_lab(identity_provider=True)``)."""
+        if self._federation is None:
+            raise RuntimeError(
+                "this lab has no identity provider: start it with start_lab(identity_provider=True)"
+            )
+        return self._federation
+
+    @property
+    def idp(self) -> Lab:
+        """The identity provider (its own app, on its own port)."""
+        return self.federation.idp
+
+    @property
+    def orders(self) -> Lab:
+        """The orders API, which trusts the identity provider."""
+        return self.federation.orders
+
+    @property
+    def billing(self) -> Lab:
+        """The billing API, which trusts the identity provider."""
+        return self.federation.billing
 
     @property
     def running(self) -> bool:
@@ -109,6 +137,8 @@ class Lab:
     def stop(self) -> None:
         """Close the clients, stop the server and wait for its threads. Safe to call twice."""
         global _current
+        if self._federation is not None:
+            self._federation.stop()
         for http in self._clients:
             http.close()
         self._server.stop()
@@ -139,6 +169,7 @@ def start_lab(
     https: bool = False,
     vulnerable: bool = False,
     store: redis.Redis | None = None,
+    identity_provider: bool = False,
 ) -> Lab:
     """Start the lab server on a free loopback port and return its :class:`Lab` handle.
 
@@ -150,9 +181,12 @@ def start_lab(
     pass ``False`` to run several labs side by side, and stop each yourself.
     ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
     (and every ``lab.client()``) trusts.
-    ``vulnerable``: also mount chapter 6's deliberately vulnerable endpoints under /vulnerable/.
+    ``vulnerable``: also mount chapter 7's deliberately vulnerable endpoints under /vulnerable/.
     ``store``: share this store client (e.g. another lab's ``lab.store``) instead of connecting
-    to ``redis_url``: several API instances with one store, as in chapter 7.
+    to ``redis_url``: several API instances with one store, as in chapter 8.
+    ``identity_provider``: also start chapter 04's identity provider and its two APIs (orders,
+    billing), each on its own port, sharing this lab's store and clock: ``lab.idp``,
+    ``lab.orders``, ``lab.billing``. They stop with the lab.
     """
     global _current
     if replace:
@@ -169,6 +203,14 @@ def start_lab(
     app = create_app(config, store=store, clock=clock)
     tls = LabTLS() if https else None
     lab = Lab(app, ServerThread(app, ssl_context=tls.context if tls else None), tls)
+    if identity_provider:
+        from .federation import start_federation
+
+        try:
+            lab._federation = start_federation(lab)
+        except BaseException:
+            lab.stop()
+            raise
     if replace:
         with _current_lock:
             _current = lab

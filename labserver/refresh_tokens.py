@@ -96,6 +96,15 @@ def use_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> tuple[
     Raises :class:`RefreshRejected` for an unknown, expired or revoked token; for a token
     used before, it first revokes the whole family (reuse detection).
     """
+    record = consume_refresh_token(store, clock, token)
+    return record["user"], issue_refresh_token(
+        store, clock, record["user"], family=record["family"], expires=float(record["expires"])
+    )
+
+
+def consume_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> dict:
+    """Mark ``token`` used, once, and return its record (``family``, ``user``, ``expires``);
+    the caller issues the next token of the family. Raises like :func:`use_refresh_token`."""
     tkey = token_key(token)
     with store.pipeline(transaction=True) as pipe:
         # WATCH makes "check it is unused, then mark it used" one atomic step: of two parallel
@@ -124,12 +133,9 @@ def use_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> tuple[
                 pipe.multi()
                 pipe.hset(tkey, "used", 1)
                 pipe.execute()
-                break
+                return record
             except redis.WatchError:
                 continue
-    return record["user"], issue_refresh_token(
-        store, clock, record["user"], family=record["family"], expires=float(record["expires"])
-    )
 
 
 def revoke_family(store: redis.Redis, family: str, reason: str) -> bool:

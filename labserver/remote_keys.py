@@ -48,8 +48,10 @@ class RemoteKeySet:
         min_interval: float = 30.0,
         max_age: float = 300.0,
         verify: bool | str = True,
+        user_agent: str | None = None,
     ) -> None:
         self.jwks_url = jwks_url
+        self.user_agent = user_agent  #: how the fetches name this API in the issuer's log
         self.min_interval = float(min_interval)
         self.max_age = max(float(max_age), self.min_interval)
         self._clock = clock
@@ -100,7 +102,7 @@ class RemoteKeySet:
         self._last_fetch = now
         self.fetches += 1
         try:
-            published = _download_json(self.jwks_url, self._verify)["keys"]
+            published = _download_json(self.jwks_url, self._verify, self.user_agent)["keys"]
             if not isinstance(published, list):
                 raise ValueError("'keys' is not a list")
             keys = {}
@@ -119,11 +121,13 @@ class RemoteKeySet:
 MAX_JWKS_BYTES = 64 * 1024
 
 
-def _download_json(url: str, verify: bool | str):
+def _download_json(url: str, verify: bool | str, user_agent: str | None = None):
     """GET ``url`` as JSON: at most MAX_JWKS_BYTES, within FETCH_TIMEOUT seconds in all."""
     deadline = time.monotonic() + FETCH_TIMEOUT
     with requests.Session() as http:
         http.trust_env = False  # the issuer is reached directly, never through a proxy
+        if user_agent:
+            http.headers["User-Agent"] = user_agent
         with http.get(url, timeout=FETCH_TIMEOUT, verify=verify, stream=True) as answer:
             answer.raise_for_status()
             body = bytearray()

@@ -7,6 +7,7 @@ can show them on purpose (``lab.request_log.show()``).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,8 @@ from .store import counting_round_trips
 
 #: How much of a secret value the log shows; enough to tell two credentials apart.
 _VISIBLE = 8
+#: Arrival order across every log in this process (chapter 04 merges several services' logs).
+_ARRIVALS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class LoggedRequest:
     credential: str  # e.g. "cookie session=Xq3v9…", "Bearer eyJhbGci…", "Basic alice", "-"
     credential_bytes: int  # size of the Cookie and Authorization headers the client sent
     store_round_trips: int  # store commands (or whole pipelines) made to answer it
+    arrived: int = 0  # arrival order among all services' requests in this process
+    agent: str = ""  # the client's User-Agent (the lab's clients name themselves)
 
 
 def abbreviate(secret: str) -> str:
@@ -89,13 +94,19 @@ class RequestLog:
             return self._count
 
     def record(
-        self, environ: dict, status: int, store_round_trips: int = 0, number: int | None = None
+        self,
+        environ: dict,
+        status: int,
+        store_round_trips: int = 0,
+        number: int | None = None,
+        arrived: int | None = None,
     ) -> None:
         """Add one request (called by :meth:`middleware` for every response)."""
         path = environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
         number = self.arrived() if number is None else number
+        arrived = next(_ARRIVALS) if arrived is None else arrived
         with self._lock:
             self._entries.append(
                 LoggedRequest(
@@ -108,6 +119,8 @@ class RequestLog:
                     credential=describe_credential(environ),
                     credential_bytes=credential_bytes(environ),
                     store_round_trips=store_round_trips,
+                    arrived=arrived,
+                    agent=environ.get("HTTP_USER_AGENT", "")[:60],
                 )
             )
 
@@ -115,12 +128,14 @@ class RequestLog:
         """Wrap a WSGI app so that every response it starts is recorded here."""
 
         def logged_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            number = self.arrived()
+            number, arrived = self.arrived(), next(_ARRIVALS)
             with counting_round_trips() as round_trips:
 
                 def recording_start_response(status: str, headers, exc_info=None):
                     try:
-                        self.record(environ, int(status.split(" ", 1)[0]), round_trips[0], number)
+                        self.record(
+                            environ, int(status.split(" ", 1)[0]), round_trips[0], number, arrived
+                        )
                     except Exception:  # a log must never break a response
                         pass
                     return start_response(status, headers, exc_info)

@@ -26,6 +26,9 @@ from ..users import get_user, list_users, seed_demo_users, set_roles
 
 bp = Blueprint("core", __name__)
 
+#: Every app has the core: health checks, its map, who am I.
+ROLES = ("lab", "identity-provider", "orders", "billing")
+
 
 def init_app(app) -> None:
     """HTTP Basic is the credential every lab accepts (the admin endpoints use it)."""
