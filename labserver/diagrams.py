@@ -87,3 +87,57 @@ def bff_architecture():
     from IPython.display import SVG
 
     return SVG(bff_architecture_svg())
+
+
+def sequence_svg(entries, participants: list[str] | None = None, title: str = "") -> str:
+    """A sequence diagram of ``entries`` (request-log entries, e.g. from
+    :func:`labserver.federation.federation_log`): one lifeline per party, one arrow per request
+    from its caller (the client's User-Agent) to the service that answered, labelled with the
+    method, the path (without its query) and the status. Drawn from the run just made."""
+    rows = [(e.agent or "client", e.service, e) for e in entries]
+    names = list(participants or [])
+    for caller, callee, _ in rows:
+        for name in (caller, callee):
+            if name not in names:
+                names.append(name)
+    gap, top, step = 170, 56, 34
+    width, height = gap * len(names) + 20, top + step * len(rows) + 40
+    x = {name: 20 + gap * i + gap // 2 for i, name in enumerate(names)}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
+        '<defs><marker id="seqhead" markerWidth="10" markerHeight="8" refX="9" refY="4" '
+        'orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#333"/></marker>'
+        "<style>.who{font-size:13px;font-weight:bold;text-anchor:middle}"
+        ".hop{font-size:11px;text-anchor:middle;fill:#222}.bad{fill:#a00}</style></defs>",
+    ]
+    if title:
+        parts.append(f'<text x="10" y="16" font-size="13">{escape(title)}</text>')
+    for name, cx in x.items():
+        parts.append(
+            f'<rect x="{cx - 70}" y="24" width="140" height="24" rx="5" fill="#eef5ff" '
+            f'stroke="#444"/><text x="{cx}" y="41" class="who">{escape(name)}</text>'
+            f'<line x1="{cx}" y1="48" x2="{cx}" y2="{height - 10}" stroke="#999" '
+            'stroke-dasharray="4 3"/>'
+        )
+    for i, (caller, callee, e) in enumerate(rows):
+        y = top + step * (i + 1)
+        x1, x2 = x[caller], x[callee]
+        if x1 == x2:
+            x2 = x1 + 40
+        label = f"{e.method} {e.path.split('?', 1)[0]} → {e.status}"
+        css = "hop bad" if e.status >= 400 else "hop"
+        parts.append(
+            f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="#333" stroke-width="1.4" '
+            f'marker-end="url(#seqhead)"/>'
+            f'<text x="{(x1 + x2) // 2}" y="{y - 5}" class="{css}">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def sequence(entries, participants: list[str] | None = None, title: str = ""):
+    """:func:`sequence_svg` as an IPython SVG object (a notebook displays it)."""
+    from IPython.display import SVG
+
+    return SVG(sequence_svg(entries, participants, title))
