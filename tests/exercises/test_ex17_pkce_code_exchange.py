@@ -245,3 +245,18 @@ def test_the_exchange_sends_nothing_else(impl):
         "went with the authorization request, not here"
     )
     assert all(isinstance(value, str) for value in form.values()), "every value is a str"
+
+
+def test_the_whole_exchange_passes_authlibs_checks(impl):
+    """Your verifier, its challenge and your token request pass Authlib's checks end to end."""
+    for _ in range(20):
+        verifier = impl.new_code_verifier()
+        challenge = impl.code_challenge(verifier)
+        form = impl.token_request("the-code", verifier, redirect_uri=REDIRECT, client_id=CLIENT)
+        try:
+            authlib_authorization_endpoint_check(challenge)
+            authlib_token_endpoint_check(form, challenge)
+        except OAuth2Error as error:
+            raise AssertionError(
+                f"the identity provider refuses this login: {error.error}: {error.description}"
+            ) from None

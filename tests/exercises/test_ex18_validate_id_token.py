@@ -101,6 +101,7 @@ def refuses(impl, provider, token, now, hint, error=jwt.InvalidTokenError, **kwa
         return
     except Exception as exc:  # noqa: BLE001
         came_back = type(exc).__name__
+        hint += f" (with jwt.{error.__name__} or a subclass, not {came_back})"
     assert came_back == error.__name__, hint
 
 
