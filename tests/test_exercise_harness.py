@@ -354,3 +354,249 @@ def test_a_plausible_wrong_answer_fails_its_check(tmp_path, wrong):
     report = run_suite(exercise, str(folder))
     assert not report.error, report.error
     assert check_name in _failed(report), report.text()
+
+
+# Chapter 04's identity-provider exercises (ex17-ex19): their naive versions, and one-edit
+# wrong answers, each with the checks that must fail on it.
+
+
+@pytest.mark.parametrize(
+    ("exercise", "checks"),
+    [
+        (
+            "ex17",
+            {
+                "test_the_challenge_uses_the_url_safe_alphabet",
+                "test_the_exchange_repeats_the_redirect_uri",
+            },
+        ),
+        (
+            "ex18",
+            {
+                "test_another_algorithm_under_a_known_kid_is_refused[PS256]",
+                "test_a_token_typed_as_an_access_token_is_refused",
+                "test_several_audiences_need_azp_to_be_this_client",
+                "test_a_different_nonce_is_refused",
+            },
+        ),
+        (
+            "ex19",
+            {
+                "test_an_audience_that_merely_contains_the_name_is_refused",
+                "test_a_scope_is_a_whole_word_not_a_substring",
+            },
+        ),
+    ],
+)
+def test_ex17_to_ex19_checks_catch_their_naive_versions(exercise, checks):
+    report = run_suite(exercise, str(ROOT / "tests" / "exercises" / "naive"))
+    assert not report.error, report.error
+    assert checks <= _failed(report), report.text()
+
+
+#: exercise, edits to its solution, the check that must fail: as WRONG_ANSWERS above.
+EX17_TO_EX19_WRONG_ANSWERS = {
+    "ex17: the challenge is the hex digest": (
+        "ex17",
+        [
+            (
+                'base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")',
+                "hashlib.sha256(verifier.encode()).hexdigest()",
+            )
+        ],
+        "test_the_challenge_encodes_the_digest_bytes_not_its_hex",
+    ),
+    "ex17: the padding is kept": (
+        "ex17",
+        [('.rstrip(b"=")', "")],
+        "test_the_challenge_has_no_padding",
+    ),
+    "ex17: plain (the challenge is the verifier)": (
+        "ex17",
+        [
+            (
+                'return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")',
+                "return verifier",
+            )
+        ],
+        "test_the_challenge_is_not_the_verifier",
+    ),
+    "ex17: standard base64 without padding": (
+        "ex17",
+        [("base64.urlsafe_b64encode", "base64.b64encode")],
+        "test_the_challenge_uses_the_url_safe_alphabet",
+    ),
+    "ex17: the verifier from the random module": (
+        "ex17",
+        [
+            ("import secrets\n", "import random\nimport secrets\nimport string\n"),
+            (
+                "return secrets.token_urlsafe(32)",
+                'return "".join(random.choices(string.ascii_letters + string.digits, k=64))',
+            ),
+        ],
+        "test_verifiers_do_not_come_from_the_random_module",
+    ),
+    "ex17: a 128-bit verifier": (
+        "ex17",
+        [("secrets.token_urlsafe(32)", "secrets.token_urlsafe(16)")],
+        "test_a_verifier_is_43_to_128_unreserved_characters",
+    ),
+    "ex17: a 64-character verifier of 128 bits": (
+        "ex17",
+        [("secrets.token_urlsafe(32)", "secrets.token_hex(16) * 2")],
+        "test_a_verifier_draws_256_bits_from_the_os_random_source",
+    ),
+    "ex17: the verifier checked by its start only": (
+        "ex17",
+        [("VERIFIER.fullmatch(verifier)", "VERIFIER.match(verifier)")],
+        "test_a_verifier_outside_the_rules_is_refused",
+    ),
+    "ex17: no redirect_uri in the exchange": (
+        "ex17",
+        [('        "redirect_uri": redirect_uri,', "        # redirect_uri left out")],
+        "test_the_exchange_repeats_the_redirect_uri",
+    ),
+    "ex17: the challenge sent instead of the verifier": (
+        "ex17",
+        [('"code_verifier": verifier,', '"code_verifier": code_challenge(verifier),')],
+        "test_the_exchange_sends_the_verifier_not_the_challenge",
+    ),
+    "ex18: the signature not verified": (
+        "ex18",
+        [('"require": [', '"verify_signature": False,\n            "require": [')],
+        "test_a_forged_signature_is_refused",
+    ),
+    "ex18: an access token taken for an ID token": (
+        "ex18",
+        [("    if str(typ).lower() in ACCESS_TOKEN_TYPES:", "    if False:")],
+        "test_a_token_typed_as_an_access_token_is_refused",
+    ),
+    "ex18: the nonce forgotten": (
+        "ex18",
+        [('    if claims.get("nonce") != nonce:', "    if False:")],
+        "test_a_different_nonce_is_refused",
+    ),
+    "ex18: aud checked as a substring": (
+        "ex18",
+        [
+            ("        audience=client_id,\n", ""),
+            ('"verify_iat": False,', '"verify_iat": False,\n            "verify_aud": False,'),
+            (
+                "    several = ",
+                '    if client_id not in claims["aud"]:\n'
+                '        raise jwt.InvalidAudienceError("not for this client")\n'
+                "    several = ",
+            ),
+        ],
+        "test_an_audience_that_only_contains_the_client_id_as_text_is_refused",
+    ),
+    "ex18: the header's alg trusted": (
+        "ex18",
+        [
+            (
+                "algorithms=[key.algorithm_name],",
+                'algorithms=[jwt.get_unverified_header(id_token)["alg"]],',
+            )
+        ],
+        "test_another_algorithm_under_a_known_kid_is_refused",
+    ),
+    "ex18: a shared-secret key accepted": (
+        "ex18",
+        [
+            (
+                'if jwk.get("kty") == "oct" or alg == "none" or alg.startswith("HS"):',
+                'if alg == "none":',
+            )
+        ],
+        "test_a_shared_secret_key_is_refused",
+    ),
+    "ex18: no azp with several audiences": (
+        "ex18",
+        [('    if several and "azp" not in claims:', "    if False:")],
+        "test_several_audiences_need_azp_to_be_this_client",
+    ),
+    "ex18: exp compared with time.time()": (
+        "ex18",
+        [
+            ("import math\n", "import math\nimport time\n"),
+            (
+                'if not now < claims["exp"] + leeway:',
+                'if not time.time() < claims["exp"] + leeway:',
+            ),
+        ],
+        "test_expiry_is_judged_at_now_not_the_wall_clock",
+    ),
+    "ex18: PyJWT's wall-clock time checks left on": (
+        "ex18",
+        [('"verify_exp": False,', '"verify_exp": True,'), ('"verify_iat": False,', "")],
+        "test_expiry_is_judged_at_now_not_the_wall_clock",
+    ),
+    "ex18: a token at its exp second accepted": (
+        "ex18",
+        [('if not now < claims["exp"] + leeway:', 'if now > claims["exp"] + leeway:')],
+        "test_an_expired_token_is_refused",
+    ),
+    "ex19: scope checked as a substring": (
+        "ex19",
+        [('granted = set(scope.split(" "))', "granted = scope")],
+        "test_a_scope_is_a_whole_word_not_a_substring",
+    ),
+    "ex19: scope taken as a list of characters": (
+        "ex19",
+        [('granted = set(scope.split(" "))', "granted = set(scope)")],
+        "test_the_scope_claim_is_split_on_spaces",
+    ),
+    'ex19: "orders" in aud, on a string aud': (
+        "ex19",
+        [
+            ("audiences = [aud] if isinstance(aud, str) else aud", "audiences = aud"),
+            ("if not isinstance(audiences, list) or audience", "if audience"),
+        ],
+        "test_an_audience_that_merely_contains_the_name_is_refused",
+    ),
+    "ex19: 401 for a missing scope": (
+        "ex19",
+        [('AccessDenied(403, "insufficient_scope"', 'AccessDenied(401, "invalid_token"')],
+        "test_a_missing_scope_is_403_insufficient_scope",
+    ),
+    "ex19: 403 for a wrong audience": (
+        "ex19",
+        [
+            (
+                'AccessDenied(401, "invalid_token", f"the token',
+                'AccessDenied(403, "insufficient_scope", f"the token',
+            )
+        ],
+        "test_a_token_for_another_service_is_401_invalid_token",
+    ),
+    "ex19: a scope list split like a string": (
+        "ex19",
+        [("    if not isinstance(scope, str):", "    if False:")],
+        "test_a_scope_claim_that_is_not_a_string_is_401",
+    ),
+    "ex19: a missing scope claim read with []": (
+        "ex19",
+        [('claims.get("scope", "")', 'claims["scope"]')],
+        "test_no_scope_means_no_scopes",
+    ),
+}
+
+
+@pytest.mark.parametrize("wrong", EX17_TO_EX19_WRONG_ANSWERS)
+def test_ex17_to_ex19_wrong_answers_fail_their_checks(tmp_path, wrong):
+    """Each wrong answer above fails the check that is there to catch it."""
+    exercise, edits, check_name = EX17_TO_EX19_WRONG_ANSWERS[wrong]
+    solution = next((ROOT / "solutions").glob(f"{exercise}_*.py"))
+    text = solution.read_text()
+    for old, new in edits:
+        assert old in text, (
+            f"solutions/{solution.name} no longer holds {old!r}: update this wrong answer"
+        )
+        text = text.replace(old, new)
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    (folder / solution.name).write_text(text)
+    report = run_suite(exercise, str(folder))
+    assert not report.error, report.error
+    assert check_name in _failed(report), report.text()
