@@ -158,7 +158,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     run = _make_test(copy)  # a git checkout
     out = run.stdout
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
-    assert "exercises solved: ex01, ex03, ex04 (3 of 16; this run checked 3)" in out
+    assert "exercises solved: ex01, ex03, ex04 (3 of 20; this run checked 3)" in out
     assert "Your work, left as it is (it differs from the course's commit, HEAD):" in out
     assert "  exercises/ ex01_backup.py, ex01_session_lookup.py, ex03_session_rotation.py, " in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells, "strict nbval, every cell"
@@ -172,7 +172,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     run = _make_test(copy)
     out = run.stdout
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
-    assert "exercises solved: ex01, ex03, ex04 (3 of 16; this run checked 3)" in out
+    assert "exercises solved: ex01, ex03, ex04 (3 of 20; this run checked 3)" in out
     assert "This copy is not a git checkout" in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells + ["SKIPPED"] * 3, "yours skip"
     assert _outcomes(out, "test_every_check_fails_on_the_untouched_stub[ex01]") == ["SKIPPED"]

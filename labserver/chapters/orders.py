@@ -112,7 +112,7 @@ def pay(order_id: str):
     config = current_app.config
     http = requests.Session()
     http.trust_env = False
-    http.headers["User-Agent"] = SERVICE_CLIENT
+    http.headers["User-Agent"] = config["SERVICE_NAME"]  # the log shows who called
     try:
         exchanged = http.post(
             config["RS_ISSUER"] + "/oauth2/token",

@@ -81,13 +81,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "none"]
 
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        try:
+            check_one_audience(self.request.payload.scope, self.server.issuer)
+        except InvalidScopeError as exc:
+            exc.redirect_uri, exc.state = redirect_uri, self.request.payload.state
+            raise
+        return redirect_uri
+
     def save_authorization_code(self, code, request):
         server = self.server
         data = request.payload.data
-        try:
-            audience_for(request.payload.scope, server.issuer)
-        except AudienceProblem as exc:
-            raise InvalidScopeError(str(exc)) from None
         records.save_code(
             server.store,
             code,
