@@ -237,7 +237,7 @@ def test_bff_checks_catch_their_naive_versions(exercise, check):
     assert check in {r.test for r in report.results if not r.passed}, report.text()
 
 
-def test_dpop_checks_catch_a_verifier_that_ignores_the_binding():
+def test_ex20_checks_catch_a_dpop_verifier_that_ignores_the_binding():
     """Exercise 20's suite fails on a proof check that ignores ath, accepts a private jwk and
     spends the jti before the other rules."""
     report = run_suite("ex20", str(ROOT / "tests" / "exercises" / "naive"))
