@@ -237,6 +237,18 @@ def test_bff_checks_catch_their_naive_versions(exercise, check):
     assert check in {r.test for r in report.results if not r.passed}, report.text()
 
 
+def test_ex20_checks_catch_a_dpop_verifier_that_ignores_the_binding():
+    """Exercise 20's suite fails on a proof check that ignores ath, accepts a private jwk and
+    spends the jti before the other rules."""
+    report = run_suite("ex20", str(ROOT / "tests" / "exercises" / "naive"))
+    assert {
+        "test_a_proof_without_ath_is_refused",
+        "test_ath_must_be_the_hash_of_this_access_token",
+        "test_a_jwk_holding_the_private_key_is_refused",
+        "test_a_refused_proof_does_not_use_up_its_jti",
+    } <= _failed(report), report.text()
+
+
 _SOLUTION_LOGIN = """    if presented_session_id:
         delete_session(store, presented_session_id)
 """

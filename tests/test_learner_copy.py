@@ -23,6 +23,8 @@ import pytest
 from labserver.course_copy import here
 
 SOLVED = {"ex01": 14, "ex03": 5, "ex04": 23}  # exercise: its number of checks
+# How many exercises the course has (counted, so that a new exercise does not break this test).
+EXERCISES = len(here().course_files("exercises", "ex[0-9][0-9]_*.py"))
 NB00 = "notebooks/00_start_the_lab.ipynb"
 # What `make test` runs, narrowed to the parts a learner's work touches (about 20 s).
 SELECTION = (
@@ -158,7 +160,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     run = _make_test(copy)  # a git checkout
     out = run.stdout
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
-    assert "exercises solved: ex01, ex03, ex04 (3 of 20; this run checked 3)" in out
+    assert f"exercises solved: ex01, ex03, ex04 (3 of {EXERCISES}; this run checked 3)" in out
     assert "Your work, left as it is (it differs from the course's commit, HEAD):" in out
     assert "  exercises/ ex01_backup.py, ex01_session_lookup.py, ex03_session_rotation.py, " in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells, "strict nbval, every cell"
@@ -172,7 +174,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     run = _make_test(copy)
     out = run.stdout
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
-    assert "exercises solved: ex01, ex03, ex04 (3 of 20; this run checked 3)" in out
+    assert f"exercises solved: ex01, ex03, ex04 (3 of {EXERCISES}; this run checked 3)" in out
     assert "This copy is not a git checkout" in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells + ["SKIPPED"] * 3, "yours skip"
     assert _outcomes(out, "test_every_check_fails_on_the_untouched_stub[ex01]") == ["SKIPPED"]
