@@ -104,11 +104,11 @@ def reports_form(assertion: str, **form) -> dict:
     }
 
 
-def exchange_form(subject_token: str, **overrides) -> dict:
+def exchange_form(subject: str, **overrides) -> dict:
     """An RFC 8693 request by orders-service for a billing token (``None`` drops a field)."""
     form = {
         "grant_type": TOKEN_EXCHANGE,
-        "subject_token": subject_token,
+        "subject_token": subject,
         "subject_token_type": ACCESS_TOKEN_TYPE,
         "audience": "billing",
         "scope": "billing:charge",
