@@ -77,7 +77,12 @@ class Client(ClientMixin):
         return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        return self.redirect_uris[0] if self.redirect_uris else None
+        """The one registered redirect URI; None for a loopback one, whose port only the
+        request can tell, so the request must name it (RFC 6749 section 3.1.2.3)."""
+        if len(self.redirect_uris) != 1:
+            return None
+        known = urlsplit(self.redirect_uris[0])
+        return None if known.hostname == "127.0.0.1" and known.port is None else known.geturl()
 
     def get_allowed_scope(self, scope: str | None) -> str:
         """The requested scopes this client may have (Authlib drops the rest)."""

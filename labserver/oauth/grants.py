@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import grants, scope_to_list
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -81,14 +81,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "none"]
 
-    def validate_authorization_request(self):
-        redirect_uri = super().validate_authorization_request()
-        try:
-            check_one_audience(self.request.payload.scope, self.server.issuer)
-        except InvalidScopeError as exc:
-            exc.redirect_uri, exc.state = redirect_uri, self.request.payload.state
-            raise
-        return redirect_uri
+    def validate_requested_scope(self):
+        check_requested_scope(self.server, self.request.client, self.request.payload.scope)
 
     def save_authorization_code(self, code, request):
         server = self.server
@@ -142,6 +136,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
 
+    def validate_requested_scope(self):
+        check_requested_scope(self.server, self.request.client, self.request.payload.scope)
+
     def validate_token_request(self):
         super().validate_token_request()
         check_one_audience(self.request.payload.scope, self.server.issuer)
@@ -193,6 +190,21 @@ class RefreshToken(dict):
 
     def get_scope(self) -> str:
         return self.get("scope", "")
+
+
+def check_requested_scope(server, client, scope: str | None) -> None:
+    """``invalid_scope`` (RFC 6749 sections 4.1.2.1 and 5.2) unless every scope asked for is
+    one the provider knows and this client may have, and they belong to one API. Authlib
+    would silently drop a scope the client may not have, and issue a token for fewer."""
+    server.validate_requested_scope(scope)  # known to the provider at all
+    asked = scope_to_list(scope) if scope else []
+    refused = [s for s in asked if s not in client.scopes]
+    if refused:
+        raise InvalidScopeError(
+            f"{client.client_id} may not ask for {' '.join(refused)[:120]}; it may have: "
+            + " ".join(client.scopes)
+        )
+    check_one_audience(scope, server.issuer)
 
 
 def check_one_audience(scope: str | None, issuer: str) -> None:

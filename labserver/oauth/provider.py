@@ -9,8 +9,11 @@ in authorization responses. The server object carries what the grants need from 
 
 from __future__ import annotations
 
+import base64
+
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
 
@@ -41,6 +44,9 @@ PATHS = {
     "jwks_uri": "/.well-known/jwks.json",
 }
 
+#: The algorithms a private_key_jwt client assertion may be signed with.
+ASSERTION_ALGS = ["ES256", "RS256", "EdDSA"]
+
 
 class LabAuthorizationServer(AuthorizationServer):
     """Authlib's Flask ``AuthorizationServer`` with the lab's store, clock, keys and clients."""
@@ -51,12 +57,29 @@ class LabAuthorizationServer(AuthorizationServer):
         self.clients = clients
         #: API name -> its base URL (for RFC 8707 ``resource`` values)
         self.apis = apis
-        self.scopes_supported = list(ALL_SCOPES)
         self.init_app(app, query_client=clients.get, save_token=self._save)
+        # After init_app, which sets it from OAUTH2_SCOPES_SUPPORTED (None: any scope at all).
+        self.scopes_supported = list(ALL_SCOPES)
         self.register_token_generator(
             "default",
             LabTokenGenerator(keys, issuer, clock, placeholder_refresh_token),
         )
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's client authentication, after refusing Basic credentials it cannot decode
+        (it would raise on base64 of non-UTF-8 bytes, or on non-ASCII base64)."""
+        header = request.headers.get("Authorization") or ""
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+            except (ValueError, UnicodeError):
+                raise InvalidClientError(
+                    status_code=401,
+                    description="the Basic credentials are not base64 of UTF-8 "
+                    "'client_id:client_secret' (RFC 6749 section 2.3.1)",
+                ) from None
+        return super().authenticate_client(request, methods, endpoint)
 
     def _save(self, token: dict, request) -> None:
         """Keep what introspection and revocation need; issue the real refresh token."""
@@ -124,16 +147,19 @@ class LabAuthorizationServer(AuthorizationServer):
                 "private_key_jwt",
                 "none",
             ],
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
             "revocation_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "private_key_jwt",
                 "none",
             ],
+            "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
             "introspection_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "private_key_jwt",
             ],
+            # RFC 8414 section 2: required wherever private_key_jwt is offered.
+            "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
             "access_token_signing_alg_values": [ACCESS_TOKEN_ALG],

@@ -104,6 +104,8 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         audience = form.get("audience")
         if not audience and form.get("resource"):
             audience = self.server.audience_of_resource(form["resource"])
+            if audience is None:  # RFC 8693 section 2.2.2: a target the server does not know
+                raise InvalidTarget(f"no API is at the resource {form['resource'][:80]!r}")
         if not audience:
             raise InvalidRequestError("Missing 'audience' (or 'resource'): which API is it for?")
         if audience not in client.exchange_audiences:
