@@ -520,3 +520,31 @@ def test_a_refresh_the_idp_refuses_ends_the_session(fed):
     r = browser.get("/bff/api/orders", headers=CSRF)
     assert r.status_code == 401 and "can no longer get tokens" in r.json()["error_description"]
     assert browser.get("/bff/me", headers=CSRF).status_code == 401, "the session is gone"
+
+
+@pytest.mark.parametrize(
+    "query, cookie",
+    [
+        ("code=x&state=y&iss=z", "made-up"),
+        ("code=x&code=y&state=y", None),
+        ("state=" + "s" * 5000, "\u00e9t\u00e9"),
+        ("code=%00&state=%ff%fe&iss=%ud800", "a" * 5000),
+        ("error=" + "%3Cscript%3E" * 10, None),
+        ("", ""),
+    ],
+)
+def test_garbage_at_the_callback_is_a_4xx_json(fed, query, cookie):
+    browser, _, _ = start_sign_in(fed)
+    if cookie is not None:
+        browser.cookies.set("bff-login", cookie.encode("utf-8").decode("latin-1"))
+    r = browser.get(f"/bff/callback?{query}", allow_redirects=False)
+    assert 400 <= r.status_code < 500 and r.json()["error"], r.text
+    assert "bff" not in browser.cookies
+
+
+def test_garbage_with_a_genuine_sign_in_is_a_4xx_json(fed):
+    for query in ("error=%3Cb%3E&state={state}&iss={iss}", "code=&state={state}&iss={iss}"):
+        browser, _, params = start_sign_in(fed)
+        url = "/bff/callback?" + query.format(state=params["state"], iss=fed.idp.url)
+        r = browser.get(url, allow_redirects=False)
+        assert r.status_code == 400 and r.json()["error"] in ("invalid_request",), r.text
