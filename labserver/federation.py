@@ -73,6 +73,8 @@ def start_federation(lab) -> Federation:
         **shared,
     )
     idp.app.config["IDP_APIS"] = {"orders": orders.url, "billing": billing.url}
+    # Chapter 05's BFF signs in through the provider and calls orders with its tokens.
+    lab.app.config.update(BFF_ISSUER_URL=idp.url, BFF_ORDERS_URL=orders.url)
     return Federation(idp=idp, orders=orders, billing=billing, reports_key=reports_key)
 
 

@@ -9,10 +9,21 @@ and revoking its refresh family) stops the flow of new access tokens at once.
 Endpoints, for the browser:
 
 * ``GET  /bff/``                 the web app's page (and ``/bff/app.js``, ``/bff/app.css``)
-* ``POST /bff/login``            a form (or JSON) with username and password; sets the cookie
+* ``GET  /bff/login-options``    how this BFF signs users in (the page asks)
+* ``GET  /bff/login``            with an identity provider (``BFF_ISSUER_URL``, chapter 04):
+  start the authorization code flow (state, nonce and PKCE verifier kept server-side, under a
+  short-lived ``bff-login`` cookie) and redirect the browser to the provider
+* ``GET  /bff/callback``         the provider's redirect: check state and iss, redeem the code
+  (client_secret_basic + code_verifier), check the ID token, set the session cookie
+* ``POST /bff/login``            the lab shortcut, without an identity provider: a form (or
+  JSON) with username and password, checked by the BFF itself; sets the cookie. RFC 9700
+  section 2.4 forbids a client to handle the user's password: chapter 04's provider is the way
 * ``GET  /bff/me``               who the session belongs to
 * ``*    /bff/api/<path>``       the proxy: the BFF calls ``/api/<path>`` with a bearer token
-* ``POST /bff/logout``           delete the session, revoke its refresh tokens, clear the cookie
+  (with an identity provider: ``<BFF_ORDERS_URL>/<path>``, the orders API, with the
+  provider's access token, renewed by its refresh grant)
+* ``POST /bff/logout``           delete the session, revoke its refresh tokens (at the provider,
+  RFC 7009, when it issued them), clear the cookie
 
 and one more API endpoint, reached through the proxy:
 
@@ -25,6 +36,7 @@ Every BFF request that uses the session must carry ``X-CSRF: 1`` (see :mod:`labs
 from __future__ import annotations
 
 import re
+import secrets
 from importlib import resources
 
 import requests
@@ -49,9 +61,18 @@ from ..http_errors import (
     CsrfRejected,
     Forbidden,
     InvalidRequest,
+    NotFound,
     ServiceUnavailable,
+    error_response,
 )
 from ..inputs import json_body
+from ..oauth.bff_client import (
+    ConfidentialClient,
+    IdentityProviderDown,
+    LoginRefused,
+    PendingLogin,
+    new_login,
+)
 from ..refresh_tokens import issue_refresh_token, revoke_refresh_token, revoke_user_families
 from ..revocation import revocation_problem
 from ..session_records import (
@@ -61,6 +82,7 @@ from ..session_records import (
     logout_everywhere,
     session_key,
 )
+from ..store import key
 from ..users import TOMBSTONE_TTL, delete_user, get_user, user_from_record
 from .sessions import SAFE_METHODS, cookie_attributes, store_ttl
 
@@ -73,7 +95,21 @@ OPTIONS = (
         "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS.",
     ),
     Option("BFF_API_URL", None, "Where the BFF finds the API; default: this same lab server."),
+    Option(
+        "BFF_ISSUER_URL",
+        "",
+        "Chapter 04's identity provider the BFF signs users in with (authorization code flow, "
+        "as the confidential client 'bff'); empty: the lab shortcut (a password form).",
+    ),
+    Option(
+        "BFF_ORDERS_URL",
+        "",
+        "With BFF_ISSUER_URL: the orders API that /bff/api/<path> forwards to.",
+    ),
 )
+
+#: Seconds a started sign-in may take (the pre-login record and its cookie live this long).
+LOGIN_TIMEOUT = 600
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-/.]{1,200}")
 
@@ -152,31 +188,172 @@ def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
     return session_id, found.record
 
 
-@bp.post("/bff/login")
-def login():
-    """Check the password (a form, or JSON); start a BFF session holding a refresh token."""
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != _own_origin():
-        raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
-    user = password_login(None if request.is_json else request.form.to_dict())
-    state, config = lab_state(), current_app.config
+def _identity_provider() -> ConfidentialClient | None:
+    """The BFF's client of the configured identity provider, or None (the lab shortcut)."""
+    issuer = current_app.config["BFF_ISSUER_URL"]
+    if not issuer:
+        return None
+    client = current_app.extensions.get("lab.bff-client")
+    if client is None or client.issuer != issuer.rstrip("/"):
+        state = lab_state()
+        client = ConfidentialClient(issuer, clock=state.clock, verify=state.tls_cert or True)
+        current_app.extensions["lab.bff-client"] = client
+    return client
+
+
+def _login_cookie_name(req: Request) -> str:
+    return "__Host-bff-login" if req.is_secure else "bff-login"
+
+
+def _redirect_uri() -> str:
+    """Where the provider sends the browser back: this BFF's own address, as registered."""
+    return _own_origin() + "/bff/callback"
+
+
+def _start_session(username: str, tokens: dict, *, issuer: str = "") -> str:
+    """A new BFF session for ``username`` holding ``tokens`` server-side; ends the browser's
+    previous session first (a new login is a new session, refresh tokens and all)."""
+    state = lab_state()
     presented = request.cookies.get(_cookie_name(request))
-    if presented:  # a new login is a new session: the old one ends, refresh tokens and all
-        old_refresh = state.store.hget(session_key(presented), "refresh_token")
-        if old_refresh:
-            revoke_refresh_token(state.store, old_refresh, reason="a new login in the same browser")
-        delete_session(state.store, presented)
+    if presented:
+        _end_session(presented, state.store.hgetall(session_key(presented)), "a new login")
     session_id = create_session(
         state.store,
         state.clock,
-        user.username,
+        username,
         client=request.headers.get("User-Agent", ""),
         ttl=store_ttl(),
     )
+    fields = {"refresh_token": tokens["refresh_token"]}
+    if issuer:
+        fields.update(
+            issuer=issuer,
+            access_token=tokens["access_token"],
+            access_exp=state.clock.now() + float(tokens["expires_in"]),
+        )
+    state.store.hset(session_key(session_id), mapping=fields)
+    return session_id
+
+
+def _end_session(session_id: str, record: dict, reason: str) -> bool | None:
+    """Delete the session and revoke its refresh token: at the identity provider when it issued
+    it (RFC 7009; False if the provider could not be told), else in the lab's own store."""
+    store, revoked = lab_state().store, None
+    refresh = record.get("refresh_token")
+    if refresh and record.get("issuer"):
+        client = _identity_provider()
+        revoked = bool(client and client.issuer == record["issuer"] and client.revoke(refresh))
+    elif refresh:
+        revoke_refresh_token(store, refresh, reason=reason)
+        revoked = True
+    delete_session(store, session_id, username=record.get("user"))
+    return revoked
+
+
+@bp.get("/bff/login-options")
+def login_options():
+    """How this BFF signs users in: through an identity provider, or the lab shortcut."""
+    client = _identity_provider()
+    if client is None:
+        return jsonify(
+            method="password",
+            note="the lab shortcut: the BFF checks the password itself (RFC 9700 section 2.4 "
+            "forbids it for real clients; chapter 04 signs in through an identity provider)",
+            api="/bff/api/me",
+        )
+    return jsonify(
+        method="authorization_code",
+        issuer=client.issuer,
+        sign_in="/bff/login",
+        api="/bff/api/orders",
+    )
+
+
+@bp.get("/bff/login")
+def start_login():
+    """Start the authorization code flow: keep state, nonce and the PKCE verifier server-side
+    (under a short-lived cookie that ties them to this browser), send the browser to the
+    provider."""
+    client = _identity_provider()
+    if client is None:
+        raise NotFound(
+            "this BFF has no identity provider (BFF_ISSUER_URL): log in with the password form, "
+            "POST /bff/login (the lab shortcut)"
+        )
+    login = new_login()
+    try:
+        url = client.authorization_url(login, _redirect_uri())
+    except IdentityProviderDown as exc:
+        raise ServiceUnavailable(str(exc)) from None
+    store, login_id = lab_state().store, secrets.token_urlsafe(32)
+    pipe = store.pipeline(transaction=True)
+    pipe.hset(key("bff-login", login_id), mapping=login.as_record())
+    pipe.expire(key("bff-login", login_id), LOGIN_TIMEOUT)
+    pipe.execute()
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(
+        _login_cookie_name(request), login_id, max_age=LOGIN_TIMEOUT, **cookie_attributes(request)
+    )
+    return response
+
+
+@bp.get("/bff/callback")
+def callback():
+    """The provider's redirect: check it answers this browser's sign-in (state, iss), redeem
+    the code, check the ID token; then the session cookie, and back to the page."""
+    client = _identity_provider()
+    if client is None:
+        raise NotFound("this BFF has no identity provider (BFF_ISSUER_URL)")
+    login_id = request.cookies.get(_login_cookie_name(request), "")
+    store = lab_state().store
+    pipe = store.pipeline(transaction=True)
+    pipe.hgetall(key("bff-login", login_id[:100]))
+    pipe.delete(key("bff-login", login_id[:100]))  # single use: a second redirect finds nothing
+    saved, _ = pipe.execute()
+    if not saved:
+        raise InvalidRequest(
+            "no sign-in is in progress in this browser (it expired, was used, or was never "
+            "started here): start again at /bff/login"
+        )
+    login = PendingLogin(**saved)
+    try:
+        code = client.check_redirect(request.args.to_dict(), login)
+        tokens = client.redeem(code, login, _redirect_uri())
+        claims = client.id_token_claims(tokens, login.nonce)
+        if not tokens.get("refresh_token") or not tokens.get("access_token"):
+            raise LoginRefused("the token response lacks an access or refresh token")
+    except IdentityProviderDown as exc:
+        raise ServiceUnavailable(str(exc)) from None
+    except LoginRefused as exc:
+        response = error_response(exc.status, exc.error, str(exc))
+        response.delete_cookie(_login_cookie_name(request), **cookie_attributes(request))
+        return response
+    session_id = _start_session(claims["sub"], tokens, issuer=client.issuer)
+    response = redirect("/bff/", code=303)
+    response.set_cookie(_cookie_name(request), session_id, **cookie_attributes(request))
+    response.delete_cookie(_login_cookie_name(request), **cookie_attributes(request))
+    return response
+
+
+@bp.post("/bff/login")
+def login():
+    """The lab shortcut: check the password (a form, or JSON) here; start a BFF session holding
+    a refresh token of the lab's own token endpoint."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != _own_origin():
+        raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
+    if _identity_provider() is not None:
+        raise Forbidden(
+            "this BFF signs users in through the identity provider (GET /bff/login): it never "
+            "handles a password (RFC 9700 section 2.4)"
+        )
+    user = password_login(None if request.is_json else request.form.to_dict())
+    state, config = lab_state(), current_app.config
     refresh = issue_refresh_token(
         state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
     )
-    state.store.hset(session_key(session_id), "refresh_token", refresh)
+    session_id = _start_session(user.username, {"refresh_token": refresh})
     login_still_current(
         user,
         undo=lambda: (
@@ -202,43 +379,82 @@ def me():
 
 
 def _mint_for(session_id: str, record: dict):
-    """A function that gets a fresh access token from the token endpoint (over HTTP), with the
-    session's refresh token, and keeps the rotated refresh token in the session."""
+    """A function that gets a fresh access token with the session's refresh token (over HTTP:
+    from the identity provider that issued it, or the lab's own token endpoint), and keeps the
+    rotated refresh token in the session."""
 
     def mint() -> tuple[str, float]:
         state = lab_state()
         refresh = state.store.hget(session_key(session_id), "refresh_token") or ""
-        answer = _http(
-            "POST", "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh}
-        )
-        if answer.status_code != 200:
+        if record.get("issuer"):
+            tokens, reason = _refresh_at_provider(record["issuer"], refresh)
+        else:
+            answer = _http(
+                "POST",
+                "/oauth/token",
+                json={"grant_type": "refresh_token", "refresh_token": refresh},
+            )
+            tokens = answer.json() if answer.status_code == 200 else None
+            reason = answer.json().get("error_description", answer.status_code)
+        if tokens is None:
             # The refresh family is gone (logout elsewhere, reuse detected): so is this session.
             delete_session(state.store, session_id, username=record["user"])
-            reason = answer.json().get("error_description", answer.status_code)
             raise AuthenticationRequired(
                 f"the BFF session can no longer get tokens ({reason}); log in again"
             )
-        tokens = answer.json()
         state.store.hset(session_key(session_id), "refresh_token", tokens["refresh_token"])
         return tokens["access_token"], state.clock.now() + tokens["expires_in"]
 
     return mint
 
 
-def _http(method: str, path: str, **kwargs) -> requests.Response:
-    """One call from the BFF to the lab's API or token endpoint, over HTTP."""
+def _refresh_at_provider(issuer: str, refresh: str) -> tuple[dict | None, str]:
+    """The provider's refresh grant: (tokens, "") or (None, why it refused). 503 when down."""
+    client = _identity_provider()
+    if client is None or client.issuer != issuer:
+        return None, "the identity provider that issued this session is no longer configured"
+    try:
+        return client.refresh(refresh), ""
+    except IdentityProviderDown as exc:
+        raise ServiceUnavailable(str(exc)) from None
+    except LoginRefused as exc:
+        return None, str(exc)
+
+
+def _http(method: str, path: str, *, base: str | None = None, **kwargs) -> requests.Response:
+    """One call from the BFF to the lab's API or token endpoint (or ``base``), over HTTP."""
     with requests.Session() as http:
         http.trust_env = False  # loopback only; never through a proxy from the environment
-        return http.request(
-            method, _api_url() + path, timeout=10, verify=lab_state().tls_cert or True, **kwargs
-        )
+        if base is not None:
+            http.headers["User-Agent"] = "bff"
+        try:
+            return http.request(
+                method,
+                (base or _api_url()) + path,
+                timeout=10,
+                verify=lab_state().tls_cert or True,
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"the API cannot be reached ({type(exc).__name__})") from None
+
+
+def _upstream(record: dict, path: str) -> tuple[str | None, str]:
+    """Where the proxy sends ``path``: the orders API for a session from the identity provider,
+    the lab's own ``/api/`` otherwise."""
+    if not record.get("issuer"):
+        return None, f"/api/{path}"
+    orders = current_app.config["BFF_ORDERS_URL"]
+    if not orders:
+        raise ServiceUnavailable("the BFF has no orders API configured (BFF_ORDERS_URL)")
+    return orders.rstrip("/"), f"/{path}"
 
 
 @bp.route("/bff/api/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
 def proxy(path: str):
-    """Call ``/api/<path>`` for the browser with the session's access token; relay the answer."""
+    """Call the API for the browser with the session's access token; relay the answer."""
     if not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
-        # Only paths under /api/ are proxied: no "..", nothing a URL parser could re-interpret.
+        # Only plain paths are proxied: no "..", nothing a URL parser could re-interpret.
         raise InvalidRequest("the proxy only forwards plain paths under /api/")
     session_id, record = _session(request, csrf=True)
     state = lab_state()
@@ -248,8 +464,13 @@ def proxy(path: str):
     body = None
     if request.method not in SAFE_METHODS and request.get_data(cache=True):
         body = json_body()  # relayed as JSON: NaN, lone surrogates and repeated keys refused
+    base, upstream = _upstream(record, path)
     answer = _http(
-        request.method, f"/api/{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+        request.method,
+        upstream,
+        base=base,
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
     )
     if answer.headers.get("Content-Type", "").split(";")[0] != "application/json":
         # Relay JSON only: anything else could render as a page on the BFF's own origin.
@@ -263,13 +484,13 @@ def proxy(path: str):
 
 @bp.post("/bff/logout")
 def logout():
-    """End the BFF session: delete it, revoke its refresh-token family, clear the cookie."""
+    """End the BFF session: delete it, revoke its refresh-token family (at the identity
+    provider when it issued it), clear the cookie."""
     session_id, record = _session(request, csrf=True)
-    store = lab_state().store
-    if record.get("refresh_token"):
-        revoke_refresh_token(store, record["refresh_token"], reason="logged out of the BFF")
-    delete_session(store, session_id, username=record["user"])
+    revoked = _end_session(session_id, record, "logged out of the BFF")
     response = jsonify(logged_out=True)
+    if record.get("issuer"):
+        response = jsonify(logged_out=True, refresh_token_revoked_at_provider=revoked)
     response.delete_cookie(_cookie_name(request), **cookie_attributes(request))
     return response
 

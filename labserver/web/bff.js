@@ -46,11 +46,25 @@ async function refreshStatus() {
     me.status === 200 ? "Logged in as " + me.body.username : "Not logged in";
 }
 
-document.getElementById("call").addEventListener("click", async () => show(await bff("/bff/api/me")));
+// How this BFF signs users in: through the identity provider (a link that starts the
+// authorization code flow), or the lab shortcut (the password form). The API path follows.
+let apiPath = "/bff/api/me";
+async function loginOptions() {
+  const options = await bff("/bff/login-options");
+  if (options.status !== 200) return;
+  apiPath = options.body.api || apiPath;
+  const viaProvider = options.body.method === "authorization_code";
+  document.getElementById("idp-login").hidden = !viaProvider;
+  document.getElementById("login-form").hidden = viaProvider;
+}
+
+document.getElementById("call").addEventListener("click", async () => show(await bff(apiPath)));
 document.getElementById("delete").addEventListener("click", async () =>
   show(await bff("/bff/api/account/delete", { method: "POST" })));
 document.getElementById("logout").addEventListener("click", async () => {
   show(await bff("/bff/logout", { method: "POST" }));
-  await refreshStatus();
+  await loginOptions();
+refreshStatus();
 });
+loginOptions();
 refreshStatus();

@@ -8,7 +8,9 @@
   ``fetch`` (CORS);
 * a page of the same site but another *origin* (``127.0.0.1`` on another port) does get the
   cookie sent with its form POST, and the BFF's CSRF check refuses it;
-* after logout, the page's next call fails.
+* after logout, the page's next call fails;
+* with chapter 04's identity provider, the page signs in through the authorization code flow:
+  the provider's login page, back to the BFF, and the orders API through the proxy.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import pytest
 
 from labserver import PASSWORDS, start_lab
+from labserver.federation import federation_log
 from labserver.server import ServerThread
 
 from .conftest import ARTIFACTS
@@ -147,3 +150,70 @@ def test_another_site_cannot_use_the_session(page, lab, other_site):
     expect(page.locator("#status")).to_have_text("Logged in as alice")
     page.click("#call")
     expect(page.locator("#out")).to_contain_text('"sub": "alice"')
+
+
+@pytest.fixture
+def fed():
+    with start_lab(redis_url="", replace=False, identity_provider=True) as lab:
+        yield lab
+        for system in (lab, lab.idp, lab.orders):
+            assert system.crashes == []
+
+
+def test_the_bff_signs_in_through_the_identity_providers_code_flow(page, fed):
+    """Chromium opens the page, follows the link to the provider's login page, signs in and
+    allows, lands back on the page logged in, and reads its orders through the BFF."""
+    seen = []
+    page.on(
+        "response",
+        lambda r: seen.append((r.url, r.all_headers(), b"" if 300 <= r.status < 400 else r.body())),
+    )
+    page.goto(f"{fed.url}/bff/")
+    expect(page.locator("#status")).to_have_text("Not logged in", timeout=15_000)
+    expect(page.locator("#login-form")).to_be_hidden()
+    page.click("#sign-in")
+    page.wait_for_url(f"{fed.idp.url}/oauth2/authorize?*", timeout=15_000)
+    expect(page.locator("#scopes")).to_contain_text("orders:read")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORDS["alice"])
+    page.click("button[value=allow]")
+    page.wait_for_url(f"{fed.url}/bff/", timeout=15_000)
+    expect(page.locator("#status")).to_have_text("Logged in as alice", timeout=15_000)
+    assert page.evaluate("document.cookie") == "", "HttpOnly: the page's script sees no cookie"
+
+    with page.expect_response(lambda r: r.url.endswith("/bff/api/orders")) as api_call:
+        page.click("#call")
+    expect(page.locator("#out")).to_contain_text('"client_id": "bff"')
+    expect(page.locator("#out")).to_contain_text("A-1001")
+    answer = api_call.value
+    seen.append((answer.url, answer.all_headers(), answer.body()))
+    for url, headers, body in seen:
+        if url.startswith(fed.idp.url):
+            continue  # the provider's own page (HTML, no token in it either)
+        assert b"eyJ" not in body and "eyJ" not in str(headers), f"a token reached {url}"
+
+    hops = [
+        (e.service, e.method, e.path.split("?")[0])
+        for e in federation_log(fed, fed.idp, fed.orders)
+        if not e.path.startswith(("/bff/app.", "/bff/me", "/bff/login-options", "/favicon"))
+    ]
+    assert hops[:8] == [
+        ("lab", "GET", "/bff/"),
+        ("lab", "GET", "/bff/login"),
+        ("idp", "GET", "/.well-known/openid-configuration"),
+        ("idp", "GET", "/oauth2/authorize"),
+        ("idp", "POST", "/oauth2/authorize"),
+        ("lab", "GET", "/bff/callback"),
+        ("idp", "POST", "/oauth2/token"),
+        ("idp", "GET", "/.well-known/jwks.json"),
+    ], hops
+    browser_agent = next(e.agent for e in fed.idp.request_log.entries if e.method == "POST")
+    token_call = next(e for e in fed.idp.request_log.entries if e.path == "/oauth2/token")
+    assert browser_agent.startswith("Mozilla/") and token_call.agent == "bff", (
+        "the browser signs in; the BFF alone redeems the code"
+    )
+    assert ("orders", "GET", "/orders") in hops
+
+    page.click("#logout")
+    expect(page.locator("#status")).to_have_text("Not logged in")
+    assert fed.idp.request_log.entries[-1].path == "/oauth2/revoke"
