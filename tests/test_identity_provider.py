@@ -15,9 +15,11 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from labserver import PASSWORDS
 from labserver.oauth.native_app import FlowError, NativeApp, redirect_params
+from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     BFF,
     ORDERS_SERVICE,
+    assert_no_crashes,
     at_hash,
     authorize_url,
     bearer,
@@ -33,14 +35,23 @@ from tests.federation_helpers import (
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-@pytest.fixture
-def fed(redis_url):
-    yield from run_federation(redis_url)
+@pytest.fixture(scope="module")
+def fed():
+    yield from run_federation(REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def no_crashes(fed):
+    yield
+    assert_no_crashes(fed)
 
 
 @pytest.fixture
 def app(fed):
-    return NativeApp(fed.idp)
+    """The native app, listening on a loopback port of its own."""
+    app = NativeApp(fed.idp)
+    yield app
+    app.listener.stop()
 
 
 def introspect(lab, token: str, auth=ORDERS_SERVICE) -> dict:
