@@ -2,7 +2,9 @@
 
 Everything goes over real HTTP: ``lab.idp``, ``lab.orders`` and ``lab.billing`` are separate
 servers on their own loopback ports (``start_lab(identity_provider=True)``), sharing the lab's
-store and a frozen lab clock, which the tests advance to expire codes and tokens.
+store and a frozen lab clock, which the tests advance to expire codes and tokens. One
+federation serves a test module (each test uses tokens of its own, and checks after itself
+that no system crashed); a test that stops the provider starts its own.
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ def run_federation(redis_url: str | None):
         yield lab
     finally:
         lab.stop()
-    for system in (lab, lab.idp, lab.orders, lab.billing):
-        assert system.crashes == [], f"{system.url} answered with a 500: {system.crashes[:3]}"
+    assert_no_crashes(lab)
     if redis_url:
         delete_lab_keys(lab.store)
+
+
+def assert_no_crashes(lab) -> None:
+    """No system of the federation answered with a 500."""
+    for system in (lab, lab.idp, lab.orders, lab.billing):
+        assert system.crashes == [], f"{system.url} answered with a 500: {system.crashes[:3]}"
 
 
 def claims_of(token: str) -> dict:

@@ -176,13 +176,15 @@ def _unsigned(header: dict, payload: str) -> str:
 ABSENT = object()
 
 
-def odd_claim_tokens(lab) -> list[str]:
-    """Tokens signed with the lab's own current keys whose claims are odd in type or value."""
+def odd_claim_tokens(lab, *, issuer: str | None = None, audience: str | None = None) -> list[str]:
+    """Tokens signed with the lab's own current keys whose claims are odd in type or value
+    (``issuer``/``audience``: other than the lab's, e.g. chapter 04's provider and an API)."""
     config = lab.app.config
+    audience = audience or config["TOKEN_AUDIENCE"]
     base = access_token_claims(
         "alice",
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
+        issuer=issuer or config["TOKEN_ISSUER"],
+        audience=audience,
         now=lab.clock.now(),
         lifetime=300,
         client_id="fuzz",
@@ -206,7 +208,7 @@ def odd_claim_tokens(lab) -> list[str]:
         "nbf": [None, ABSENT, float("nan"), float("inf"), -1e30, "x"],
         "iat": [None, ABSENT, float("nan"), float("-inf"), 1e30, "x"],
         "sub": ["", 1, None, ABSENT, ["alice"], "\ud800", "admin", "mallory"],
-        "aud": [[config["TOKEN_AUDIENCE"], "other"], [], None, 1, [1]],
+        "aud": [[audience, "other"], [], None, 1, [1]],
         "iss": [None, 1, ["x"]],
         "jti": [ABSENT, None, 1, "", ["x"]],
         "client_id": [ABSENT, None, 1, ""],
@@ -220,7 +222,9 @@ def odd_claim_tokens(lab) -> list[str]:
         "active": [False, "yes"],
         "token_type": ["refresh", 1],
         "username": [1],
-        "scope": [["a"]],
+        "scope": [["a"], 1, None, "orders:read " * 500, "\ud800"],
+        "act": [1, "x", [], {"sub": 1}, {"act": {"act": {}}}, None],
+        "cnf": [1, "x", {}, {"jkt": 1}, {"jkt": ""}, None, {"jkt": "x" * 5000}],
     }
     tokens = []
     for name, values in odd.items():
@@ -390,3 +394,312 @@ def fill_path(rule: str, rng: random.Random) -> str:
 def unsigned_token(header: dict, claims_text: str) -> str:
     """An unsigned token with ``claims_text`` as its payload, as it is (for forged-claims cases)."""
     return _unsigned(header, claims_text)
+
+
+# ---- chapter 04: the identity provider (OAuth forms, queries, headers) ------------------------
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+GRANT_TYPES = (
+    "",
+    "password",
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    TOKEN_EXCHANGE,
+    "implicit",
+    "CLIENT_CREDENTIALS",
+    "client_credentials ",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "%C3%A9",
+    "%FF",
+    "%00",
+    "a" * 9000,
+)
+
+#: Form values for every OAuth parameter: odd, huge, non-UTF-8, NUL, ordinary.
+FORM_VALUES = (
+    "x",
+    "",
+    "%FF",
+    "%ED%A0%80",
+    "%00",
+    "%C3%A9",
+    "a" * 9000,
+    "orders:read",
+    "billing:read billing:charge",
+    "orders:read billing:read",
+    "openid",
+    "mobile-app",
+    "orders-service",
+    "reports-job",
+    "http://127.0.0.1:9/callback",
+    "http://127.0.0.1:99999/callback",
+    "javascript:alert(1)",
+    "http://[::1/",
+    "urn:ietf:params:oauth:token-type:access_token",
+    "urn:ietf:params:oauth:token-type:id_token",
+    "S256",
+    "plain",
+    "+",
+    "%20%20",
+)
+
+OAUTH_FIELDS = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+    "actor_token",
+    "actor_token_type",
+    "audience",
+    "resource",
+    "token",
+    "token_type_hint",
+    "client_assertion",
+    "client_assertion_type",
+    "username",
+    "password",
+    "decision",
+)
+
+
+def _form(pairs: list[tuple[str, str]]) -> bytes:
+    """A form body from (name, already-encoded value) pairs; names may repeat."""
+    return "&".join(f"{k}={v}" for k, v in pairs).encode("latin-1")
+
+
+def client_assertions(idp, reports_key) -> list[str]:
+    """Client assertions for ``reports-job``: garbage, unsigned, signed by a key the provider
+    does not know, and signed by its own key with odd claims."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = int(idp.clock.now())
+    good = {"iss": "reports-job", "sub": "reports-job", "aud": idp.url, "exp": now + 60}
+    odd = [
+        {"exp": float("nan")},
+        {"exp": float("inf")},
+        {"exp": 10**400},
+        {"exp": None},
+        {"exp": "x"},
+        {"exp": [now + 60]},
+        {"aud": None},
+        {"aud": 1},
+        {"aud": [1, None]},
+        {"aud": [idp.url] * 500},
+        {"iss": 1, "sub": 1},
+        {"iss": None},
+        {"sub": ["reports-job"]},
+        {"jti": 1},
+        {"jti": None},
+        {"jti": {"a": 1}},
+        {"jti": "x" * 5000},
+        {"iat": "x"},
+        {"nbf": float("nan")},
+        {"iss": "mobile-app", "sub": "mobile-app"},
+        {"iss": "nobody", "sub": "nobody"},
+    ]
+    assertions = ["x", "a.b.c", "e30.e30.", "..", "%FF", "x" * 9000]
+    payload = json.dumps({**good, "jti": "j"})
+    for header in ({"alg": "none"}, {"alg": "HS256", "kid": "reports-job-1"}, {"alg": 1}, {}):
+        assertions.append(_unsigned(header, payload))
+        assertions.append(_unsigned(header, payload)[:-1] + ".c2ln")
+    other = ec.generate_private_key(ec.SECP256R1())
+    for key, kid in ((reports_key, "reports-job-1"), (other, "reports-job-1"), (reports_key, 1)):
+        for change in odd:
+            claims = {**good, "jti": f"j{len(assertions)}", **change}
+            claims = {k: v for k, v in claims.items() if v is not None}
+            try:
+                assertions.append(jwt.encode(claims, key, "ES256", headers={"kid": kid}))
+            except (TypeError, ValueError, OverflowError, jwt.PyJWTError):
+                pass
+    assertions.append(jwt.encode({**good, "jti": "ok"}, reports_key, "ES256"))
+    return assertions
+
+
+def oauth_form_bodies(
+    rng: random.Random, tokens: list[str], assertions: list[str], count: int
+) -> list[tuple[bytes, str | None]]:
+    """Form bodies an OAuth endpoint reads: every grant type, tokens in every token field,
+    client assertions, repeated and huge parameters, then ``count`` random mixes."""
+    from urllib.parse import quote
+
+    forms: list[bytes] = []
+    for grant in GRANT_TYPES:
+        forms.append(_form([("grant_type", grant)]))
+        forms.append(_form([("grant_type", grant), ("client_id", "mobile-app")]))
+        forms.append(_form([("grant_type", grant), ("scope", rng.choice(FORM_VALUES))]))
+    forms += [
+        _form([("grant_type", "client_credentials"), ("grant_type", "refresh_token")]),
+        _form([("grant_type", "client_credentials"), ("scope", "a"), ("scope", "b")]),
+        _form([("grant_type", "client_credentials"), ("scope", "orders:read%20" * 2000)]),
+        _form([("grant_type", "client_credentials"), ("scope", "%FF")]),
+        _form([("grant_type", "authorization_code"), ("code", "a" * 9000)]),
+        _form([("grant_type", "authorization_code"), ("code", "%FF"), ("client_id", "%FF")]),
+        _form([("grant_type", "authorization_code"), ("code", "x"), ("code_verifier", "%00")]),
+        _form([("grant_type", "refresh_token"), ("refresh_token", "%ED%A0%80")]),
+        _form([("token", "%FF"), ("token_type_hint", "%FF")]),
+        _form([("token", "x"), ("token_type_hint", "x")]),
+        _form([("token", "x"), ("token", "y")]),
+        # The login and consent form of the authorization endpoint.
+        _form([("username", "alice"), ("password", "wonderland"), ("decision", "allow")]),
+        _form([("username", "alice"), ("password", "wonderland"), ("decision", "deny")]),
+        _form([("username", "%FF"), ("password", "%ED%A0%80"), ("decision", "allow")]),
+        _form([("username", "a" * 9000), ("password", "a" * 9000), ("decision", "allow")]),
+        _form([("username", "alice"), ("password", "%00"), ("decision", "allow")]),
+        _form([("username", "alice"), ("decision", "allow")]),
+        _form([("decision", "allow"), ("decision", "deny")]),
+        _form([("decision", "allow")]),
+        b"grant_type",
+        b"=&=",
+        b"%",
+        b"grant_type=client_credentials&&&&",
+        b"\xff\xfe=\xfd",
+    ]
+    for token in tokens:
+        quoted = quote(token, safe="")
+        for grant, field in (
+            ("refresh_token", "refresh_token"),
+            (TOKEN_EXCHANGE, "subject_token"),
+            ("authorization_code", "code"),
+            ("", "token"),
+        ):
+            pairs = [(field, quoted), ("client_id", "mobile-app")]
+            if grant:
+                pairs.insert(0, ("grant_type", grant))
+            if grant == TOKEN_EXCHANGE:
+                pairs += [
+                    ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+                    ("audience", rng.choice(("billing", "orders", "%FF", ""))),
+                    ("scope", rng.choice(FORM_VALUES)),
+                ]
+            forms.append(_form(pairs))
+        forms.append(
+            _form([("token", quoted), ("token_type_hint", rng.choice(("access_token", "x")))])
+        )
+    for assertion in assertions:
+        forms.append(
+            _form(
+                [
+                    ("grant_type", rng.choice(("client_credentials", TOKEN_EXCHANGE))),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", quote(assertion, safe="%")),
+                    ("scope", rng.choice(("orders:read", "billing:read", "x"))),
+                    ("client_id", rng.choice(("reports-job", "mobile-app", "%FF", ""))),
+                ]
+            )
+        )
+        forms.append(
+            _form([("token", "x"), ("client_assertion_type", JWT_BEARER)])
+            + b"&client_assertion="
+            + quote(assertion, safe="").encode()
+        )
+    forms.append(_form([("client_assertion_type", "x"), ("client_assertion", "x")]))
+    forms.append(_form([("client_assertion_type", "%FF"), ("client_assertion", "%FF")]))
+    for _ in range(count):
+        pairs = [
+            (rng.choice(OAUTH_FIELDS), rng.choice(FORM_VALUES)) for _ in range(rng.randint(1, 8))
+        ]
+        forms.append(_form(pairs))
+    content_types = ("application/x-www-form-urlencoded",) * 6 + (
+        "application/x-www-form-urlencoded; charset=latin-1",
+        "application/json",
+        None,
+        "multipart/form-data; boundary=x",
+    )
+    return [(form, rng.choice(content_types)) for form in forms]
+
+
+def authorize_queries(rng: random.Random, count: int) -> list[str]:
+    """Query strings for the authorization endpoint: a valid request, each parameter missing
+    or odd in turn, repeated parameters, then ``count`` random mixes."""
+    valid = [
+        ("response_type", "code"),
+        ("client_id", "mobile-app"),
+        ("redirect_uri", "http%3A%2F%2F127.0.0.1%3A9%2Fcallback"),
+        ("scope", "openid%20orders%3Aread"),
+        ("state", "s"),
+        ("nonce", "n"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ]
+    queries = [_form(valid).decode("latin-1")]
+    for i, (name, _) in enumerate(valid):
+        queries.append(_form(valid[:i] + valid[i + 1 :]).decode("latin-1"))
+        for value in rng.sample(FORM_VALUES, 6):
+            queries.append(_form([*valid[:i], (name, value), *valid[i + 1 :]]).decode("latin-1"))
+        queries.append(_form([*valid, (name, "again")]).decode("latin-1"))
+    queries += [
+        _form([*valid, ("request", "e30.e30."), ("request_uri", "urn:x")]).decode("latin-1"),
+        _form([*valid, ("prompt", "none"), ("max_age", "-1")]).decode("latin-1"),
+        _form([*valid, ("response_mode", "fragment"), ("claims", "{")]).decode("latin-1"),
+        _form([*valid, ("max_age", "%FF"), ("display", "a" * 3000)]).decode("latin-1"),
+        "",
+        "%",
+        "=&=",
+        "client_id",
+    ]
+    for _ in range(count):
+        pairs = [
+            (
+                rng.choice(
+                    OAUTH_FIELDS
+                    + ("response_type", "state", "nonce", "code_challenge", "code_challenge_method")
+                ),
+                rng.choice(FORM_VALUES),
+            )
+            for _ in range(rng.randint(1, 8))
+        ]
+        queries.append(_form(pairs).decode("latin-1"))
+    return queries
+
+
+def oauth_credential_headers(tokens: dict[str, str], bound_token: str) -> list[dict[str, str]]:
+    """Header sets for the provider and its APIs: client Basic credentials (good, wrong,
+    odd encodings), tokens, and DPoP headers (garbage, and with a DPoP-bound token)."""
+
+    def b64(raw: bytes) -> str:
+        return "Basic " + base64.b64encode(raw).decode()
+
+    sets: list[dict[str, str]] = [
+        {"Authorization": basic("orders-service", "orders-to-billing-secret")},
+        {"Authorization": basic("bff", "bff-confidential-secret")},
+        {"Authorization": basic("mobile-app", "x")},
+        {"Authorization": basic("reports-job", "x")},
+        {"Authorization": basic("orders-service", "wrong")},
+        {"Authorization": basic("orders-service", "é")},
+        {"Authorization": basic("é", "é")},
+        {"Authorization": basic("orders%2Dservice", "orders-to-billing-secret")},
+        {"Authorization": basic("%FF", "%ED%A0%80")},
+        {"Authorization": b64(b"orders-service:\xe9")},
+        {"Authorization": b64(b"\xff\xfe:\xfd")},
+        {"Authorization": b64(b"orders-service")},
+        {"Authorization": b64(b":")},
+        {"Authorization": b64(b"\x00:\x00")},
+        {"Authorization": "Basic é"},
+        {"Authorization": "Basic b3JkZXJz"},  # base64 without padding
+        {"Authorization": "Basic " + "A" * 9000},
+        {"Authorization": "basic " + base64.b64encode(b"bff:bff-confidential-secret").decode()},
+    ]
+    for value in ("x", "a.b.c", "e30.e30.", "é", "", "x" * 9000, "\x80\xff", "a.b.c, d.e.f"):
+        sets.append({"DPoP": value})
+        sets.append({"DPoP": value, "Authorization": f"DPoP {bound_token}"})
+        sets.append(
+            {
+                "DPoP": value,
+                **{"Authorization": basic("orders-service", "orders-to-billing-secret")},
+            }
+        )
+    sets += [{"Authorization": f"DPoP {t}"} for t in list(tokens.values())[:20]]
+    sets += [{"Authorization": f"DPoP {bound_token}"}, {"Authorization": f"Bearer {bound_token}"}]
+    return sets

@@ -20,6 +20,7 @@ import pytest
 
 from labserver import PASSWORDS, start_lab
 from tests.fuzzing import (
+    basic,
     body_variants,
     credential_headers,
     fill_path,
@@ -191,3 +192,181 @@ def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
     server_errors = [s for s in statuses if s[0] >= 500]
     assert len(statuses) > 200 and not server_errors, server_errors[:5]
     assert lab.crashes == []
+
+
+# ---- chapter 04: the identity provider and the APIs that trust it ------------------------------
+
+FEDERATION_ROLES = ("identity-provider", "orders", "billing")
+OAUTH_FORMS_PER_ROUTE = 120
+CORE_BODIES_PER_ROUTE = 20
+API_ROUTES = ("/orders", "/orders/<order_id>/pay", "/charges", "/invoices")
+
+
+def _federation_rules():
+    from labserver import create_app
+
+    rules = []
+    for role in FEDERATION_ROLES:
+        app = create_app({"APP_ROLE": role, "IDP_APIS": {"orders": "http://127.0.0.1:9"}})
+        rules += sorted(
+            (role, rule.rule, method)
+            for rule in app.url_map.iter_rules()
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            if rule.endpoint != "static"
+        )
+    return rules
+
+
+FEDERATION_RULES = _federation_rules()
+
+
+def _federation_tokens(fed) -> tuple[dict[str, str], str]:
+    """Good tokens of every kind the provider issues, odd ones signed with its key, and a
+    DPoP-bound access token."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from labserver.oauth.native_app import NativeApp
+
+    app = NativeApp(fed.idp)
+    user = app.login("alice", PASSWORDS["alice"])
+    bound = app.login("bob", PASSWORDS["bob"], dpop_key=ec.generate_private_key(ec.SECP256R1()))
+    service = fed.idp.http.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "billing:read billing:charge"},
+        auth=("orders-service", "orders-to-billing-secret"),
+    ).json()
+    tokens = {
+        "access": user["access_token"],
+        "id": user["id_token"],
+        "refresh": user["refresh_token"],
+        "service": service["access_token"],
+        "bound": bound["access_token"],
+    }
+    for audience in ("orders", "billing"):
+        odd = odd_claim_tokens(fed.idp, issuer=fed.idp.url, audience=audience)
+        for i, token in enumerate(odd):
+            tokens[f"odd-{audience}-{i}"] = token
+    for i, token in enumerate(odd_header_tokens(fed.idp)):
+        tokens[f"odd-header-{i}"] = token
+    return tokens, bound["access_token"]
+
+
+def _federation_acceptable(response, rule: str) -> bool:
+    if response.status_code >= 500:
+        parsed = response.get_json(silent=True) if response.is_json else None
+        return _acceptable(response.status_code, parsed)
+    if response.status_code >= 400 and not response.is_json:
+        # The provider's login page (a person reads it) is the one HTML answer: 401 for a
+        # wrong password.
+        return rule == "/oauth2/authorize" and response.status_code == 401
+    if response.status_code >= 400:
+        parsed = response.get_json(silent=True)
+        return parsed is not None and "error" in parsed
+    return True
+
+
+@pytest.mark.parametrize(
+    ("role", "rule", "method"),
+    FEDERATION_RULES,
+    ids=[f"{r} {m} {u}" for r, u, m in FEDERATION_RULES],
+)
+def test_no_input_to_the_identity_provider_or_its_apis_gets_a_5xx(role, rule, method):
+    from labserver.clock import LabClock
+    from tests.fuzzing import (
+        authorize_queries,
+        client_assertions,
+        oauth_credential_headers,
+        oauth_form_bodies,
+    )
+
+    rng = random.Random(SEED * 1_000_003 + zlib.crc32(f"{role} {method} {rule}".encode()))
+    lab = start_lab(redis_url="", clock=LabClock.frozen(), identity_provider=True, replace=False)
+    try:
+        system = {"identity-provider": lab.idp, "orders": lab.orders, "billing": lab.billing}[role]
+        tokens, bound = _federation_tokens(lab)
+        no_session = {"none": {}}
+        credentials = credential_headers(system, no_session, tokens)
+        credentials += oauth_credential_headers(tokens, bound)
+        good = [
+            {},
+            {"Authorization": f"Bearer {tokens['access']}"},
+            {"Authorization": f"Bearer {tokens['service']}"},
+        ]
+        if rule.startswith("/oauth2/"):  # the provider's own: every OAuth form, client auth
+            bodies = body_variants(rng, BODIES_PER_ROUTE) + oauth_form_bodies(
+                rng,
+                rng.sample(list(tokens.values()), 40),
+                client_assertions(lab.idp, lab.federation.reports_key),
+                OAUTH_FORMS_PER_ROUTE,
+            )
+            bodies += token_bodies(rng.sample(list(tokens.values()), 20))
+            good.append({"Authorization": basic("orders-service", "orders-to-billing-secret")})
+        elif role != "identity-provider" and rule in API_ROUTES:
+            bodies = body_variants(rng, BODIES_PER_ROUTE)
+        else:  # the core routes every app has (fuzzed at length in the lab's role above)
+            bodies = body_variants(rng, CORE_BODIES_PER_ROUTE)
+        queries = authorize_queries(rng, 60) if rule == "/oauth2/authorize" else [""]
+        cases = [(headers, rng.choice(bodies)) for headers in credentials]
+        cases += [(good[i % len(good)], body) for i, body in enumerate(bodies)]
+        client = system.app.test_client(use_cookies=False)
+        failures = []
+        for headers, (body, content_type) in cases:
+            path = fill_path(rule, rng)
+            query = rng.choice(queries)
+            if query:
+                path += "?" + query
+            sent = {**headers, **({"Content-Type": content_type} if content_type else {})}
+            response = client.open(path, method=method, headers=sent, data=body)
+            if not _federation_acceptable(response, rule):
+                failures.append(
+                    f"{response.status_code} {method} {path[:200]} {sent!r:.200} {body[:80]!r}"
+                    f" -> {response.get_data()[:200]!r}"
+                )
+        assert not failures, (
+            f"{len(failures)} of {len(cases)} answers were 5xx or not the lab's JSON errors, "
+            "e.g.:\n" + "\n".join(failures[:5])
+        )
+    finally:
+        lab.stop()
+    for system in (lab, lab.idp, lab.orders, lab.billing):
+        assert system.crashes == [], f"{len(system.crashes)} crashes, e.g. {system.crashes[:3]}"
+
+
+def test_non_ascii_header_bytes_reach_the_provider_and_its_apis_over_real_http():
+    """As :func:`test_non_ascii_header_bytes_over_real_http`, for chapter 04's three apps."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from labserver.clock import LabClock
+
+    lab = start_lab(redis_url="", clock=LabClock.frozen(), identity_provider=True, replace=False)
+    systems = {"identity-provider": lab.idp, "orders": lab.orders, "billing": lab.billing}
+    extra = (b"DPoP: \xff\xfe", b"Authorization: DPoP \xc3\xa9\r\nDPoP: \xc3")
+    statuses = []
+    try:
+        rng = random.Random(SEED)
+        for role, rule, method in FEDERATION_RULES:
+            address = urlsplit(systems[role].url)
+            for header in RAW_HEADERS + extra:
+                path = fill_path(rule, rng).encode()
+                raw = (
+                    method.encode()
+                    + b" "
+                    + path
+                    + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + header
+                    + b"\r\nContent-Type: application/x-www-form-urlencoded"
+                    + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\na="
+                )
+                with socket.create_connection((address.hostname, address.port), timeout=10) as s:
+                    s.sendall(raw)
+                    answer = b""
+                    while chunk := s.recv(65536):
+                        answer += chunk
+                statuses.append((int(answer.split(b" ")[1]), role, method, path))
+    finally:
+        lab.stop()
+    server_errors = [s for s in statuses if s[0] >= 500]
+    assert len(statuses) > 150 and not server_errors, server_errors[:5]
+    for system in (lab, lab.idp, lab.orders, lab.billing):
+        assert system.crashes == []

@@ -15,9 +15,11 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from labserver import PASSWORDS
 from labserver.oauth.native_app import FlowError, NativeApp, redirect_params
+from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     BFF,
     ORDERS_SERVICE,
+    assert_no_crashes,
     at_hash,
     authorize_url,
     bearer,
@@ -33,14 +35,23 @@ from tests.federation_helpers import (
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-@pytest.fixture
-def fed(redis_url):
-    yield from run_federation(redis_url)
+@pytest.fixture(scope="module")
+def fed():
+    yield from run_federation(REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def no_crashes(fed):
+    yield
+    assert_no_crashes(fed)
 
 
 @pytest.fixture
 def app(fed):
-    return NativeApp(fed.idp)
+    """The native app, listening on a loopback port of its own."""
+    app = NativeApp(fed.idp)
+    yield app
+    app.listener.stop()
 
 
 def introspect(lab, token: str, auth=ORDERS_SERVICE) -> dict:
@@ -600,3 +611,52 @@ def test_an_unsupported_response_type_is_redirected_with_its_error(fed, app):
     answer = app.browser.get(authorize_url(app, response_type="token"), allow_redirects=False)
     assert answer.status_code == 302
     assert redirect_params(answer.headers["Location"])["error"] == "unsupported_response_type"
+
+
+# ---- regressions found by the route-by-route fuzz (tests/test_fuzz.py) ------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"response_type": "\u00e9"},
+        {"redirect_uri": "\u00e9"},
+        {"response_type": 'a"b'},
+        {"redirect_uri": "http://127.0.0.1:1/\\"},
+    ],
+)
+def test_parameters_authlib_would_quote_in_its_error_are_invalid_request(fed, app, params):
+    """Authlib quotes these in error_description, and refuses characters RFC 6749 does not
+    allow there with a ValueError: it was a 500."""
+    for method in ("GET", "POST"):
+        answer = app.browser.request(method, authorize_url(app, **params), allow_redirects=False)
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"audience": "\u00e9"}, "invalid_target"),
+        ({"audience": None, "resource": 'http://x/"'}, "invalid_target"),
+        ({"requested_token_type": "\u00e9\\"}, "invalid_request"),
+    ],
+)
+def test_exchange_errors_quoting_odd_input_are_still_errors(fed, app, change, error):
+    from tests.federation_helpers import exchange_form
+
+    tokens = app.login("alice", PASSWORDS["alice"])
+    answer = token_request(fed, exchange_form(tokens["access_token"], **change), ORDERS_SERVICE)
+    assert (answer.status_code, answer.json()["error"]) == (400, error)
+
+
+def test_a_basic_header_that_is_not_base64_of_utf8_is_invalid_client(fed):
+    import base64
+
+    for credentials in ("\u00e9", base64.b64encode(b"orders-service:\xe9").decode(), "===="):
+        answer = fed.idp.http.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {credentials}".encode("latin-1")},
+        )
+        assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+        assert answer.headers["WWW-Authenticate"].startswith("Basic")

@@ -13,8 +13,10 @@ from jwt.algorithms import ECAlgorithm
 from labserver import PASSWORDS
 from labserver.oauth import dpop
 from labserver.oauth.native_app import NativeApp
+from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     ORDERS_SERVICE,
+    assert_no_crashes,
     bearer,
     claims_of,
     exchange_form,
@@ -25,14 +27,23 @@ from tests.federation_helpers import (
 )
 
 
-@pytest.fixture
-def fed(redis_url):
-    yield from run_federation(redis_url)
+@pytest.fixture(scope="module")
+def fed():
+    yield from run_federation(REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def no_crashes(fed):
+    yield
+    assert_no_crashes(fed)
 
 
 @pytest.fixture
 def app(fed):
-    return NativeApp(fed.idp)
+    """The native app, listening on a loopback port of its own."""
+    app = NativeApp(fed.idp)
+    yield app
+    app.listener.stop()
 
 
 @pytest.fixture
@@ -320,9 +331,15 @@ def test_a_replayed_proof_at_the_token_endpoint_is_refused(fed):
 # ---- the identity provider goes down -----------------------------------------------------------
 
 
-def test_when_the_provider_is_down_apis_verify_with_cached_keys_and_no_token_is_issued(
-    fed, app, alice
-):
+@pytest.fixture
+def down(redis_url):
+    """A federation of its own, whose provider the test stops."""
+    yield from run_federation(redis_url)
+
+
+def test_when_the_provider_is_down_apis_verify_with_cached_keys_and_no_token_is_issued(down):
+    fed = down
+    alice = NativeApp(fed.idp).login("alice", PASSWORDS["alice"])
     billing_token = service_token(fed, "billing:read")
     headers = bearer(alice["access_token"])
     assert fed.orders.http.get("/orders", headers=headers).status_code == 200  # keys fetched

@@ -17,6 +17,7 @@ It issues tokens; it serves no API. The grant handling is Authlib's (:mod:`labse
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from html import escape
@@ -30,6 +31,7 @@ from ..config import Option
 from ..http_errors import InvalidRequest, ServiceUnavailable
 from ..oauth import dpop
 from ..oauth.clients import registered_clients
+from ..oauth.errors import is_description_refusal
 from ..oauth.provider import PATHS, build_server
 from ..users import check_password
 
@@ -100,7 +102,28 @@ def jwks():
     return jsonify(lab_state().keys.jwks())
 
 
+def _quoting_safely(view):
+    """Answer ``invalid_request`` where Authlib cannot build its own error: it quotes some
+    parameters in ``error_description`` (``response_type``, ``redirect_uri``) and refuses a
+    description with characters RFC 6749 does not allow there (:mod:`labserver.oauth.errors`)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ValueError as exc:
+            if not is_description_refusal(exc):
+                raise
+            raise InvalidRequest(
+                "a parameter carries characters OAuth parameters may not (RFC 6749 appendix A: "
+                "printable ASCII)"
+            ) from None
+
+    return wrapper
+
+
 @bp.route("/oauth2/authorize", methods=["GET", "POST"])
+@_quoting_safely
 def authorize():
     """Check the authorization request; show the login page, or act on its form."""
     server = provider()
@@ -124,6 +147,7 @@ def authorize():
 
 
 @bp.post("/oauth2/token")
+@_quoting_safely
 def token():
     """The token endpoint: every grant, form-encoded, with client authentication."""
     server = provider()
@@ -146,6 +170,7 @@ def token():
 
 
 @bp.post("/oauth2/revoke")
+@_quoting_safely
 def revoke():
     """RFC 7009: a client revokes one of its tokens (200 even for an unknown token)."""
     server = provider()
@@ -154,6 +179,7 @@ def revoke():
 
 
 @bp.post("/oauth2/introspect")
+@_quoting_safely
 def introspect():
     """RFC 7662: is this token active, and what does it say?"""
     server = provider()

@@ -38,6 +38,7 @@ from .. import refresh_tokens
 from ..access_tokens import numeric_date_problem
 from ..users import get_user
 from . import records
+from .errors import safe
 from .tokens import (
     ID_TOKEN_ALG,
     ID_TOKEN_LIFETIME,
@@ -201,8 +202,10 @@ def check_requested_scope(server, client, scope: str | None) -> None:
     refused = [s for s in asked if s not in client.scopes]
     if refused:
         raise InvalidScopeError(
-            f"{client.client_id} may not ask for {' '.join(refused)[:120]}; it may have: "
-            + " ".join(client.scopes)
+            safe(
+                f"{client.client_id} may not ask for {' '.join(refused)[:120]}; it may have: "
+                + " ".join(client.scopes)
+            )
         )
     check_one_audience(scope, server.issuer)
 
@@ -294,7 +297,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             )
         problem = numeric_date_problem("exp", claims["exp"])
         if problem:
-            raise InvalidClientError(description=f"the assertion's {problem}")
+            raise InvalidClientError(description=safe(f"the assertion's {problem}"))
         if claims["exp"] <= now - self.leeway:
             raise InvalidClientError(description="the assertion has expired")
         if claims["exp"] > now + self.MAX_LIFETIME + self.leeway:

@@ -30,6 +30,7 @@ from flask import g
 from ..access_tokens import TokenPolicy, TokenRejected, verify_access_token
 from . import records
 from .clients import API_SCOPES, TOKEN_EXCHANGE
+from .errors import safe
 from .tokens import ACCESS_TOKEN_LIFETIME
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -65,7 +66,9 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
             )
         requested = form.get("requested_token_type") or ACCESS_TOKEN_TYPE
         if requested not in (ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE):
-            raise InvalidRequestError(f"requested_token_type {requested[:80]!r} is not offered")
+            raise InvalidRequestError(
+                safe(f"requested_token_type {requested[:80]!r} is not offered")
+            )
         if form.get("actor_token"):
             raise InvalidRequestError(
                 "actor_token is not supported: the client's own authentication names the actor"
@@ -81,7 +84,7 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
                 server.clock.now(),
             ).claims
         except TokenRejected as exc:
-            raise InvalidRequestError(f"the subject_token is not usable: {exc}") from None
+            raise InvalidRequestError(safe(f"the subject_token is not usable: {exc}")) from None
         stored = records.read_access_token(server.store, subject["jti"])
         if records.access_token_revoked(server.store, subject["jti"], stored.get("grant")):
             raise InvalidRequestError("the subject_token was revoked")
@@ -105,11 +108,11 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         if not audience and form.get("resource"):
             audience = self.server.audience_of_resource(form["resource"])
             if audience is None:  # RFC 8693 section 2.2.2: a target the server does not know
-                raise InvalidTarget(f"no API is at the resource {form['resource'][:80]!r}")
+                raise InvalidTarget(safe(f"no API is at the resource {form['resource'][:80]!r}"))
         if not audience:
             raise InvalidRequestError("Missing 'audience' (or 'resource'): which API is it for?")
         if audience not in client.exchange_audiences:
-            raise InvalidTarget(f"this client may not get tokens for {audience[:80]!r}")
+            raise InvalidTarget(safe(f"this client may not get tokens for {audience[:80]!r}"))
         return audience
 
     def create_token_response(self):
