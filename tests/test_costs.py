@@ -5,6 +5,7 @@ import pytest
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 SESSION = "session: the lab's check (2 round trips)"
 DECODE = "PyJWT: decode (signature + claims)"
+DPOP_CHECK = "JWT ES256 + DPoP proof (chapter 04)"
 
 
 def test_paired_rounds_give_the_baseline_a_ratio_of_one_and_keep_order():
@@ -110,7 +111,17 @@ def test_credential_checks_put_a_session_lookup_next_to_each_algorithm(redis_url
     assert ("session: the lab's check, real Redis" in names) == bool(redis_url)
     assert [n for n in names if n.startswith("JWT")] == [
         f"JWT {a}: the lab's verifier" for a in ALGORITHMS
-    ]
+    ] + [DPOP_CHECK]
+
+
+def test_the_dpop_row_checks_a_real_proof():
+    """The DPoP row's operation runs every proof check and returns the token's key binding."""
+    from labserver.access_tokens import TokenPolicy
+    from labserver.experiments.costs import AUDIENCE, ISSUER, _dpop_check
+    from labserver.keys import KeyRing
+
+    verified = _dpop_check(KeyRing(), TokenPolicy(issuer=ISSUER, audience=AUDIENCE))()
+    assert verified.jkt and verified.claims["htm"] == "GET"
 
 
 def test_the_session_check_makes_the_lab_s_two_round_trips(store, clock):
