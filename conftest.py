@@ -121,6 +121,8 @@ def pytest_collect_file(file_path, parent):
     if not any(isinstance(c, IPyNbFile) for c in collectors):
         return collectors
     course = _course(parent.config)
+    if course.renamed(file_path):
+        return [c for c in collectors if not isinstance(c, IPyNbFile)]  # an old chapter's name
     if not course.as_on_disk and (
         course.is_new(file_path)
         or (not course.git and not CHAPTER_NOTEBOOK.fullmatch(file_path.name))
@@ -285,6 +287,18 @@ def _check_cells(course) -> dict[str, str]:
 
 def _copy_lines(course) -> list[str]:
     """What was tested in place of the learner's files, or why nothing could be."""
+    from labserver.course import RENAMED
+
+    old = [
+        f"notebooks/{name} is this course's old name for {RENAMED[name]}; it was not tested "
+        "(keep it for your notes, or delete it)."
+        for name in sorted(RENAMED)
+        if (course.root / "notebooks" / name).exists() and course.renamed(f"notebooks/{name}")
+    ]
+    return old + _copy_state_lines(course)
+
+
+def _copy_state_lines(course) -> list[str]:
     if not course.git:
         return [
             (

@@ -129,7 +129,19 @@ class CourseCopy:
                 if Path(n).parent.as_posix() == folder and Path(n).match(pattern)
             ]
             return sorted(self.root / n for n in names)
-        return sorted((self.root / folder).glob(pattern))
+        return sorted(p for p in (self.root / folder).glob(pattern) if not self.renamed(p))
+
+    def renamed(self, path: Path | str) -> bool:
+        """True for a notebook under a name the course no longer uses (see course.RENAMED)
+        that this copy's commit does not hold either."""
+        from .course import RENAMED
+
+        rel = self.rel(path)
+        return (
+            Path(rel).parent.as_posix() == "notebooks"
+            and Path(rel).name in RENAMED
+            and rel not in self.committed
+        )
 
     def course_bytes(self, path: Path | str) -> bytes:
         """The version of ``path`` the tests use: the committed one where the learner's differs."""

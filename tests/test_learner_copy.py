@@ -95,6 +95,12 @@ def _autosave(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+OLD_NAME = (
+    "notebooks/04_combine_cookies_and_tokens.ipynb is this course's old name for "
+    "05_combine_cookies_and_tokens.ipynb"
+)
+
+
 def _make_learners_copy(tmp_path: Path) -> Path:
     copy = here().export(tmp_path / "course")
     _git(copy, "init", "-q")
@@ -108,6 +114,11 @@ def _make_learners_copy(tmp_path: Path) -> Path:
     untitled = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
     nbformat.write(untitled, copy / "notebooks" / "Untitled.ipynb")
     (copy / "exercises" / "ex01_backup.py").write_text("def lookup_session(:  # half done\n")
+    # A copy unpacked over an older one keeps a chapter under the name it had before chapter 04.
+    shutil.copy(
+        copy / "notebooks" / "05_combine_cookies_and_tokens.ipynb",
+        copy / "notebooks" / "04_combine_cookies_and_tokens.ipynb",
+    )
     return copy
 
 
@@ -162,6 +173,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
     assert f"exercises solved: ex01, ex03, ex04 (3 of {EXERCISES}; this run checked 3)" in out
     assert "Your work, left as it is (it differs from the course's commit, HEAD):" in out
+    assert OLD_NAME in out
     assert "  exercises/ ex01_backup.py, ex01_session_lookup.py, ex03_session_rotation.py, " in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells, "strict nbval, every cell"
     for exercise in SOLVED:  # the committed stub is what fails its suite
@@ -176,6 +188,7 @@ def test_a_learners_copy_passes_make_test_and_says_what_is_solved(tmp_path):
     assert run.returncode == 0, out[-6000:] + run.stderr[-2000:]
     assert f"exercises solved: ex01, ex03, ex04 (3 of {EXERCISES}; this run checked 3)" in out
     assert "This copy is not a git checkout" in out
+    assert OLD_NAME in out and "04_combine_cookies_and_tokens.ipynb::" not in out
     assert _outcomes(out, NB00) == ["PASSED"] * code_cells + ["SKIPPED"] * 3, "yours skip"
     assert _outcomes(out, "test_every_check_fails_on_the_untouched_stub[ex01]") == ["SKIPPED"]
     assert "Untitled" not in out and "FAILED" not in out
