@@ -12,8 +12,10 @@ arrived, so a notebook can show a flow hop by hop.
 from __future__ import annotations
 
 import itertools
+import secrets
 from dataclasses import dataclass, field
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
@@ -37,6 +39,23 @@ class Federation:
     def stop(self) -> None:
         for system in self.systems:
             system.stop()
+
+    def reports_assertion(self, lifetime: int = 60) -> str:
+        """A client assertion for the reports job (``private_key_jwt``, RFC 7523 section 3):
+        a JWT it signs with its own key, saying "I am reports-job" to this provider only,
+        for ``lifetime`` seconds, once (its ``jti`` is new each time)."""
+        now = int(self.idp.clock.now())
+        claims = {
+            "iss": "reports-job",
+            "sub": "reports-job",
+            "aud": self.idp.url,
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": secrets.token_urlsafe(16),
+        }
+        return jwt.encode(
+            claims, self.reports_key, algorithm="ES256", headers={"kid": "reports-job-1"}
+        )
 
 
 def start_federation(lab) -> Federation:

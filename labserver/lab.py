@@ -130,6 +130,18 @@ class Lab:
         """Protocol-level problems the HTTP server saw (bad request lines, dropped connections)."""
         return self._server.server_log
 
+    @contextlib.contextmanager
+    def outage(self):
+        """``with lab.idp.outage():`` this server is down (connections are refused), then back
+        on the same port with everything it kept (store, keys): a system that went away."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self._server.stop()
+        try:
+            yield
+        finally:
+            context = self._tls.context if self._tls else None
+            self._server = ServerThread(self.app, port=port, ssl_context=context)
+
     def store_outage(self) -> contextlib.AbstractContextManager[None]:
         """``with lab.store_outage():`` the store is unreachable, for the server and notebook."""
         return store_module.outage(self.store)

@@ -501,7 +501,8 @@ def test_a_required_nonce_must_be_there_and_right():
 def test_a_proof_is_good_for_one_request(replay):
     proof = signed()
     assert verify(proof, replay=replay).jti == "jti-1"
-    refused("replayed", proof, replay=replay)
+    error = refused("replayed", proof, replay=replay)
+    assert "jti-1" not in str(error), "the answer does not echo the client's jti"
     refused("replayed", signed(claims(htm="POST")), replay=replay, htm="POST")  # same jti
 
 

@@ -59,6 +59,19 @@ def test_restarting_stops_the_previous_lab_and_leaks_nothing():
     assert threading.active_count() == baseline
 
 
+def test_an_outage_refuses_connections_then_serves_again_on_the_same_port():
+    lab = start_lab(replace=False)
+    try:
+        url = lab.url
+        with lab.outage():
+            with pytest.raises(requests.ConnectionError):
+                lab.http.get("/health")
+        assert lab.url == url and lab.http.get("/health").json() == {"status": "ok"}
+    finally:
+        lab.stop()
+    assert not lab.running
+
+
 def test_side_by_side_labs_with_replace_false():
     with start_lab(redis_url="", replace=False) as a, start_lab(redis_url="", replace=False) as b:
         assert a.url != b.url

@@ -163,6 +163,17 @@ def test_token_exchange_issues_a_narrow_token_for_billing_naming_the_actor(fed, 
     assert (forwarded.status_code, forwarded.json()["error"]) == (401, "invalid_token")
 
 
+def test_an_exchanged_scope_needs_its_prerequisite_in_the_users_token(fed, app):
+    """The exchanged token may do less than the user's, never more: billing:charge for a user
+    whose token only reads orders is invalid_scope, even for a client that may have it."""
+    reader = app.login("alice", PASSWORDS["alice"], scope="orders:read")
+    answer = token_request(fed, exchange_form(reader["access_token"]), auth=ORDERS_SERVICE)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")
+    assert "needs orders:write" in answer.json()["error_description"]
+    read = exchange_form(reader["access_token"], scope="billing:read")
+    assert token_request(fed, read, auth=ORDERS_SERVICE).status_code == 200
+
+
 def test_token_exchange_by_resource_and_as_a_jwt(fed, alice):
     form = exchange_form(
         alice["access_token"],

@@ -37,6 +37,10 @@ ALL_SCOPES = OIDC_SCOPES + tuple(s for scopes in API_SCOPES.values() for s in sc
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
+#: What a user's token must allow for a service to get each scope on the user's behalf by token
+#: exchange: orders may charge alice at billing only with a token that lets it change her orders.
+EXCHANGE_PREREQUISITES = {"billing:charge": "orders:write", "billing:read": "orders:read"}
+
 #: The confidential clients' secrets (client_secret_basic), shown to learners.
 CLIENT_SECRETS = {"orders-service": "orders-to-billing-secret", "bff": "bff-confidential-secret"}
 

@@ -415,7 +415,7 @@ def verify_proof(
     ):
         raise DPoPError(
             "replayed",
-            f"jti {_shown(claims['jti'])} was already used: a proof is good for one request",
+            "this proof's jti was already used: a proof is good for one request",
         )
     return VerifiedProof(jkt=jkt, jti=claims["jti"], claims=claims, header=header)
 

@@ -19,7 +19,7 @@ from flask import g
 
 from .. import refresh_tokens
 from ..access_tokens import TokenPolicy, TokenRejected, verify_access_token
-from . import records
+from . import dpop, records
 from .clients import ALL_SCOPES, TOKEN_EXCHANGE
 from .endpoints import Introspection, Revocation
 from .grants import (
@@ -163,7 +163,7 @@ class LabAuthorizationServer(AuthorizationServer):
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
             "access_token_signing_alg_values": [ACCESS_TOKEN_ALG],
-            "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
+            "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
             "authorization_response_iss_parameter_supported": True,
             "claims_supported": ["sub", "name", "iss", "aud", "exp", "iat", "nonce", "azp"],
         }

@@ -29,7 +29,7 @@ from flask import g
 
 from ..access_tokens import TokenPolicy, TokenRejected, verify_access_token
 from . import records
-from .clients import API_SCOPES, TOKEN_EXCHANGE
+from .clients import API_SCOPES, EXCHANGE_PREREQUISITES, TOKEN_EXCHANGE
 from .errors import safe
 from .tokens import ACCESS_TOKEN_LIFETIME
 
@@ -94,6 +94,17 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         if not wanted or not set(wanted) <= allowed:
             raise InvalidScopeError(
                 f"the exchanged token may carry only {' '.join(sorted(allowed))} for {audience}"
+            )
+        granted = subject.get("scope")
+        granted = set(granted.split()) if isinstance(granted, str) else set()
+        lacking = [s for s in wanted if EXCHANGE_PREREQUISITES.get(s) not in granted]
+        if lacking:
+            raise InvalidScopeError(
+                safe(
+                    f"the user's token does not allow {lacking[0]}: it needs "
+                    f"{EXCHANGE_PREREQUISITES.get(lacking[0])} in the subject_token's scope "
+                    "(the exchanged token may do less than the user's, never more)"
+                )
             )
         self.request.user = SimpleNamespace(username=subject["sub"])
         self.exchange = {
