@@ -122,6 +122,36 @@ def _quoting_safely(view):
     return wrapper
 
 
+#: RFC 6749 section 5.2's words for the errors Authlib answers without a description (the lab's
+#: answers always say which rule failed).
+DEFAULT_DESCRIPTIONS = {
+    "unsupported_grant_type": "this provider does not offer that grant_type (see "
+    "grant_types_supported in its metadata; the password grant is never offered: RFC 9700 "
+    "section 2.4)",
+    "invalid_grant": "the grant (code, refresh token or assertion) is invalid, expired, revoked, "
+    "or was issued to another client",
+    "invalid_client": "client authentication failed",
+    "invalid_request": "the request is missing a parameter, or has one that is malformed",
+    "invalid_scope": "the scope asked for is unknown, or not one this client may have",
+    "unauthorized_client": "this client may not use this grant type",
+    "unsupported_response_type": "this provider offers response_type=code only",
+    "access_denied": "the user or the provider refused the request",
+}
+
+
+@bp.after_request
+def _describe(response: Response) -> Response:
+    """Give every JSON error from Authlib an ``error_description``."""
+    if response.mimetype == "application/json" and response.status_code >= 400:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and body.get("error") and not body.get("error_description"):
+            body["error_description"] = DEFAULT_DESCRIPTIONS.get(
+                body["error"], "the request was refused"
+            )
+            response.set_data(json.dumps(body))
+    return response
+
+
 @bp.route("/oauth2/authorize", methods=["GET", "POST"])
 @_quoting_safely
 def authorize():
