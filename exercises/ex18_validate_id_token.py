@@ -25,13 +25,14 @@ def validate_id_token(id_token, jwks, *, issuer, client_id, nonce, now, leeway=0
 
     * it is not an access token: a header ``typ`` of ``at+jwt`` (RFC 9068) is refused;
     * the key is the JWK of ``jwks`` (``{"keys": [...]}``) whose ``kid`` the header names, and
-      the algorithm is that key's (``jwt.PyJWK(jwk).algorithm_name``), never the header's; only
-      public-key algorithms: a shared-secret key (``kty`` ``oct``, HS256...) or ``none`` is refused;
+      the algorithm is that key's own (a JWK names it, or its type implies it), never the
+      header's; only public-key algorithms: a shared-secret key (``kty`` ``oct``, HS256...) or
+      ``none`` is refused;
     * the signature verifies; ``iss``, ``sub``, ``aud``, ``exp``, ``iat`` are present;
     * ``iss`` is exactly ``issuer``; ``aud`` is ``client_id`` or a list holding it;
     * with several audiences there must be an ``azp``, and an ``azp`` must be ``client_id``;
-    * ``exp`` and ``iat`` are finite numbers, and ``now`` is before ``exp`` (give or take
-      ``leeway`` seconds): ``jwt.ExpiredSignatureError`` when it is not;
+    * ``exp`` and ``iat`` are finite numbers, and ``now < exp + leeway``:
+      ``jwt.ExpiredSignatureError`` when it is not;
     * the token's ``nonce`` claim equals ``nonce``, the value this client sent with its
       authorization request.
     """

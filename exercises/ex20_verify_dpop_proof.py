@@ -47,21 +47,20 @@ def verify_dpop_proof(proof, *, method, url, now, access_token, seen_jtis):
     * the header's ``typ`` is ``"dpop+jwt"``;
     * the header's ``alg`` is one of ``ALGORITHMS``;
     * the header's ``jwk`` is a JSON object holding a *public* key: none of ``PRIVATE_MEMBERS``;
-    * the signature verifies with that jwk (``jwt.PyJWK(jwk, algorithm=alg).key``), for that
-      algorithm only; a jwk that is no key (PyJWK raises ``jwt.PyJWKError`` or
-      ``jwt.InvalidKeyError``, which are not ``InvalidTokenError``s) is refused too;
+    * the signature verifies with that jwk, for that algorithm only; a jwk that is no usable
+      key is refused with an ``InvalidTokenError`` too (PyJWT's own key errors are not ones);
     * the claims ``jti``, ``htm``, ``htu``, ``iat`` and ``ath`` are present;
     * ``htm`` is ``method``, exactly (``"GET"`` is not ``"get"``);
-    * ``htu`` is ``url``, both without their query and fragment (``urlsplit``);
-    * ``iat`` is a number within ``MAX_AGE`` seconds of ``now``, before or after. PyJWT checks
-      ``iat`` against the wall clock, not against ``now``: switch that off
-      (``options={"verify_iat": False}``) and compare yourself;
+    * ``htu`` is ``url``, both without their query and fragment (RFC 9449 section 4.3);
+    * ``iat`` is a number within ``MAX_AGE`` seconds of ``now``, before or after: judged at
+      ``now``, not by the computer's clock (which is what PyJWT's own ``iat`` check reads);
     * ``ath`` is base64url(SHA-256(``access_token``)), without padding;
     * ``jti`` is not in ``seen_jtis``; add it, but only once every other rule has passed.
 
-    The thumbprint (RFC 7638): the jwk's ``THUMBPRINT_MEMBERS[kty]`` only, as JSON with sorted
-    keys and no spaces (``json.dumps(..., sort_keys=True, separators=(",", ":"))``), hashed
-    with SHA-256, base64url without padding (``base64url_encode(...).decode()``).
+    The thumbprint is RFC 7638 section 3's: the key's required members only
+    (``THUMBPRINT_MEMBERS[kty]``), as JSON with its keys sorted and no whitespace, hashed with
+    SHA-256, in base64url without padding. You return it; the API then compares it with the
+    token's ``cnf.jkt``, so that only the key the token was bound to can make a proof for it.
     """
     raise NotImplementedError(
         "a proof binds one request to one key: read the key from the proof's own header (public "
