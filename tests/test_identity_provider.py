@@ -568,6 +568,7 @@ def test_a_client_cannot_revoke_another_clients_token(fed, app):
 def test_token_endpoint_errors(fed, form, auth, status, error):
     answer = token_request(fed, form, auth=auth)
     assert (answer.status_code, answer.json()["error"]) == (status, error), answer.text
+    assert answer.json()["error_description"], "every error says which rule failed"
     assert answer.headers["Cache-Control"] == "no-store"
     if status == 401 and auth is not None:
         # RFC 6749 section 5.2: Basic was used, so the challenge names Basic.
