@@ -36,9 +36,10 @@ def find_token(server, token: str, hint: str | None) -> StoredToken | None:
     now = server.clock.now()
     if hint != "access_token" and len(token) < 200:
         record = server.store.hgetall(refresh_tokens.token_key(token))
-        if record:
-            grant = records.read_grant(server.store, record["family"])
-            family = server.store.hgetall(refresh_tokens.family_key(record["family"]))
+        grant = records.read_grant(server.store, record["family"]) if record else {}
+        family = server.store.hgetall(refresh_tokens.family_key(record["family"])) if record else {}
+        # Only this provider's own refresh tokens: the lab's (chapter 3) share the store.
+        if grant and family.get("issuer") == server.issuer:
             return StoredToken(
                 kind="refresh_token",
                 family=record["family"],

@@ -171,7 +171,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         # Consume it now, atomically, with chapter 3's rules: a token used before revokes its
         # family. Only then is a new pair issued.
         try:
-            refresh_tokens.consume_refresh_token(self.server.store, self.server.clock, old["token"])
+            refresh_tokens.consume_refresh_token(
+                self.server.store, self.server.clock, old["token"], self.server.issuer
+            )
         except refresh_tokens.RefreshRejected as exc:
             raise InvalidGrantError(str(exc)) from None
         check_one_audience(self.request.payload.scope or old.get_scope(), self.server.issuer)
@@ -324,7 +326,11 @@ def new_family_for(server, client, user, scope: str, jkt: str | None) -> tuple[s
     """A refresh token in a new family for this login, and the family's id, with the grant
     recorded next to it."""
     token = refresh_tokens.issue_refresh_token(
-        server.store, server.clock, user.username, lifetime=REFRESH_TOKEN_LIFETIME
+        server.store,
+        server.clock,
+        user.username,
+        lifetime=REFRESH_TOKEN_LIFETIME,
+        issuer=server.issuer,  # the lab's own token endpoint must not redeem it (chapter 3)
     )
     family = server.store.hget(refresh_tokens.token_key(token), "family")
     records.save_grant(
