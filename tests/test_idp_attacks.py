@@ -17,7 +17,6 @@ from labserver import PASSWORDS, refresh_tokens
 from labserver.oauth.native_app import NativeApp
 from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
-    BFF,
     ORDERS_SERVICE,
     assert_no_crashes,
     bearer,
@@ -125,9 +124,8 @@ def test_two_authentication_methods_in_one_request_are_invalid_request(fed):
     [
         (("bff", "wrong-secret"), "mobile-app"),  # failed Basic, then "none" for another client
         (("mobile-app", "a-secret"), "mobile-app"),  # a public client presenting a secret
-        (BFF, "mobile-app"),  # Basic for one client, client_id for another
     ],
-    ids=["failed-basic-falls-back", "public-with-secret", "two-clients"],
+    ids=["failed-basic-falls-back", "public-with-secret"],
 )
 def test_credentials_that_do_not_authenticate_are_not_ignored(fed, app, basic, form_client):
     tokens = app.login("alice", PASSWORDS["alice"])
