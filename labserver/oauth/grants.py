@@ -306,6 +306,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise InvalidClientError(
                 description=f"the assertion may live at most {self.MAX_LIFETIME} s"
             )
+        if "nbf" in claims:  # RFC 7523 section 3 item 6: not to be accepted before nbf
+            problem = numeric_date_problem("nbf", claims["nbf"])
+            if problem:
+                raise InvalidClientError(description=safe(f"the assertion's {problem}"))
+            if claims["nbf"] > now + self.leeway:
+                raise InvalidClientError(description="the assertion is not valid yet (nbf)")
         if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 256:
             raise InvalidClientError(description="the assertion's jti must be a short string")
         if not self.validate_jti(claims, claims["jti"]):
