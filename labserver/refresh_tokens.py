@@ -9,10 +9,15 @@ Store layout (only SHA-256 hashes of tokens are stored, so a store dump reveals 
 password, a token of 256 random bits needs no slow, salted hash)::
 
     lab:refresh:<sha256(token)>          hash  family, user, used ("0"/"1"), expires
-    lab:refresh-family:<family>          hash  user, revoked ("0"/"1"), reason, created
+    lab:refresh-family:<family>          hash  user, revoked ("0"/"1"), reason, created, issuer
     lab:user-refresh-families:<user>     set   the user's family IDs (for logout everywhere)
 
 Expiry is decided against the lab clock; the store's TTLs only clean up.
+
+``issuer`` names the system whose token endpoint a family belongs to: the lab's own
+(:data:`LAB_ISSUER`, chapter 3) or chapter 04's identity provider, which share one store. Each
+redeems and reports only its own families, so a provider's refresh token (bound to a client, maybe
+to a DPoP key) is an unknown token at the lab's endpoint, and the other way round.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from .store import key
 
 #: How long a refresh-token family may live after login (seconds).
 DEFAULT_LIFETIME = 24 * 3600
+#: The issuer of a family that names none: the lab's own token endpoint (chapter 3).
+LAB_ISSUER = "lab"
 
 
 class RefreshRejected(Exception):
@@ -58,9 +65,10 @@ def issue_refresh_token(
     family: str | None = None,
     expires: float | None = None,
     lifetime: int = DEFAULT_LIFETIME,
+    issuer: str = LAB_ISSUER,
 ) -> str:
     """A new refresh token for ``username``: in a new family (at login) or in ``family``
-    (at rotation, keeping the family's ``expires``)."""
+    (at rotation, keeping the family's ``expires`` and ``issuer``)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     pipe = store.pipeline(transaction=True)
@@ -75,6 +83,7 @@ def issue_refresh_token(
                 "reason": "",
                 "created": now,
                 "expires": expires,
+                "issuer": issuer,
             },
         )
         pipe.expire(family_key(family), int(lifetime) + 60)
@@ -90,21 +99,26 @@ def issue_refresh_token(
     return token
 
 
-def use_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> tuple[str, str]:
+def use_refresh_token(
+    store: redis.Redis, clock: LabClock, token: str, issuer: str = LAB_ISSUER
+) -> tuple[str, str]:
     """Rotate: consume ``token`` and return ``(username, new_token)`` of the same family.
 
     Raises :class:`RefreshRejected` for an unknown, expired or revoked token; for a token
     used before, it first revokes the whole family (reuse detection).
     """
-    record = consume_refresh_token(store, clock, token)
+    record = consume_refresh_token(store, clock, token, issuer)
     return record["user"], issue_refresh_token(
         store, clock, record["user"], family=record["family"], expires=float(record["expires"])
     )
 
 
-def consume_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> dict:
+def consume_refresh_token(
+    store: redis.Redis, clock: LabClock, token: str, issuer: str = LAB_ISSUER
+) -> dict:
     """Mark ``token`` used, once, and return its record (``family``, ``user``, ``expires``);
-    the caller issues the next token of the family. Raises like :func:`use_refresh_token`."""
+    the caller issues the next token of the family. Raises like :func:`use_refresh_token`; a
+    token of another ``issuer``'s family is unknown here, and left as it is."""
     tkey = token_key(token)
     with store.pipeline(transaction=True) as pipe:
         # WATCH makes "check it is unused, then mark it used" one atomic step: of two parallel
@@ -116,6 +130,8 @@ def consume_refresh_token(store: redis.Redis, clock: LabClock, token: str) -> di
                 if not record:
                     raise RefreshRejected("unknown refresh token (never issued, or cleaned up)")
                 family = pipe.hgetall(family_key(record["family"]))
+                if family and family.get("issuer", LAB_ISSUER) != issuer:
+                    raise RefreshRejected("unknown refresh token (never issued, or cleaned up)")
                 if not family or family.get("revoked") == "1":
                     raise RefreshRejected(
                         "the refresh token's family is revoked "
@@ -157,12 +173,15 @@ def revoke_user_families(store: redis.Redis, username: str, reason: str) -> int:
     return sum(revoke_family(store, f, reason) for f in store.smembers(user_families_key(username)))
 
 
-def refresh_token_state(store: redis.Redis, clock: LabClock, token: str) -> dict | None:
-    """What the store says about ``token`` (for introspection): None if it is not active."""
+def refresh_token_state(
+    store: redis.Redis, clock: LabClock, token: str, issuer: str = LAB_ISSUER
+) -> dict | None:
+    """What the store says about ``token`` (for introspection): None if it is not active, or
+    not ``issuer``'s."""
     record = store.hgetall(token_key(token))
     if not record or record["used"] == "1" or clock.now() >= float(record["expires"]):
         return None
     family = store.hgetall(family_key(record["family"]))
-    if not family or family.get("revoked") == "1":
+    if not family or family.get("revoked") == "1" or family.get("issuer", LAB_ISSUER) != issuer:
         return None
     return {"username": record["user"], "exp": int(float(record["expires"]))}

@@ -95,8 +95,9 @@ class Client(ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in self.scopes])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        """Exact string match (RFC 9700 section 2.1), except the port of a loopback IP redirect,
-        which a native app picks when it starts listening (RFC 8252 section 7.3)."""
+        """Exact string match (RFC 9700 section 2.1), except the port of a loopback IP redirect
+        registered without one, which a native app picks when it starts listening (RFC 8252
+        section 7.3). A URI registered with its port (the BFF's) keeps it."""
         if redirect_uri in self.redirect_uris:
             return True
         try:
@@ -108,6 +109,7 @@ class Client(ClientMixin):
             known = urlsplit(registered)
             if (
                 known.hostname == "127.0.0.1"
+                and known.port is None
                 and given.scheme == known.scheme == "http"
                 and given.netloc.startswith("127.0.0.1:")
                 and given.hostname == "127.0.0.1"

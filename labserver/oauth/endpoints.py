@@ -36,9 +36,10 @@ def find_token(server, token: str, hint: str | None) -> StoredToken | None:
     now = server.clock.now()
     if hint != "access_token" and len(token) < 200:
         record = server.store.hgetall(refresh_tokens.token_key(token))
-        if record:
-            grant = records.read_grant(server.store, record["family"])
-            family = server.store.hgetall(refresh_tokens.family_key(record["family"]))
+        grant = records.read_grant(server.store, record["family"]) if record else {}
+        family = server.store.hgetall(refresh_tokens.family_key(record["family"])) if record else {}
+        # Only this provider's own refresh tokens: the lab's (chapter 3) share the store.
+        if grant and family.get("issuer") == server.issuer:
             return StoredToken(
                 kind="refresh_token",
                 family=record["family"],
@@ -82,15 +83,18 @@ class Revocation(RevocationEndpoint):
 
 
 class Introspection(IntrospectionEndpoint):
-    """``POST /oauth2/introspect``: any registered client asks whether a token is active."""
+    """``POST /oauth2/introspect``: a confidential client asks whether a token is active.
 
-    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    Not a public client: its ``client_id`` alone proves nothing, and RFC 7662 section 2.1 asks
+    for authorization here, so that no one can probe which tokens exist (token scanning)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server, token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
-        return True  # every registered client may ask; unknown clients were refused already
+        return True  # every authenticated (confidential) client may ask
 
     def introspect_token(self, token):
         if token["kind"] == "refresh_token":

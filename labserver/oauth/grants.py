@@ -171,7 +171,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         # Consume it now, atomically, with chapter 3's rules: a token used before revokes its
         # family. Only then is a new pair issued.
         try:
-            refresh_tokens.consume_refresh_token(self.server.store, self.server.clock, old["token"])
+            refresh_tokens.consume_refresh_token(
+                self.server.store, self.server.clock, old["token"], self.server.issuer
+            )
         except refresh_tokens.RefreshRejected as exc:
             raise InvalidGrantError(str(exc)) from None
         check_one_audience(self.request.payload.scope or old.get_scope(), self.server.issuer)
@@ -304,6 +306,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise InvalidClientError(
                 description=f"the assertion may live at most {self.MAX_LIFETIME} s"
             )
+        if "nbf" in claims:  # RFC 7523 section 3 item 6: not to be accepted before nbf
+            problem = numeric_date_problem("nbf", claims["nbf"])
+            if problem:
+                raise InvalidClientError(description=safe(f"the assertion's {problem}"))
+            if claims["nbf"] > now + self.leeway:
+                raise InvalidClientError(description="the assertion is not valid yet (nbf)")
         if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 256:
             raise InvalidClientError(description="the assertion's jti must be a short string")
         if not self.validate_jti(claims, claims["jti"]):
@@ -324,7 +332,11 @@ def new_family_for(server, client, user, scope: str, jkt: str | None) -> tuple[s
     """A refresh token in a new family for this login, and the family's id, with the grant
     recorded next to it."""
     token = refresh_tokens.issue_refresh_token(
-        server.store, server.clock, user.username, lifetime=REFRESH_TOKEN_LIFETIME
+        server.store,
+        server.clock,
+        user.username,
+        lifetime=REFRESH_TOKEN_LIFETIME,
+        issuer=server.issuer,  # the lab's own token endpoint must not redeem it (chapter 3)
     )
     family = server.store.hget(refresh_tokens.token_key(token), "family")
     records.save_grant(

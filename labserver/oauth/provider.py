@@ -13,7 +13,7 @@ import base64
 
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
 
@@ -67,7 +67,8 @@ class LabAuthorizationServer(AuthorizationServer):
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """Authlib's client authentication, after refusing Basic credentials it cannot decode
-        (it would raise on base64 of non-UTF-8 bytes, or on non-ASCII base64)."""
+        (it would raise on base64 of non-UTF-8 bytes, or on non-ASCII base64), and with only
+        the one method the request presents (see :func:`presented_method`)."""
         header = request.headers.get("Authorization") or ""
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "basic":
@@ -79,6 +80,17 @@ class LabAuthorizationServer(AuthorizationServer):
                     description="the Basic credentials are not base64 of UTF-8 "
                     "'client_id:client_secret' (RFC 6749 section 2.3.1)",
                 ) from None
+        method = presented_method(request)
+        if method is not None:
+            if method not in methods:
+                raise InvalidClientError(
+                    status_code=401,
+                    description=f"this endpoint does not take {method}; it takes "
+                    + ", ".join(methods),
+                )
+            # Credentials that fail are refused, never ignored for another method (Authlib
+            # would go on to "none" and take the form's client_id instead).
+            methods = [method]
         return super().authenticate_client(request, methods, endpoint)
 
     def _save(self, token: dict, request) -> None:
@@ -167,6 +179,32 @@ class LabAuthorizationServer(AuthorizationServer):
             "authorization_response_iss_parameter_supported": True,
             "claims_supported": ["sub", "name", "iss", "aud", "exp", "iat", "nonce", "azp"],
         }
+
+
+def presented_method(request) -> str | None:
+    """The one client authentication method the request presents credentials for, or None
+    (a public client's bare ``client_id``). ``invalid_request`` for two (RFC 6749 section 2.3:
+    a client MUST NOT use more than one method in a request)."""
+    form = request.form
+    scheme = (request.headers.get("Authorization") or "").partition(" ")[0].lower()
+    presented = [
+        method
+        for method, present in (
+            ("client_secret_basic", scheme == "basic"),
+            (
+                "private_key_jwt",
+                bool(form.get("client_assertion") or form.get("client_assertion_type")),
+            ),
+            ("client_secret_post", bool(form.get("client_secret"))),
+        )
+        if present
+    ]
+    if len(presented) > 1:
+        raise InvalidRequestError(
+            f"the request authenticates the client in {len(presented)} ways "
+            f"({', '.join(presented)}): use one (RFC 6749 section 2.3)"
+        )
+    return presented[0] if presented else None
 
 
 class _Issuer(IssuerParameter):

@@ -85,6 +85,13 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
             ).claims
         except TokenRejected as exc:
             raise InvalidRequestError(safe(f"the subject_token is not usable: {exc}")) from None
+        if subject["sub"] == subject["client_id"]:
+            # RFC 9068 section 2.2: a client credentials token's sub is the client; it names no
+            # user, and an exchange acts on behalf of the subject's user (RFC 8693 section 1.1).
+            raise InvalidRequestError(
+                "the subject_token is a client's own token (sub = client_id): it names no user "
+                "to act on behalf of, so it cannot be exchanged"
+            )
         stored = records.read_access_token(server.store, subject["jti"])
         if records.access_token_revoked(server.store, subject["jti"], stored.get("grant")):
             raise InvalidRequestError("the subject_token was revoked")
