@@ -467,6 +467,31 @@ def test_a_revoked_access_token_still_works_at_the_apis_until_it_expires(fed, ap
     assert (expired.status_code, expired.json()["error"]) == (401, "invalid_token")
 
 
+def test_an_unknown_token_type_hint_is_ignored(fed, app):
+    """RFC 7009 / RFC 7662 section 2.1: a hint the server does not know may be ignored; the
+    token is looked up among every kind (Authlib answered 401 unsupported_token_type)."""
+    tokens = app.login("alice", PASSWORDS["alice"])
+    hinted = {"token": tokens["access_token"], "token_type_hint": "a-kind-of-its-own"}
+    answer = fed.idp.http.post("/oauth2/introspect", data=hinted, auth=ORDERS_SERVICE)
+    assert answer.status_code == 200 and answer.json()["active"] is True
+    hinted = {"token": tokens["refresh_token"], "token_type_hint": "x", "client_id": "mobile-app"}
+    assert fed.idp.http.post("/oauth2/revoke", data=hinted).status_code == 200
+    assert app.refresh(tokens["refresh_token"])["error"] == "invalid_grant"
+    missing = fed.idp.http.post(
+        "/oauth2/introspect", data={"token_type_hint": "x"}, auth=ORDERS_SERVICE
+    )
+    assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
+
+
+def test_a_response_mode_other_than_query_is_refused(fed, app):
+    """The provider offers response_mode=query only (its metadata says so): a form_post or
+    fragment request is refused before any login page, not answered in another way."""
+    for mode in ("form_post", "fragment", "web_message"):
+        request = app.authorization_request(extra={"response_mode": mode})
+        answer = app.browser.get(request.url, allow_redirects=False)
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request"), mode
+
+
 def test_a_client_cannot_revoke_another_clients_token(fed, app):
     tokens = app.login("alice", PASSWORDS["alice"])
     answer = fed.idp.http.post("/oauth2/revoke", data={"token": tokens["refresh_token"]}, auth=BFF)

@@ -8,6 +8,7 @@ token ends its whole grant (chapter 3's family).
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -65,10 +66,32 @@ def find_token(server, token: str, hint: str | None) -> StoredToken | None:
     )
 
 
-class Revocation(RevocationEndpoint):
+class IgnoreUnknownHints:
+    """RFC 7009 section 2.1 and RFC 7662 section 2.1: the server MAY ignore a
+    ``token_type_hint`` it does not know, and search all its tokens; Authlib answers 401
+    ``unsupported_token_type`` instead. Only a missing ``token`` is an error here."""
+
+    def check_params(self, request, client):
+        if "token" not in request.form:
+            raise InvalidRequestError("Missing 'token' (RFC 7009 / RFC 7662 section 2.1)")
+
+    def hint(self, request) -> str | None:
+        """The request's hint if it is one this server knows, else None (search everything)."""
+        hint = request.form.get("token_type_hint")
+        return hint if hint in self.SUPPORTED_TOKEN_TYPES else None
+
+
+class Revocation(IgnoreUnknownHints, RevocationEndpoint):
     """``POST /oauth2/revoke``: a client revokes one of its own tokens."""
 
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], self.hint(request))
+        if token and not token.check_client(client):
+            raise InvalidGrantError("this token was issued to another client")
+        return token
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server, token_string, token_type_hint)
@@ -82,13 +105,20 @@ class Revocation(RevocationEndpoint):
             )
 
 
-class Introspection(IntrospectionEndpoint):
+class Introspection(IgnoreUnknownHints, IntrospectionEndpoint):
     """``POST /oauth2/introspect``: a confidential client asks whether a token is active.
 
     Not a public client: its ``client_id`` alone proves nothing, and RFC 7662 section 2.1 asks
     for authorization here, so that no one can probe which tokens exist (token scanning)."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], self.hint(request))
+        if token and self.check_permission(token, client, request):
+            return token
+        return None
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server, token_string, token_type_hint)

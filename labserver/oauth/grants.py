@@ -82,6 +82,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "none"]
 
+    def validate_authorization_request(self):
+        mode = self.request.payload.data.get("response_mode")
+        if mode not in (None, "query"):
+            raise InvalidRequestError(
+                "response_mode must be 'query', the only one this provider offers "
+                "(response_modes_supported in its metadata)"
+            )
+        return super().validate_authorization_request()
+
     def validate_requested_scope(self):
         check_requested_scope(self.server, self.request.client, self.request.payload.scope)
 
