@@ -70,7 +70,7 @@ class CheckReport:
             head = f"{self.exercise} · all {self.total} checks pass ✓   ({self.module})"
         else:
             head = f"{self.exercise} · {self.passed} of {self.total} checks pass   ({self.module})"
-        lines = [head] + [f"  {'✓' if r.passed else '✗'} {r.doc}" for r in self.results]
+        lines = [head] + _result_lines(self.results)
         first = next((r for r in self.results if not r.passed), None)
         if first is not None:
             lines += ["", f"First to fix: {first.doc}"]
@@ -86,6 +86,39 @@ class CheckReport:
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(self.text())
+
+
+def _split_case(doc: str) -> tuple[str, str | None]:
+    """``"A rule holds. [case]"`` -> ``("A rule holds.", "case")`` (pytest's parametrized ids)."""
+    if doc.endswith("]") and " [" in doc:
+        base, case = doc[:-1].rsplit(" [", 1)
+        return base, case
+    return doc, None
+
+
+def _result_lines(results: list[CheckResult]) -> list[str]:
+    """One line per check; the cases of one parametrized check share a line, which says which
+    of its cases fail."""
+    groups: list[tuple[str, list[tuple[str | None, bool]]]] = []
+    for result in results:
+        base, case = _split_case(result.doc)
+        if case is not None and groups and groups[-1][0] == base and groups[-1][1][0][0]:
+            groups[-1][1].append((case, result.passed))
+        else:
+            groups.append((base, [(case, result.passed)]))
+    lines = []
+    for base, cases in groups:
+        failed = [case for case, passed in cases if not passed]
+        if len(cases) == 1:
+            case = f" [{cases[0][0]}]" if cases[0][0] is not None else ""
+            lines.append(f"  {'✗' if failed else '✓'} {base}{case}")
+        elif not failed:
+            lines.append(f"  ✓ {base} (all {len(cases)} cases)")
+        elif len(failed) == len(cases):
+            lines.append(f"  ✗ {base} ({len(cases)} cases)")
+        else:
+            lines.append(f"  ✗ {base} (fails for: {', '.join(failed)})")
+    return lines
 
 
 def exercises_folder(root: Path = ROOT) -> Path:

@@ -612,3 +612,33 @@ def test_ex17_to_ex19_wrong_answers_fail_their_checks(tmp_path, wrong):
     report = run_suite(exercise, str(folder))
     assert not report.error, report.error
     assert check_name in _failed(report), report.text()
+
+
+def test_a_parametrized_checks_cases_share_one_line_that_names_the_failing_ones():
+    from labserver.checking import CheckResult
+
+    def result(doc, outcome):
+        return CheckResult(test=doc, doc=doc, outcome=outcome)
+
+    report = CheckReport(
+        "ex99",
+        "exercises/ex99.py",
+        [
+            result("A rule holds. [a]", "passed"),
+            result("A rule holds. [b]", "failed"),
+            result("A rule holds. [c]", "failed"),
+            result("Another rule. [x]", "passed"),
+            result("Another rule. [y]", "passed"),
+            result("Alone. [only]", "failed"),
+            result("Plain.", "passed"),
+        ],
+    )
+    lines = report.text().splitlines()
+    assert lines[0] == "ex99 · 4 of 7 checks pass   (exercises/ex99.py)"
+    assert lines[1:5] == [
+        "  ✗ A rule holds. (fails for: b, c)",
+        "  ✓ Another rule. (all 2 cases)",
+        "  ✗ Alone. [only]",
+        "  ✓ Plain.",
+    ]
+    assert "First to fix: A rule holds. [b]" in lines
