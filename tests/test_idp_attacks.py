@@ -235,6 +235,7 @@ def test_an_id_token_for_several_audiences_needs_azp_naming_the_bff(fed):
     back = sign_in_at_idp(browser, start.headers["Location"])
     code = parse_qs(urlsplit(back).query)["code"][0]
     saved = fed.store.hgetall(f"lab:bff-login:{browser.cookies['bff-login']}")
+    saved.pop("started")
     tokens = client.redeem(code, PendingLogin(**saved), fed.url + "/bff/callback")
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     key = fed.idp.keys.current("RS256")
