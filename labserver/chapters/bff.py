@@ -474,9 +474,16 @@ def proxy(path: str):
         raise InvalidRequest("the proxy only forwards plain paths under /api/")
     session_id, record = _session(request, csrf=True)
     state = lab_state()
-    token, _ = token_for_session(
-        state.store, state.clock, session_id, _mint_for(session_id, record)
-    )
+    try:
+        token, _ = token_for_session(
+            state.store, state.clock, session_id, _mint_for(session_id, record)
+        )
+    except TimeoutError:
+        # Another request of this session is renewing (a slow provider): never present the
+        # refresh token a second time, which reuse detection would rightly take for theft.
+        raise ServiceUnavailable(
+            "another request of this session is still renewing its access token: try again"
+        ) from None
     body = None
     if request.method not in SAFE_METHODS and request.get_data(cache=True):
         body = json_body()  # relayed as JSON: NaN, lone surrogates and repeated keys refused
