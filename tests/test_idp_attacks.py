@@ -8,7 +8,7 @@ modules) are listed in the report of the branch that added this file, not repeat
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -194,3 +194,119 @@ def test_a_client_credentials_token_is_not_exchanged_as_if_for_a_user(fed):
     answer = token_request(fed, exchange_form(own, scope="billing:read"), ORDERS_SERVICE)
     assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
     assert "access_token" not in answer.json()
+
+
+# ---- the BFF, a confidential client (second pass) ----------------------------------------------
+
+
+def _bff_sign_in(fed):
+    from tests.test_bff import start_sign_in
+
+    return start_sign_in(fed)
+
+
+def test_a_bff_sign_in_older_than_its_timeout_on_the_lab_clock_is_refused(fed):
+    """The pre-login record (state, nonce, verifier) lives LOGIN_TIMEOUT seconds. The embedded
+    store expires it on lab time, a real Redis on real seconds: on Redis a sign-in started an
+    hour ago (lab time) was still finished. The lab clock rules every time decision; an old
+    state is a stale login transaction (RFC 6749 section 10.12: bound to this user agent, for
+    this request only)."""
+    from tests.test_bff import sign_in_at_idp
+
+    browser, start, _ = _bff_sign_in(fed)
+    fed.clock.advance(600 + 1)
+    back = sign_in_at_idp(browser, start.headers["Location"])
+    r = browser.get(back, allow_redirects=False)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert "bff" not in browser.cookies
+
+
+def test_an_id_token_for_several_audiences_needs_azp_naming_the_bff(fed):
+    """OpenID Connect Core section 3.1.3.7 items 3-5: with several audiences, azp must be
+    present and be the client's id; an ID token whose azp names another client is not the
+    BFF's, even when its aud lists the BFF."""
+    import jwt
+
+    from labserver.oauth.bff_client import ConfidentialClient, LoginRefused, PendingLogin
+    from tests.test_bff import sign_in_at_idp
+
+    client = ConfidentialClient(fed.idp.url, clock=fed.clock)
+    browser, start, params = _bff_sign_in(fed)
+    back = sign_in_at_idp(browser, start.headers["Location"])
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    saved = fed.store.hgetall(f"lab:bff-login:{browser.cookies['bff-login']}")
+    saved.pop("started")
+    tokens = client.redeem(code, PendingLogin(**saved), fed.url + "/bff/callback")
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    key = fed.idp.keys.current("RS256")
+
+    def signed(**change):
+        body = {k: v for k, v in {**claims, **change}.items() if v is not None}
+        token = jwt.encode(body, key.signing_key, algorithm="RS256", headers={"kid": key.kid})
+        return {**tokens, "id_token": token}
+
+    assert client.id_token_claims(signed(), params["nonce"])["sub"] == "alice"
+    for change in (
+        {"aud": ["bff", "mobile-app"], "azp": None},
+        {"aud": ["bff", "mobile-app"], "azp": "mobile-app"},
+        {"azp": "mobile-app"},
+    ):
+        with pytest.raises(LoginRefused) as caught:
+            client.id_token_claims(signed(**change), params["nonce"])
+        assert "azp" in str(caught.value), change
+
+
+def test_a_renewal_held_too_long_by_another_request_is_a_503(fed, monkeypatch):
+    """Two requests of one session near expiry: the second waits for the first's renewal (a
+    lock, so one refresh token is never presented twice). If the provider is slow and the
+    wait runs out, the answer is a 503 (try again), not a 500."""
+    from labserver import bff
+    from labserver.session_records import session_key
+    from tests.test_bff import CSRF, idp_login
+
+    browser, _ = idp_login(fed)
+    session_id = browser.cookies["bff"]
+    fed.clock.advance(300 - 30 + 1)  # inside the refresh margin: this request must renew
+    monkeypatch.setattr(bff._session_lock, "WAIT", 0.05)
+    fed.store.set(f"lab:bff-lock:{session_id}", "another-request", px=60_000)
+    try:
+        r = browser.get("/bff/api/orders", headers=CSRF)
+    finally:
+        fed.store.delete(f"lab:bff-lock:{session_id}")
+    assert (r.status_code, r.json()["error"]) == (503, "service_unavailable"), r.text
+    assert fed.store.hget(session_key(session_id), "refresh_token"), "the session survives"
+    assert browser.get("/bff/api/orders", headers=CSRF).status_code == 200
+
+
+# ---- token exchange (second pass) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "resource", ["http://127.0.0.1:1/unknown", "orders"], ids=["unknown", "another-api"]
+)
+def test_audience_and_resource_that_disagree_are_invalid_target(fed, app, resource):
+    """RFC 8693 section 2.2.2: invalid_target when the server cannot issue a token for a
+    target the audience or resource names. Both given, the resource was ignored, and a token
+    came back for the audience alone."""
+    tokens = app.login("alice", PASSWORDS["alice"], scope="openid orders:read orders:write")
+    resource = fed.orders.url if resource == "orders" else resource
+    form = exchange_form(tokens["access_token"], resource=resource)
+    answer = token_request(fed, form, ORDERS_SERVICE)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_target"), answer.text
+    assert "access_token" not in answer.json()
+    agreeing = exchange_form(tokens["access_token"], resource=fed.billing.url)
+    assert token_request(fed, agreeing, ORDERS_SERVICE).status_code == 200
+
+
+# ---- totality: outages in the middle of a flow -------------------------------------------------
+
+
+def test_paying_with_the_store_down_is_a_503_not_a_502(fed, app):
+    """Orders verifies the user's token alone, then asks the provider for a billing token; the
+    store is down, the provider answers 503. A missing store fails closed with 503 all the way
+    back (the provider did not refuse the exchange; it could not decide it)."""
+    tokens = app.login("bob", PASSWORDS["bob"], scope="openid orders:read orders:write")
+    with fed.store_outage():
+        r = fed.orders.http.post("/orders/B-2001/pay", headers=bearer(tokens["access_token"]))
+    assert r.status_code == 503, r.text
+    assert "store" in r.json()["error_description"]

@@ -287,7 +287,9 @@ def start_login():
         raise ServiceUnavailable(str(exc)) from None
     store, login_id = lab_state().store, secrets.token_urlsafe(32)
     pipe = store.pipeline(transaction=True)
-    pipe.hset(key("bff-login", login_id), mapping=login.as_record())
+    # The start time too: a real Redis expires the record on real seconds, the lab on its clock.
+    record = {**login.as_record(), "started": lab_state().clock.now()}
+    pipe.hset(key("bff-login", login_id), mapping=record)
     pipe.expire(key("bff-login", login_id), LOGIN_TIMEOUT)
     pipe.execute()
     response = redirect(url, code=302)
@@ -316,6 +318,12 @@ def callback():
             "no sign-in is in progress in this browser (it expired, was used, or was never "
             "started here): start again at /bff/login"
         )
+    started = saved.pop("started", "")
+    if not _is_recent(started):
+        raise InvalidRequest(
+            f"this sign-in was started more than {LOGIN_TIMEOUT} s ago (lab clock): start again "
+            "at /bff/login"
+        )
     login = PendingLogin(**saved)
     try:
         code = client.check_redirect(request.args.to_dict(), login)
@@ -334,6 +342,14 @@ def callback():
     response.set_cookie(_cookie_name(request), session_id, **cookie_attributes(request))
     response.delete_cookie(_login_cookie_name(request), **cookie_attributes(request))
     return response
+
+
+def _is_recent(started: str) -> bool:
+    """Whether a sign-in started at ``started`` (lab seconds) is within LOGIN_TIMEOUT."""
+    try:
+        return 0 <= lab_state().clock.now() - float(started) <= LOGIN_TIMEOUT
+    except ValueError:
+        return False
 
 
 @bp.post("/bff/login")
@@ -458,9 +474,16 @@ def proxy(path: str):
         raise InvalidRequest("the proxy only forwards plain paths under /api/")
     session_id, record = _session(request, csrf=True)
     state = lab_state()
-    token, _ = token_for_session(
-        state.store, state.clock, session_id, _mint_for(session_id, record)
-    )
+    try:
+        token, _ = token_for_session(
+            state.store, state.clock, session_id, _mint_for(session_id, record)
+        )
+    except TimeoutError:
+        # Another request of this session is renewing (a slow provider): never present the
+        # refresh token a second time, which reuse detection would rightly take for theft.
+        raise ServiceUnavailable(
+            "another request of this session is still renewing its access token: try again"
+        ) from None
     body = None
     if request.method not in SAFE_METHODS and request.get_data(cache=True):
         body = json_body()  # relayed as JSON: NaN, lone surrogates and repeated keys refused

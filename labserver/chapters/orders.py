@@ -100,6 +100,17 @@ def list_orders():
     return jsonify(sub=claims["sub"], client_id=claims["client_id"], orders=orders)
 
 
+def _unavailable(answer: requests.Response, what: str) -> None:
+    """A 503 from the next hop (its store, or its own dependency, is down) stays a 503 here:
+    it could not decide, which is not a refusal (a 502 would say it answered wrongly)."""
+    if answer.status_code == 503:
+        try:
+            why = str(answer.json().get("error_description", ""))[:200]
+        except (ValueError, AttributeError):
+            why = ""
+        raise ServiceUnavailable(f"{what}: {why}" if why else what)
+
+
 @bp.post("/orders/<order_id>/pay")
 def pay(order_id: str):
     """Pay one of the caller's orders: exchange the user's token for one billing accepts,
@@ -130,6 +141,7 @@ def pay(order_id: str):
         raise ServiceUnavailable(
             f"orders cannot reach the identity provider for a billing token ({type(exc).__name__})"
         ) from None
+    _unavailable(exchanged, "the identity provider cannot issue a billing token now")
     if exchanged.status_code != 200:
         raise BadGateway(f"the token exchange was refused: {exchanged.text[:300]}")
     billing_token = exchanged.json()["access_token"]
@@ -142,6 +154,7 @@ def pay(order_id: str):
         )
     except requests.RequestException as exc:
         raise ServiceUnavailable(f"orders cannot reach billing ({type(exc).__name__})") from None
+    _unavailable(charged, "billing cannot take the charge now")
     if charged.status_code != 200:
         raise BadGateway(f"billing refused the charge: {charged.text[:300]}")
     lab_state().store.sadd(_paid_key(claims["sub"]), order[0])

@@ -207,8 +207,9 @@ class ConfidentialClient:
 
     def id_token_claims(self, tokens: dict, nonce: str) -> dict:
         """The ID token's claims, once every rule holds: signature by a key of the provider's
-        JWKS (the algorithm is the key's, never the token's), ``iss``, ``aud`` = ``bff``,
-        ``nonce`` of this login, ``exp`` and ``iat`` on the lab clock, ``at_hash``."""
+        JWKS (the algorithm is the key's, never the token's), ``iss``, ``aud`` = ``bff``
+        (and ``azp`` = ``bff`` when present or when ``aud`` lists others), ``nonce`` of this
+        login, ``exp`` and ``iat`` on the lab clock, ``at_hash``."""
         token = tokens.get("id_token")
         if not isinstance(token, str):
             raise LoginRefused("the token response has no ID token (was openid asked for?)")
@@ -236,6 +237,12 @@ class ConfidentialClient:
             )
         except jwt.PyJWTError as exc:
             raise LoginRefused(f"the ID token is not acceptable: {exc}") from None
+        several = isinstance(claims["aud"], list) and len(claims["aud"]) > 1
+        if (several or "azp" in claims) and claims.get("azp") != CLIENT_ID:
+            raise LoginRefused(
+                f"the ID token's azp is {str(claims.get('azp'))[:40]!r}, not {CLIENT_ID!r}: with "
+                "several audiences it must name this client (OpenID Connect Core 3.1.3.7)"
+            )
         now = self.clock.now()
         if claims["exp"] + ID_TOKEN_LEEWAY <= now:
             raise LoginRefused("the ID token has expired")

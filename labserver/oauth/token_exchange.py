@@ -123,10 +123,19 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
 
     def _audience(self, client, form) -> str:
         audience = form.get("audience")
-        if not audience and form.get("resource"):
-            audience = self.server.audience_of_resource(form["resource"])
-            if audience is None:  # RFC 8693 section 2.2.2: a target the server does not know
+        if form.get("resource"):
+            named = self.server.audience_of_resource(form["resource"])
+            if named is None:  # RFC 8693 section 2.2.2: a target the server does not know
                 raise InvalidTarget(safe(f"no API is at the resource {form['resource'][:80]!r}"))
+            if audience and audience != named:
+                # One token, one API: never silently drop one of the two targets asked for.
+                raise InvalidTarget(
+                    safe(
+                        f"audience {audience[:40]!r} and resource (the {named} API) name two "
+                        "targets; a token is for one API"
+                    )
+                )
+            audience = named
         if not audience:
             raise InvalidRequestError("Missing 'audience' (or 'resource'): which API is it for?")
         if audience not in client.exchange_audiences:
