@@ -68,7 +68,12 @@ def token_for_session(
 class _session_lock:
     """A short lock on one session in the store (SET NX), released only by its holder."""
 
-    WAIT, HOLD = 5.0, 10_000  # seconds to wait for it; milliseconds it lasts if a holder dies
+    # Seconds to wait for it; milliseconds it lasts if a holder dies. HOLD outlives the slowest
+    # renewal (connect and read timeouts of 10 s each): a lock that expired under a holder still
+    # waiting for the provider would let a second request send the same refresh token, and reuse
+    # detection would then revoke the user's whole family.
+    WAIT, HOLD = 5.0, 30_000
+    RENEWAL_TIMEOUT = 20.0  # seconds a renewal may take at most (two 10 s timeouts)
 
     def __init__(self, store: redis.Redis, session_id: str) -> None:
         self.store, self.name, self.me = store, key("bff-lock", session_id), secrets.token_hex(8)

@@ -102,3 +102,21 @@ def lab(redis_url, clock):
     assert lab.crashes == [], "the lab answered a request with a 500"
     if redis_url:
         delete_lab_keys(lab.store)
+
+
+@pytest.fixture(scope="module")
+def fed():
+    """Chapter 04's systems, shared by one test module: a lab with its identity provider and
+    the orders and billing APIs, on a frozen clock (on Redis when ``REDIS_URL`` is set)."""
+    from tests.federation_helpers import run_federation
+
+    yield from run_federation(REDIS_URL)
+
+
+@pytest.fixture
+def no_crashes(fed):
+    """After the test, no system of ``fed`` recorded a crash (each would have been a 500)."""
+    from tests.federation_helpers import assert_no_crashes
+
+    yield
+    assert_no_crashes(fed)

@@ -548,3 +548,12 @@ def test_garbage_with_a_genuine_sign_in_is_a_4xx_json(fed):
         url = "/bff/callback?" + query.format(state=params["state"], iss=fed.idp.url)
         r = browser.get(url, allow_redirects=False)
         assert r.status_code == 400 and r.json()["error"] in ("invalid_request",), r.text
+
+
+def test_the_renewal_lock_outlives_the_slowest_renewal():
+    """A lock that expired while its holder still waited for the provider would let a second
+    request send the same refresh token (and reuse detection would revoke the family)."""
+    from labserver.bff import _session_lock
+    from labserver.oauth import bff_client
+
+    assert _session_lock.HOLD / 1000 > _session_lock.RENEWAL_TIMEOUT >= 2 * bff_client.TIMEOUT

@@ -15,18 +15,15 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from labserver import PASSWORDS
 from labserver.oauth.native_app import FlowError, NativeApp, redirect_params
-from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     BFF,
     ORDERS_SERVICE,
-    assert_no_crashes,
     at_hash,
     authorize_url,
     bearer,
     claims_of,
     reports_assertion,
     reports_form,
-    run_federation,
     service_token,
     token_request,
     verify,
@@ -35,15 +32,8 @@ from tests.federation_helpers import (
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-@pytest.fixture(scope="module")
-def fed():
-    yield from run_federation(REDIS_URL)
-
-
-@pytest.fixture(autouse=True)
-def no_crashes(fed):
-    yield
-    assert_no_crashes(fed)
+#: Every test here ends by checking that no system recorded a crash (each would have been a 500).
+pytestmark = pytest.mark.usefixtures("no_crashes")
 
 
 @pytest.fixture

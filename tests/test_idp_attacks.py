@@ -15,28 +15,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from labserver import PASSWORDS, refresh_tokens
 from labserver.oauth.native_app import NativeApp
-from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     ORDERS_SERVICE,
-    assert_no_crashes,
     bearer,
     exchange_form,
     reports_assertion,
     reports_form,
-    run_federation,
     token_request,
 )
 
-
-@pytest.fixture(scope="module")
-def fed():
-    yield from run_federation(REDIS_URL)
-
-
-@pytest.fixture(autouse=True)
-def no_crashes(fed):
-    yield
-    assert_no_crashes(fed)
+#: Every test here ends by checking that no system recorded a crash (each would have been a 500).
+pytestmark = pytest.mark.usefixtures("no_crashes")
 
 
 @pytest.fixture

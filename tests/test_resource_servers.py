@@ -13,10 +13,8 @@ from jwt.algorithms import ECAlgorithm
 from labserver import PASSWORDS
 from labserver.oauth import dpop
 from labserver.oauth.native_app import NativeApp
-from tests.conftest import REDIS_URL
 from tests.federation_helpers import (
     ORDERS_SERVICE,
-    assert_no_crashes,
     bearer,
     claims_of,
     exchange_form,
@@ -26,16 +24,8 @@ from tests.federation_helpers import (
     verify,
 )
 
-
-@pytest.fixture(scope="module")
-def fed():
-    yield from run_federation(REDIS_URL)
-
-
-@pytest.fixture(autouse=True)
-def no_crashes(fed):
-    yield
-    assert_no_crashes(fed)
+#: Every test here ends by checking that no system recorded a crash (each would have been a 500).
+pytestmark = pytest.mark.usefixtures("no_crashes")
 
 
 @pytest.fixture
