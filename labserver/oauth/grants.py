@@ -18,6 +18,7 @@ What is Authlib's and what is ours:
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from authlib.oauth2.rfc6749 import grants, scope_to_list
@@ -47,6 +48,10 @@ from .tokens import (
     audience_for,
 )
 
+#: RFC 7636 section 4.1 (the verifier) and 4.2 (an S256 challenge: 32 bytes in base64url).
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}")
+
 
 class StrictCodeChallenge(CodeChallenge):
     """PKCE (RFC 7636) with ``S256`` only, required of every client at the authorization
@@ -66,12 +71,23 @@ class StrictCodeChallenge(CodeChallenge):
                 "'code_challenge_method' must be 'S256': 'plain' (or none, which means plain) "
                 "would let whoever sees the authorization request redeem the code"
             )
+        if not S256_CHALLENGE.fullmatch(data["code_challenge"]):
+            raise InvalidRequestError(
+                "'code_challenge' must be 43 base64url characters, the SHA-256 of the verifier"
+            )
         return super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant, result):
-        if not grant.request.form.get("code_verifier"):
+        verifier = grant.request.form.get("code_verifier")
+        if not verifier:
             raise InvalidRequestError(
                 "Missing 'code_verifier': the code was issued for a PKCE challenge"
+            )
+        # Authlib's pattern (re.match with $) lets a trailing newline through.
+        if not CODE_VERIFIER.fullmatch(verifier):
+            raise InvalidRequestError(
+                "'code_verifier' must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 "
+                "section 4.1)"
             )
         return super().validate_code_verifier(grant, result)
 

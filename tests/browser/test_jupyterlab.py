@@ -216,7 +216,7 @@ def run_all(page, lab: JupyterLab, notebook: str, url_path: str | None = None):
     assert notebook in page.url
     panel = page.locator(".jp-NotebookPanel:visible")
     playwright.expect(page.locator(".lm-TabBar-tab.jp-mod-current")).to_contain_text(notebook[:12])
-    page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60_000)
+    page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=120_000)
     prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt")
     # Seen here about one run in five: the status bar says Idle, Run All queues every cell, and
     # the kernel never runs them (the first requests are lost while the kernel's connection is
