@@ -623,6 +623,14 @@ def test_fuzz_one_character_changed(position, char):
     _survives(changed)
 
 
+@pytest.mark.parametrize("kty", [[], {}, ["EC"], 1.5, None])
+def test_a_thumbprint_of_a_jwk_whose_kty_is_not_a_string_is_refused(kty):
+    """Found by the fuzz below: ``{"kty": []}`` was a TypeError (a list cannot be a dict key)."""
+    with pytest.raises(DPoPError) as caught:
+        jwk_thumbprint({"kty": kty})
+    assert caught.value.rule == "invalid_key"
+
+
 @FUZZ
 @given(_json_values())
 def test_fuzz_thumbprints(jwk):

@@ -141,7 +141,7 @@ def jwk_thumbprint(jwk: dict) -> str:
         raise DPoPError("invalid_key", f"a JWK is a JSON object, not {_shown(jwk)}")
     _refuse_private(jwk)
     kty = jwk.get("kty")
-    if kty not in THUMBPRINT_MEMBERS:
+    if not isinstance(kty, str) or kty not in THUMBPRINT_MEMBERS:
         raise DPoPError(
             "invalid_key", f"kty must be one of EC, OKP, RSA (public keys), not {_shown(kty)}"
         )
