@@ -73,7 +73,6 @@ class _session_lock:
     # waiting for the provider would let a second request send the same refresh token, and reuse
     # detection would then revoke the user's whole family.
     WAIT, HOLD = 5.0, 30_000
-    RENEWAL_TIMEOUT = 20.0  # seconds a renewal may take at most (two 10 s timeouts)
 
     def __init__(self, store: redis.Redis, session_id: str) -> None:
         self.store, self.name, self.me = store, key("bff-lock", session_id), secrets.token_hex(8)

@@ -186,9 +186,16 @@ def bearer_challenge(
 
     Without ``error`` it is the bare challenge RFC 6750 asks for when no token was sent.
     """
-    parts = [f'realm="{realm}"']
+    return challenge("Bearer", f'realm="{realm}"', error, description)
+
+
+def challenge(scheme: str, first: str, error: str | None, description: str | None) -> str:
+    """``<scheme> <first>, error="...", error_description="..."`` (RFC 6750 section 3, which
+    RFC 9449 section 7.1 follows for DPoP); the description keeps to RFC 6750's characters, the
+    others becoming "?"."""
+    parts = [first]
     if error:
         parts.append(f'error="{error}"')
     if description:
         parts.append(f'error_description="{_NOT_ALLOWED_IN_DESCRIPTION.sub("?", description)}"')
-    return "Bearer " + ", ".join(parts)
+    return f"{scheme} " + ", ".join(parts)

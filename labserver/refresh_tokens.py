@@ -69,6 +69,28 @@ def issue_refresh_token(
 ) -> str:
     """A new refresh token for ``username``: in a new family (at login) or in ``family``
     (at rotation, keeping the family's ``expires`` and ``issuer``)."""
+    return issue_refresh_token_and_family(
+        store,
+        clock,
+        username,
+        family=family,
+        expires=expires,
+        lifetime=lifetime,
+        issuer=issuer,
+    )[0]
+
+
+def issue_refresh_token_and_family(
+    store: redis.Redis,
+    clock: LabClock,
+    username: str,
+    *,
+    family: str | None = None,
+    expires: float | None = None,
+    lifetime: int = DEFAULT_LIFETIME,
+    issuer: str = LAB_ISSUER,
+) -> tuple[str, str]:
+    """As :func:`issue_refresh_token`, and the family's ID (new at login)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     pipe = store.pipeline(transaction=True)
@@ -96,7 +118,7 @@ def issue_refresh_token(
     )
     pipe.expire(token_key(token), ttl)
     pipe.execute()
-    return token
+    return token, family
 
 
 def use_refresh_token(

@@ -556,4 +556,4 @@ def test_the_renewal_lock_outlives_the_slowest_renewal():
     from labserver.bff import _session_lock
     from labserver.oauth import bff_client
 
-    assert _session_lock.HOLD / 1000 > _session_lock.RENEWAL_TIMEOUT >= 2 * bff_client.TIMEOUT
+    assert _session_lock.HOLD / 1000 > 2 * bff_client.TIMEOUT  # a connect and a read timeout

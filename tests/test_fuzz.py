@@ -157,14 +157,42 @@ RAW_HEADERS = (
 )
 
 
-def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
-    """The bytes a browser or an attacker may send in headers, through the real HTTP server
-    (which decodes headers as latin-1) to every route."""
+def raw_status(
+    url: str,
+    method: str,
+    path: bytes,
+    header: bytes,
+    body: bytes = b"{}",
+    content_type: bytes = b"",
+) -> int:
+    """The status a server at ``url`` answers to one hand-written HTTP/1.1 request carrying the
+    raw ``header`` line(s) (bytes no HTTP client library would send)."""
     import socket
     from urllib.parse import urlsplit
 
+    address = urlsplit(url)
+    raw = (
+        method.encode()
+        + b" "
+        + path
+        + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + header
+        + (b"\r\nContent-Type: " + content_type if content_type else b"")
+        + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        + body
+    )
+    with socket.create_connection((address.hostname, address.port), timeout=10) as s:
+        s.sendall(raw)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ")[1])
+
+
+def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
+    """The bytes a browser or an attacker may send in headers, through the real HTTP server
+    (which decodes headers as latin-1) to every route."""
     lab = start_lab(redis_url="", clock=clock_module, replace=False, vulnerable=True)
-    address = urlsplit(lab.url)
     statuses = []
     try:
         rng = random.Random(SEED)
@@ -173,20 +201,7 @@ def test_non_ascii_header_bytes_over_real_http(issuer, clock_module):
                 continue
             for header in RAW_HEADERS:
                 path = fill_path(rule, rng).encode()
-                raw = (
-                    method.encode()
-                    + b" "
-                    + path
-                    + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    + header
-                    + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-                )
-                with socket.create_connection((address.hostname, address.port), timeout=10) as s:
-                    s.sendall(raw)
-                    answer = b""
-                    while chunk := s.recv(65536):
-                        answer += chunk
-                statuses.append((int(answer.split(b" ")[1]), method, path))
+                statuses.append((raw_status(lab.url, method, path, header), method, path))
     finally:
         lab.stop()
     server_errors = [s for s in statuses if s[0] >= 500]
@@ -334,36 +349,20 @@ def test_no_input_to_the_identity_provider_or_its_apis_gets_a_5xx(role, rule, me
 
 def test_non_ascii_header_bytes_reach_the_provider_and_its_apis_over_real_http():
     """As :func:`test_non_ascii_header_bytes_over_real_http`, for chapter 04's three apps."""
-    import socket
-    from urllib.parse import urlsplit
-
     from labserver.clock import LabClock
 
     lab = start_lab(redis_url="", clock=LabClock.frozen(), identity_provider=True, replace=False)
     systems = {"identity-provider": lab.idp, "orders": lab.orders, "billing": lab.billing}
     extra = (b"DPoP: \xff\xfe", b"Authorization: DPoP \xc3\xa9\r\nDPoP: \xc3")
+    form = b"application/x-www-form-urlencoded"
     statuses = []
     try:
         rng = random.Random(SEED)
         for role, rule, method in FEDERATION_RULES:
-            address = urlsplit(systems[role].url)
             for header in RAW_HEADERS + extra:
                 path = fill_path(rule, rng).encode()
-                raw = (
-                    method.encode()
-                    + b" "
-                    + path
-                    + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    + header
-                    + b"\r\nContent-Type: application/x-www-form-urlencoded"
-                    + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\na="
-                )
-                with socket.create_connection((address.hostname, address.port), timeout=10) as s:
-                    s.sendall(raw)
-                    answer = b""
-                    while chunk := s.recv(65536):
-                        answer += chunk
-                statuses.append((int(answer.split(b" ")[1]), role, method, path))
+                status = raw_status(systems[role].url, method, path, header, b"a=", form)
+                statuses.append((status, role, method, path))
     finally:
         lab.stop()
     server_errors = [s for s in statuses if s[0] >= 500]

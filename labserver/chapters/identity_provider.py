@@ -28,7 +28,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..app import lab_state
 from ..config import Option
-from ..http_errors import InvalidRequest, ServiceUnavailable
+from ..http_errors import InvalidRequest
 from ..oauth import dpop
 from ..oauth.clients import registered_clients
 from ..oauth.errors import is_description_refusal
@@ -266,5 +266,4 @@ def _login_page(grant, problem: str = "", status: int = 200) -> Response:
 
 def init_app(app) -> None:
     if not isinstance(app.config["IDP_APIS"], dict):
-        raise ServiceUnavailable("IDP_APIS must map API names to URLs")
-    json.dumps(app.config["IDP_REPORTS_JWKS"])  # must be JSON, as a JWKS is
+        raise TypeError("IDP_APIS must map API names to URLs")

@@ -64,9 +64,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.utils import base64url_decode, base64url_encode
 
-from .. import strict_json
+from .. import http_errors, strict_json
 from ..access_tokens import _shown, numeric_date_problem
-from ..http_errors import _NOT_ALLOWED_IN_DESCRIPTION
 
 PROOF_TYPE = "dpop+jwt"
 #: Asymmetric only: a proof is checked with the key it carries, so a shared secret makes no sense.
@@ -537,12 +536,7 @@ def dpop_challenge(
     """A ``WWW-Authenticate`` value for the DPoP scheme (RFC 9449 section 7.1), e.g.
     ``DPoP algs="ES256 EdDSA RS256 PS256", error="invalid_dpop_proof", error_description="..."``;
     the description keeps to RFC 6750's characters (others become "?")."""
-    parts = [f'algs="{" ".join(algs)}"']
-    if error:
-        parts.append(f'error="{error}"')
-    if description:
-        parts.append(f'error_description="{_NOT_ALLOWED_IN_DESCRIPTION.sub("?", description)}"')
-    return "DPoP " + ", ".join(parts)
+    return http_errors.challenge("DPoP", f'algs="{" ".join(algs)}"', error, description)
 
 
 def _b64(data: bytes) -> str:

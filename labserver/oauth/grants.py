@@ -182,7 +182,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not record:
             return None
         grant = records.read_grant(server.store, record["family"])
-        return RefreshToken(token=refresh_token, family=record["family"], **grant)
+        return RefreshToken(
+            grant, token=refresh_token, family=record["family"], expires=record["expires"]
+        )
 
     def validate_token_request(self):
         super().validate_token_request()
@@ -356,14 +358,13 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 def new_family_for(server, client, user, scope: str, jkt: str | None) -> tuple[str, str]:
     """A refresh token in a new family for this login, and the family's id, with the grant
     recorded next to it."""
-    token = refresh_tokens.issue_refresh_token(
+    token, family = refresh_tokens.issue_refresh_token_and_family(
         server.store,
         server.clock,
         user.username,
         lifetime=REFRESH_TOKEN_LIFETIME,
         issuer=server.issuer,  # the lab's own token endpoint must not redeem it (chapter 3)
     )
-    family = server.store.hget(refresh_tokens.token_key(token), "family")
     records.save_grant(
         server.store,
         family,

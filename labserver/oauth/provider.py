@@ -101,13 +101,8 @@ class LabAuthorizationServer(AuthorizationServer):
             old = getattr(request, "refresh_token", None)
             if old is not None:  # rotation: the next token of the same family
                 grant = old["family"]
-                family = self.store.hgetall(refresh_tokens.family_key(grant))
                 token["refresh_token"] = refresh_tokens.issue_refresh_token(
-                    self.store,
-                    self.clock,
-                    old["user"],
-                    family=grant,
-                    expires=float(family.get("expires") or self.clock.now()),
+                    self.store, self.clock, old["user"], family=grant, expires=float(old["expires"])
                 )
             else:  # a login: a new family, the grant
                 token["refresh_token"], grant = new_family_for(

@@ -91,7 +91,7 @@ def read_code(store: redis.Redis, code: str) -> AuthorizationCode | None:
     return AuthorizationCode(record, code=code) if record else None
 
 
-def mark_code_used(store: redis.Redis, code: str, grant: str = "") -> bool:
+def mark_code_used(store: redis.Redis, code: str) -> bool:
     """Mark ``code`` exchanged, atomically: True for the first caller only."""
     ckey = _code_key(code)
     with store.pipeline(transaction=True) as pipe:
@@ -102,7 +102,7 @@ def mark_code_used(store: redis.Redis, code: str, grant: str = "") -> bool:
                     pipe.unwatch()
                     return False
                 pipe.multi()
-                pipe.hset(ckey, mapping={"used": 1, "grant": grant})
+                pipe.hset(ckey, "used", 1)
                 pipe.execute()
                 return True
             except redis.WatchError:
@@ -116,8 +116,10 @@ def link_code_to_grant(store: redis.Redis, code: str, grant: str) -> None:
 
 def save_grant(store: redis.Redis, family: str, record: dict, lifetime: int) -> None:
     """Remember who a refresh-token family belongs to, and with which scopes."""
-    store.hset(grant_key(family), mapping={k: "" if v is None else v for k, v in record.items()})
-    store.expire(grant_key(family), int(lifetime) + 60)
+    pipe = store.pipeline(transaction=True)
+    pipe.hset(grant_key(family), mapping={k: "" if v is None else v for k, v in record.items()})
+    pipe.expire(grant_key(family), int(lifetime) + 60)
+    pipe.execute()
 
 
 def read_grant(store: redis.Redis, family: str) -> dict:

@@ -59,7 +59,6 @@ class LabTokenGenerator(BearerTokenGenerator):
         self.keys = keys
         self.issuer = issuer
         self.clock = clock
-        self.last_claims: dict | None = None
 
     def expires_in_for(self, client, grant_type: str) -> int:
         return getattr(g, "token_lifetime", None) or ACCESS_TOKEN_LIFETIME
