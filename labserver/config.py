@@ -41,8 +41,9 @@ CORE_OPTIONS = (
     Option(
         "APP_ROLE",
         "lab",
-        "Which system this app is: 'lab' (the chapters' API), 'identity-provider', 'orders' or "
-        "'billing' (chapter 04's separate systems). Each chapter module says where it belongs.",
+        "Which system this app is: 'lab' (the chapters' API), 'identity-provider', 'orders', "
+        "'billing' (chapter 04's separate systems) or 'attacker' "
+        "(chapter 07's other site). Each chapter module says where it belongs.",
     ),
 )
 

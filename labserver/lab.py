@@ -78,6 +78,8 @@ class Lab:
             state.tls_cert = str(tls.cert_path)
         self._clients: list[LabHTTP] = []
         self._federation = None
+        self._attacker: Lab | None = None
+        self._browsers: list = []
         self.http: LabHTTP = self.client()
 
     def client(self, name: str | None = None) -> LabHTTP:
@@ -115,6 +117,32 @@ class Lab:
         """The billing API, which trusts the identity provider."""
         return self.federation.billing
 
+    def browser(self, *, third_party_cookies: bool = False):
+        """A headless Chromium profile with an empty cookie jar, pointed at this lab
+        (chapter 07): :class:`~labserver.browser.control.LabBrowser`. The browser starts on
+        first use, is shared by every profile of this process, and stops with the lab.
+        ``third_party_cookies``: a profile that allows them (Chromium's default blocks them)."""
+        from .browser.control import LabBrowser
+
+        browser = LabBrowser(self, third_party_cookies=third_party_cookies)
+        self._browsers.append(browser)
+        return browser
+
+    @property
+    def attacker(self) -> Lab:
+        """Another site on loopback, the attacker's: ``http://localhost:<port>`` (chapter 07),
+        started on first use, stopped with the lab."""
+        if self._attacker is None:
+            attacker = start_lab(
+                {"APP_ROLE": "attacker", "SERVICE_NAME": "attacker", "SEED_DEMO_USERS": False},
+                clock=self.clock,
+                replace=False,
+                redis_url="",
+            )
+            attacker.url = attacker.url.replace("127.0.0.1", "localhost")
+            self._attacker = attacker
+        return self._attacker
+
     @property
     def running(self) -> bool:
         """True from start until :meth:`stop`."""
@@ -151,6 +179,15 @@ class Lab:
         global _current
         if self._federation is not None:
             self._federation.stop()
+        if self._browsers:
+            from .browser import driver
+
+            for browser in self._browsers:
+                browser.close()
+            self._browsers.clear()
+            driver.release(self)
+        if self._attacker is not None:
+            self._attacker.stop()
         for http in self._clients:
             http.close()
         self._server.stop()

@@ -39,6 +39,9 @@ class LoggedRequest:
     store_round_trips: int  # store commands (or whole pipelines) made to answer it
     arrived: int = 0  # arrival order among all services' requests in this process
     agent: str = ""  # the client's User-Agent (the lab's clients name themselves)
+    cookies: tuple[str, ...] = ()  # the names of the cookies that came with it, in order
+    #: A browser's ``Sec-Fetch-Site``: same-origin, same-site, cross-site, none; "" if absent
+    fetch_site: str = ""
 
 
 def abbreviate(secret: str) -> str:
@@ -121,6 +124,8 @@ class RequestLog:
                     store_round_trips=store_round_trips,
                     arrived=arrived,
                     agent=environ.get("HTTP_USER_AGENT", "")[:60],
+                    cookies=tuple(parse_cookie(environ.get("HTTP_COOKIE", "")).keys()),
+                    fetch_site=environ.get("HTTP_SEC_FETCH_SITE", "")[:20],
                 )
             )
 

@@ -1,0 +1,5 @@
+"""Chapter 07's real browser: headless Chromium, driven from notebook cells and tests alike.
+
+* :mod:`.driver`   finds Chromium, owns the one Playwright thread of the process
+* :mod:`.control`  ``lab.browser()``: a browser profile, its tabs, cookies and storage
+"""
