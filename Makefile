@@ -1,6 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make lab    set up .venv if needed, then open the course in JupyterLab at notebook 00
 #   make test   set up .venv if needed, then run every test, nbval over the notebooks included
+# Both use the system's Chromium for chapter 07's browser, or put Playwright's own in .venv.
 # Nothing is installed outside this folder.
 
 PYTHON ?= python3
@@ -24,13 +25,14 @@ export CHECK_PYTHON
 VENV   := .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.ready
+BROWSER := $(VENV)/.browser
 
-.PHONY: lab test lint notebooks bench screenshots setup clean
+.PHONY: lab test lint notebooks bench screenshots setup browser clean
 
-lab: $(READY)
+lab: $(READY) $(BROWSER)
 	$(PY) -m labserver open
 
-test: $(READY)
+test: $(READY) $(BROWSER)
 	$(PY) -m pytest
 
 # The project's own ruff rules (pyproject.toml), as .ci/run checks them.
@@ -50,6 +52,16 @@ screenshots: $(READY)
 	LAB_SCREENSHOTS=docs $(PY) -m pytest tests/browser -k claims_editor_shows -q
 
 setup: $(READY)
+
+# Chapter 07's Chromium: the system's if there is one, else Playwright's, downloaded into .venv.
+# Never fails: without a browser its cells say how to get one, and the tests skip them.
+# `make browser` tries again.
+$(BROWSER): $(READY)
+	$(PY) -m labserver.browser.install
+	touch $(BROWSER)
+
+browser: $(READY)
+	$(PY) -m labserver.browser.install
 
 # Re-made whenever requirements.txt changes; otherwise the existing .venv is reused as is.
 $(READY): requirements.txt

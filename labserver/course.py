@@ -20,10 +20,11 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 class Chapter:
     """One notebook of the course."""
 
-    number: str  # "00" ... "08"
+    number: str  # "00" ... "09"
     slug: str  # the file name after the number, a verb phrase
     title: str
     teaches: str  # one line for the course map
+    needs_browser: bool = False  # its cells drive Chromium (without one, the tests skip them)
 
     @property
     def filename(self) -> str:
@@ -85,12 +86,20 @@ CHAPTERS = (
     ),
     Chapter(
         "07",
+        "watch_a_real_browser",
+        "Watch a real browser",
+        "Chromium in the notebook: XSS against localStorage and HttpOnly cookies, SameSite, CORS"
+        " preflights, cookie scoping, logout",
+        needs_browser=True,
+    ),
+    Chapter(
+        "08",
         "attack_and_harden",
         "Attack and harden",
         "forge tokens against a deliberately weak verifier, then watch the hardened one hold",
     ),
     Chapter(
-        "08",
+        "09",
         "measure_scalability",
         "Measure scalability",
         "what each request costs, and what happens with many services and one store",
@@ -98,13 +107,15 @@ CHAPTERS = (
 )
 
 
-#: Old names of notebooks that moved when chapter 04 was inserted. A copy unpacked over an older
-#: one can still hold them (with the learner's runs): the tests skip them and say so.
+#: Old names of notebooks that moved when chapters 04 and 07 were inserted. A copy unpacked over
+#: an older one can still hold them (with the learner's runs): the tests skip them and say so.
 RENAMED = {
     "04_combine_cookies_and_tokens.ipynb": "05_combine_cookies_and_tokens.ipynb",
     "05_debug_tokens_and_cookies.ipynb": "06_debug_tokens_and_cookies.ipynb",
-    "06_attack_and_harden.ipynb": "07_attack_and_harden.ipynb",
-    "07_measure_scalability.ipynb": "08_measure_scalability.ipynb",
+    "06_attack_and_harden.ipynb": "08_attack_and_harden.ipynb",
+    "07_measure_scalability.ipynb": "09_measure_scalability.ipynb",
+    "07_attack_and_harden.ipynb": "08_attack_and_harden.ipynb",
+    "08_measure_scalability.ipynb": "09_measure_scalability.ipynb",
 }
 
 

@@ -121,10 +121,16 @@ class Lab:
         """A headless Chromium profile with an empty cookie jar, pointed at this lab
         (chapter 07): :class:`~labserver.browser.control.LabBrowser`. The browser starts on
         first use, is shared by every profile of this process, and stops with the lab.
-        ``third_party_cookies``: a profile that allows them (Chromium's default blocks them)."""
-        from .browser.control import LabBrowser
+        ``third_party_cookies``: a profile that allows them (Chromium's default blocks them).
+        Without a Chromium, what it returns says how to get one, in one line, when used."""
+        from .browser.control import LabBrowser, UnavailableBrowser
+        from .browser.driver import BrowserUnavailable, explain_in_notebooks
 
-        browser = LabBrowser(self, third_party_cookies=third_party_cookies)
+        explain_in_notebooks()
+        try:
+            browser = LabBrowser(self, third_party_cookies=third_party_cookies)
+        except BrowserUnavailable as exc:
+            return UnavailableBrowser(str(exc))
         self._browsers.append(browser)
         return browser
 
@@ -230,9 +236,9 @@ def start_lab(
     pass ``False`` to run several labs side by side, and stop each yourself.
     ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
     (and every ``lab.client()``) trusts.
-    ``vulnerable``: also mount chapter 7's deliberately vulnerable endpoints under /vulnerable/.
+    ``vulnerable``: also mount chapter 8's deliberately vulnerable endpoints under /vulnerable/.
     ``store``: share this store client (e.g. another lab's ``lab.store``) instead of connecting
-    to ``redis_url``: several API instances with one store, as in chapter 8.
+    to ``redis_url``: several API instances with one store, as in chapter 9.
     ``identity_provider``: also start chapter 04's identity provider and its two APIs (orders,
     billing), each on its own port, sharing this lab's store and clock: ``lab.idp``,
     ``lab.orders``, ``lab.billing``. They stop with the lab.

@@ -1,4 +1,4 @@
-"""Chapter 7: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
+"""Chapter 8: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
 vulnerable blueprint exists only when asked for."""
 
 import base64

@@ -277,3 +277,24 @@ class Screenshot:
 
     def __repr__(self) -> str:
         return f"<Screenshot {len(self.png)} bytes of PNG>"
+
+
+class UnavailableBrowser:
+    """What ``lab.browser()`` returns without a Chromium: every use raises
+    :class:`~labserver.browser.driver.BrowserUnavailable`, which a notebook shows as one line."""
+
+    version = ""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # Jupyter's display hooks look for _repr_*_ methods
+            raise AttributeError(name)
+        raise driver_module.BrowserUnavailable(self.reason)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def __repr__(self) -> str:
+        return f"<LabBrowser unavailable: {self.reason}>"

@@ -136,6 +136,22 @@ class Driver:
             self._thread.join(timeout=CALL_TIMEOUT)
 
 
+def explain_in_notebooks() -> None:
+    """In IPython, show a :class:`BrowserUnavailable` as its one line, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def one_line(shell, etype, value, tb, tb_offset=None):
+        print(f"{etype.__name__}: {value}")
+
+    shell.set_custom_exc((BrowserUnavailable,), one_line)
+
+
 _driver: Driver | None = None
 _lock = threading.Lock()
 _users: set[int] = set()

@@ -1,33 +1,21 @@
-"""What every browser test needs: Debian's Chromium, driven by Python Playwright.
+"""What every browser test needs: a Chromium, driven by Python Playwright.
 
-No browser can be downloaded here (``playwright install`` would fail), so the tests use the
-Chromium of the system (``chromium``, or ``LAB_CHROMIUM=/path``). Without one they skip with a
-message, except when ``LAB_REQUIRE_BROWSER=1`` (CI), where that is an error.
+The tests find it as the notebooks do (:func:`labserver.browser.driver.find_chromium`:
+``$LAB_CHROMIUM``, the system's ``chromium``, or Playwright's own inside ``.venv``) and launch it
+with the same offline flags. Without one they skip with a message, except when
+``LAB_REQUIRE_BROWSER=1`` (CI), where that is an error.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = (
-    os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-)
+from labserver.browser.driver import find_chromium, launch_options
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Nothing but loopback: every other host name resolves to nothing.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-]
+CHROMIUM = find_chromium()
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -54,6 +42,6 @@ def playwright_api():
 @pytest.fixture(scope="session")
 def browser(playwright_api):
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(**launch_options())
         yield browser
         browser.close()

@@ -1,0 +1,196 @@
+"""The notebooks' browser driver: one Chromium per process, reused by re-run cells, and no
+Chromium process left once the lab stops, the profile closes, or the kernel is restarted
+(gracefully or killed). Processes are counted, zombies excluded (they linger briefly)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from labserver import start_lab
+from labserver.browser import driver
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chromium_below(pid: int) -> set[int]:
+    """PIDs of live Chromium processes descended from ``pid``."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return set()
+    return {p.pid for p in children if _is_live_chromium(p)}
+
+
+def browsers_below(pid: int) -> set[int]:
+    """PIDs of the Chromium *browser* processes below ``pid`` (not their renderers, which come
+    and go with pages)."""
+    found = set()
+    for child in chromium_below(pid):
+        try:
+            if "chrom" not in psutil.Process(child).parent().name():
+                found.add(child)
+        except (psutil.NoSuchProcess, AttributeError):
+            pass
+    return found
+
+
+def _is_live_chromium(process: psutil.Process) -> bool:
+    try:
+        return "chrom" in process.name() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def gone(pids: set[int], timeout: float = 15.0) -> set[int]:
+    """Those of ``pids`` still alive after waiting up to ``timeout`` seconds for them to exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = set()
+        for pid in pids:
+            try:
+                if _is_live_chromium(psutil.Process(pid)):
+                    alive.add(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def no_browser_before_or_after():
+    driver.stop()
+    yield
+    driver.stop()
+
+
+def test_rerunning_the_cell_reuses_one_chromium_and_stopping_the_lab_ends_it():
+    lab = start_lab(redis_url="", replace=False)
+    try:
+        first = lab.browser()
+        first.open("/health")
+        browsers = browsers_below(os.getpid())
+        assert len(browsers) == 1, "one Chromium was started"
+        again = lab.browser()  # the cell run a second time
+        again.open("/health")
+        assert browsers_below(os.getpid()) == browsers, "the same Chromium serves the re-run"
+        running = chromium_below(os.getpid())
+    finally:
+        lab.stop()
+    assert gone(running) == set(), "no Chromium outlives the lab"
+
+
+def test_replacing_the_lab_hands_the_browser_over():
+    """Re-running a notebook's first cell replaces the lab: the old lab's stop must not leave
+    the new lab without a browser, nor leave the old one's Chromium behind."""
+    old = start_lab(redis_url="")
+    old.browser().open("/health")
+    new = start_lab(redis_url="")  # replaces (stops) the old lab
+    try:
+        assert new.browser().open("/health").url.endswith("/health")
+        assert len(browsers_below(os.getpid())) == 1
+        running = chromium_below(os.getpid())
+    finally:
+        new.stop()
+    assert gone(running) == set()
+
+
+def test_a_profile_that_allows_third_party_cookies_is_a_second_chromium_closed_with_it():
+    with start_lab(redis_url="", replace=False) as lab:
+        lab.browser().open("/health")
+        shared = browsers_below(os.getpid())
+        profile = lab.browser(third_party_cookies=True)
+        profile.open("/health")
+        both = browsers_below(os.getpid())
+        assert len(both - shared) == 1, "its own Chromium"
+        everything = chromium_below(os.getpid())
+        profile.close()
+        assert gone(both - shared) == set()
+    assert gone(everything) == set()
+
+
+def _kernel():
+    from jupyter_client import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    return manager, client
+
+
+def _run(client, code: str) -> tuple[str, list[dict]]:
+    """Run ``code`` in the kernel: its stdout, and any error messages."""
+    out, errors = [], []
+    msg_id = client.execute(code)
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out.append(content["text"])
+        elif kind == "error":
+            errors.append(content)
+        elif kind == "status" and content["execution_state"] == "idle":
+            return "".join(out), errors
+
+
+OPEN_A_PAGE = """
+from labserver import start_lab
+lab = start_lab()
+browser = lab.browser()
+print(browser.open("/health").url.endswith("/health"))
+"""
+
+
+@pytest.mark.parametrize("how", ["graceful", "killed"])
+def test_a_kernel_restart_leaves_no_chromium(how):
+    manager, client = _kernel()
+    try:
+        out, errors = _run(client, OPEN_A_PAGE)
+        assert (out.strip(), errors) == ("True", [])
+        out, errors = _run(client, OPEN_A_PAGE)  # the same cell again
+        assert (out.strip(), errors) == ("True", [])
+        kernel_pid = manager.provisioner.process.pid
+        running = chromium_below(kernel_pid)
+        assert running, "the kernel started a Chromium"
+        manager.restart_kernel(now=how == "killed")
+        assert gone(running) == set(), f"Chromium left behind after a {how} restart"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_without_a_chromium_a_cell_prints_one_line_not_a_traceback(tmp_path):
+    """No LAB_CHROMIUM, no chromium on PATH, no Playwright browser in the venv."""
+    from jupyter_client import KernelManager
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("LAB_CHROMIUM", "PLAYWRIGHT_BROWSERS_PATH")
+    }
+    env.update(PATH=str(Path(sys.executable).parent), PYTHONPATH=str(ROOT))
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(ROOT), env=env)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        _run(
+            client,
+            "import labserver.browser.driver as d; d.PLAYWRIGHT_BROWSERS = d.Path('/nonexistent')",
+        )
+        out, errors = _run(client, OPEN_A_PAGE)
+        assert errors == [], "no traceback"
+        assert out.count("\n") == 1 and "install Chromium" in out, out
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
