@@ -6,6 +6,25 @@ Everything a notebook imports comes from here::
 
 The names are loaded on first use, so that a small import (``labserver.clock`` in an exercise's
 tests) does not pay for Flask, requests and the rest.
+
+Where things live:
+
+========================  =======================================================================
+folder or module          what it holds
+========================  =======================================================================
+top-level modules         the logic: sessions, tokens, refresh, revocation, keys, users, store,
+                          clock, BFF; plain functions over the store and the clock, no Flask
+``chapters/``             HTTP: one blueprint per chapter, registered from ``app.BLUEPRINTS``
+``oauth/``                chapter 04's identity provider and resource servers (Authlib, PyJWT)
+``browser/``              chapter 07's headless Chromium: the driver thread, ``lab.browser()``,
+                          and the experiments it runs (SameSite, XSS, CORS, scoping, logout)
+``experiments/``          what chapters measure: revocation windows, attacks, costs, services
+``tools/``, ``widgets/``  the offline decoder, timestamp converter and cookie inspector; their
+                          notebook widgets
+``lab.py``, ``server.py``  ``start_lab`` and the in-process WSGI server; ``checking.py`` runs
+                          ``check("exNN")``; ``course.py`` is the course map
+``web/``                  the pages a browser loads (the BFF's, the token-in-localStorage app)
+========================  =======================================================================
 """
 
 from __future__ import annotations

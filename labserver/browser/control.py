@@ -145,12 +145,13 @@ class LabBrowser:
 
         return [StoredCookie.from_devtools(c) for c in self._driver.call(read)]
 
-    def cookie_table(self, url: str | None = None, width: int = 14) -> str:
-        """The stored cookies as a small table: name, value (shortened), attributes."""
-        rows = [f"{'cookie':<{width}}  {'value':<10}  attributes"]
-        for c in self.cookies(url):
-            value = c.value if len(c.value) <= 10 else c.value[:8] + "…"
-            rows.append(f"{c.name:<{width}}  {value:<10}  {c.attributes}")
+    def cookie_table(self, url: str | None = None) -> str:
+        """The stored cookies as a small table: name, size in bytes, attributes (values are
+        secrets, and random: they are left out)."""
+        cookies = self.cookies(url)
+        width = max([len(c.name) for c in cookies] + [6])
+        rows = [f"{'cookie':<{width}}  bytes  attributes"]
+        rows += [f"{c.name:<{width}}  {c.size:>5}  {c.attributes}" for c in cookies]
         return "\n".join(rows)
 
     def add_cookie(self, name: str, value: str, url: str | None = None) -> None:
