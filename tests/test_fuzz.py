@@ -369,3 +369,155 @@ def test_non_ascii_header_bytes_reach_the_provider_and_its_apis_over_real_http()
     assert len(statuses) > 150 and not server_errors, server_errors[:5]
     for system in (lab, lab.idp, lab.orders, lab.billing):
         assert system.crashes == []
+
+
+# ---- chapter 07: the attacker's site ----------------------------------------------------------
+
+ATTACKER_KINDS = ("link", "form", "frame", "fetch", "%FF", "%ED%A0%80", "x" * 3000, "")
+#: ``to`` values as query text (percent escapes are sent as they are).
+ATTACKER_TO = (
+    "http://127.0.0.1:5000/browser/arrived",
+    "http://localhost/",
+    "https://127.0.0.1/a?b=c#d",
+    "%ED%A0%80",  # a lone surrogate, UTF-8 encoded (no valid UTF-8 holds one)
+    "http://127.0.0.1/%ED%A0%80",
+    "http://127.0.0.1/%ED%B0%80%ED%A0%BD",
+    "%FF%FE",
+    "http://127.0.0.1/%C3",
+    "http://local%FFhost/",
+    "http://127.0.0.1/%C3%A9",
+    "http://127.0.0.1/" + "a" * 5000,
+    "http://127.0.0.1/" + "%41" * 30000,
+    "http://[::1]/",
+    "http://[::1",
+    "http://[::1]:99999/",
+    "http://[127.0.0.1]/",
+    "http://[zz]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://127.0.0.1:99999/",
+    "http://127.0.0.1:-1/",
+    "http://localhost:abc/",
+    "http://127.0.0.1:/",
+    "http://127.0.0.1:0/",
+    "http://127.0.0.1:1%00/",
+    "http://127.0.0.1:" + "9" * 400 + "/",
+    "",
+    "%00",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "http://evil.example%5C@127.0.0.1/",
+    "http://evil.example@127.0.0.1/",
+    "http://127.0.0.1%09.evil.example/",
+    "http://127.0.0.1/%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    "http://127.0.0.1/%3C/script%3E%3C!--",
+    "http://127.0.0.1/%E2%80%AE",
+    "http://127.0.0.1/%0D%0ASet-Cookie:%20x=1",
+)
+#: Pointing the browser elsewhere than loopback, however hidden: always refused.
+ATTACKER_TO_REFUSED = (
+    "http://evil.example%5C@127.0.0.1/",  # Chromium reads the backslash as "/": evil.example
+    "http://evil.example@127.0.0.1/",
+    "http://127.0.0.1%09.evil.example/",
+    "http://[::1]/",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "http://127.0.0.1/" + "%41" * 30000,
+)
+ATTACKER_METHODS = ("GET", "POST", "get", "PUT", "%FF", "%ED%A0%80", "GET%00", "x" * 5000, "")
+ATTACKER_HEADERS = (
+    "X-CSRF",
+    "X-CSRF-Token",
+    "",
+    "%FF",
+    "%ED%A0%80",
+    "a" * 5000,
+    "X%20CSRF",
+    "X-CSRF%0D%0AX:%201",
+    "1abc",
+    "Cookie",
+    "%3C/script%3E",
+)
+
+
+def _attacker_rules():
+    from labserver import create_app
+
+    app = create_app({"APP_ROLE": "attacker"})
+    return sorted(
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if rule.endpoint != "static"
+    )
+
+
+ATTACKER_RULES = _attacker_rules()
+
+
+def _attacker_queries(rng: random.Random, count: int) -> list[str]:
+    queries = [f"to={to}" for to in ATTACKER_TO]
+    queries += ["", "to=a&to=http://127.0.0.1/", "method=POST", "%FF=%FF", "to"]
+    for _ in range(count):
+        parts = [f"to={rng.choice(ATTACKER_TO)}"]
+        if rng.random() < 0.7:
+            parts.append(f"method={rng.choice(ATTACKER_METHODS)}")
+        if rng.random() < 0.7:
+            parts.append(f"header={rng.choice(ATTACKER_HEADERS)}")
+        rng.shuffle(parts)
+        queries.append("&".join(parts))
+    return queries
+
+
+@pytest.mark.parametrize(
+    ("rule", "method"), ATTACKER_RULES, ids=[f"attacker {m} {r}" for r, m in ATTACKER_RULES]
+)
+def test_no_input_to_the_attacker_site_gets_a_5xx(rule, method):
+    """The attacker's pages take URLs, methods and header names from the query: odd ones are
+    a 4xx with the lab's JSON error body, and a URL that would lead the browser off loopback
+    is refused."""
+    from labserver import create_app
+
+    rng = random.Random(SEED * 1_000_003 + zlib.crc32(f"attacker {method} {rule}".encode()))
+    app = create_app({"APP_ROLE": "attacker", "SEED_DEMO_USERS": False})
+    client = app.test_client(use_cookies=False)
+    queries = _attacker_queries(rng, 150)
+    bodies = body_variants(rng, BODIES_PER_ROUTE) if method == "POST" else [(b"", None)]
+    failures = []
+    for i, query in enumerate(queries):
+        path = rule.replace("<kind>", ATTACKER_KINDS[i % len(ATTACKER_KINDS)])
+        body, content_type = bodies[i % len(bodies)]
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = client.open(path, method=method, query_string=query, data=body, headers=headers)
+        parsed = response.get_json(silent=True) if response.is_json else None
+        if response.status_code >= 500:
+            failures.append(f"{response.status_code} {method} {path[:80]}?{query[:200]}")
+        elif response.status_code >= 400 and not (
+            parsed is not None and set(parsed) >= {"error", "error_description"}
+        ):
+            failures.append(f"{response.status_code} not the lab's JSON error: {query[:200]}")
+    if rule == "/send/<kind>":
+        for kind in ("link", "form", "frame", "fetch"):
+            for to in ATTACKER_TO_REFUSED:
+                status = client.get(f"/send/{kind}", query_string=f"to={to}").status_code
+                if status != 400:
+                    failures.append(f"{status}: /send/{kind} let through to={to[:100]}")
+    assert not failures, f"{len(failures)} of {len(queries)}, e.g.:\n" + "\n".join(failures[:5])
+    assert app.extensions["lab"].crashes == []
+
+
+def test_non_ascii_bytes_reach_the_attacker_site_over_real_http():
+    """Raw bytes in the query and headers, through the real HTTP server, to every route."""
+    lab = start_lab({"APP_ROLE": "attacker", "SEED_DEMO_USERS": False}, redis_url="", replace=False)
+    queries = (b"to=http://127.0.0.1/\xff\xfe", b"to=\xed\xa0\x80&header=\xc3", b"method=\xff")
+    statuses = []
+    try:
+        for rule, method in ATTACKER_RULES:
+            for header in RAW_HEADERS:
+                for query in queries:
+                    path = rule.replace("<kind>", "fetch").encode() + b"?" + query
+                    statuses.append((raw_status(lab.url, method, path, header), method, path))
+    finally:
+        lab.stop()
+    server_errors = [s for s in statuses if s[0] >= 500]
+    assert len(statuses) > 50 and not server_errors, server_errors[:5]
+    assert lab.crashes == []

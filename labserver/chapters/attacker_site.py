@@ -40,6 +40,8 @@ KINDS = ("link", "form", "frame", "fetch")
 LOOT_SIZE, LOOT_BYTES = 100, 16 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,39}")
+#: RFC 3986's characters (unreserved, reserved, "%"): what ``to`` may be made of.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
 
 def init_app(app) -> None:
@@ -49,13 +51,24 @@ def init_app(app) -> None:
 
 def _target() -> str:
     to = request.args.get("to", "")
+    # Only characters a URL may hold as they are: a browser reads a backslash as "/" and drops
+    # tabs and newlines, so "http://evil.example<backslash>@127.0.0.1/" is 127.0.0.1 to
+    # Python's urlsplit but evil.example to Chromium.
+    plain = _URL_CHARACTERS.fullmatch(to) is not None
     try:
         parts = urlsplit(to)
-        allowed = parts.scheme in ("http", "https") and parts.hostname in LOOPBACK_HOSTS
+        allowed = (
+            parts.scheme in ("http", "https")
+            and parts.hostname in LOOPBACK_HOSTS
+            and "@" not in parts.netloc  # no user info, which is another way to hide a host
+        )
     except ValueError:  # e.g. a malformed port or IPv6 literal
         allowed = False
-    if len(to) > 2000 or not allowed:
-        raise InvalidRequest("'to' must be an http(s) URL of 127.0.0.1 or localhost")
+    if len(to) > 2000 or not (plain and allowed):
+        raise InvalidRequest(
+            "'to' must be an http(s) URL of 127.0.0.1 or localhost, in printable ASCII, "
+            "with no backslash and no user info"
+        )
     return to
 
 

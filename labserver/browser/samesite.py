@@ -1,0 +1,199 @@
+"""Chapter 07: SameSite for real. Which of five cookies Chromium sends to the lab, by request.
+
+    >>> table = samesite_table(lab, lab.browser())
+    >>> print(table)                 # rows: request kinds; columns: the cookies; ✓ sent, · not
+    >>> table.data["default"]["form"]["unset"]
+
+The lab (``http://127.0.0.1:P``) sets the five cookies of
+:data:`labserver.chapters.browser_pages.SAMESITE_COOKIES` (``Path=/browser/``); the attacker's
+site (``http://localhost:Q``, another *site*) then sends a link, a form POST, an iframe and a
+``fetch`` with ``credentials: "include"`` to ``/browser/arrived``, and the lab's request log
+says which cookies came along. The same server reached as ``http://127.0.0.1:Q`` is the lab's
+own site (another port of its host), where everything is sent. The iframe and the fetch run
+again in a profile that allows third-party cookies (:meth:`Lab.browser` with
+``third_party_cookies=True``), next to what RFC 6265bis allows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..chapters.browser_pages import SAMESITE_COOKIES
+
+COOKIES = tuple(name for name, _ in SAMESITE_COOKIES)
+#: Seconds to wait for a request to reach the lab's log.
+ARRIVAL_TIMEOUT = 10.0
+
+#: (row, sender, kind, label), in the table's order.
+ROWS = (
+    ("same-site form", "same-site", "form", "form POST from 127.0.0.1, another port"),
+    ("link", "cross-site", "link", "link (top-level GET)"),
+    ("form", "cross-site", "form", "form POST (top-level)"),
+    ("frame", "cross-site", "frame", "iframe"),
+    ("fetch", "cross-site", "fetch", 'fetch, credentials: "include"'),
+)
+#: Rows run again in a profile that allows third-party cookies.
+THIRD_PARTY_ROWS = ("frame", "fetch")
+
+# What RFC 6265bis allows on a cross-site request: True sent, False not, None the browser's
+# choice. A cookie without SameSite is left to the browser (Lax by default, as Chromium does,
+# with the Lax-allowing-unsafe window of §5.6.7.2 for top-level POSTs); SameSite=None without
+# Secure is refused when set (§5.7), so it is never sent.
+_RFC = {
+    "same-site form": dict.fromkeys(COOKIES, True) | {"none_insecure": False},
+    "link": {"strict": False, "lax": True, "none_secure": True, "unset": True},
+    "form": {"strict": False, "lax": False, "none_secure": True, "unset": None},
+    "frame": {"strict": False, "lax": False, "none_secure": True, "unset": None},
+    "fetch": {"strict": False, "lax": False, "none_secure": True, "unset": None},
+}
+for _row in _RFC.values():
+    _row.setdefault("none_insecure", False)
+
+_MARK = {True: "✓", False: "·", None: "~"}
+_SECTIONS = (
+    ("default", "Chromium, as installed (third-party cookies blocked)"),
+    ("third_party", "Chromium, a profile that allows third-party cookies"),
+    ("rfc6265bis", "RFC 6265bis allows (~: left to the browser)"),
+)
+
+
+@dataclass(frozen=True)
+class SameSiteTable:
+    """Which cookies reached the lab, by profile and request; ``str()`` is the table."""
+
+    stored: tuple[str, ...]  # the cookies the default profile kept after they were set
+    received: dict[str, dict[str, tuple[str, ...]]]  # profile -> row -> cookie names
+    fetch_site: dict[str, dict[str, str]]  # profile -> row -> Sec-Fetch-Site of the request
+    seconds: float = field(default=0.0, compare=False)  # how long it took (never printed)
+
+    @property
+    def data(self) -> dict[str, dict[str, dict[str, bool | None]]]:
+        """``data[profile][row][cookie]``: sent or not (``rfc6265bis``: None = either)."""
+        data = {
+            profile: {row: {c: c in names for c in COOKIES} for row, names in rows.items()}
+            for profile, rows in self.received.items()
+        }
+        data["rfc6265bis"] = {row: dict(_RFC[row]) for row in self.received["default"]}
+        data["stored"] = {"": {c: c in self.stored for c in COOKIES}}
+        return data
+
+    def notes(self) -> list[str]:
+        """The lines under the table, each read from what was measured."""
+        lines = []
+        if "none_insecure" not in self.stored:
+            lines.append("none_insecure: refused when set (SameSite=None needs Secure).")
+        if "unset" in self.received["default"].get("form", ()):
+            lines += [
+                "unset: no SameSite, so Lax by default, yet sent on the cross-site POST: it was",
+                "  set under 2 minutes ago (Chromium's Lax-allowing-unsafe, RFC 6265bis §5.6.7.2).",
+                "  Chromium's own clock decides, so a notebook can only show this side of it.",
+            ]
+        elif "unset" in self.stored:
+            lines.append("unset: no SameSite, so Lax by default: not sent on the cross-site POST.")
+        return lines
+
+    def __str__(self) -> str:
+        data = self.data
+        label_width = max(len(label) for *_, label in ROWS) + 2
+        widths = [max(len(c), 1) for c in COOKIES]
+        header = " " * label_width + "  ".join(c for c in COOKIES) + "  Sec-Fetch-Site"
+        lines = ["Cookies the lab (127.0.0.1) received from each request", header]
+
+        def row_line(label: str, cells: dict, site: str = "") -> str:
+            marks = "  ".join(
+                f"{_MARK[cells[c]]:^{w}}" for c, w in zip(COOKIES, widths, strict=True)
+            )
+            return f"  {label:<{label_width - 2}}{marks}  {site}".rstrip()
+
+        lines.append(row_line("stored by the browser", data["stored"][""]))
+        for profile, title in _SECTIONS:
+            lines.append(title)
+            sites = self.fetch_site.get(profile, {})
+            for row, _, _, label in ROWS:
+                if row in data[profile]:
+                    lines.append(row_line(label, data[profile][row], sites.get(row, "")))
+        return "\n".join(lines + self.notes())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _forget_cookies(browser) -> None:
+    """Delete the five cookies from ``browser`` (a cookie set again keeps its first creation
+    time, which Chromium's 2-minute window counts from; a re-run must start afresh)."""
+
+    def forget(p, b):
+        context = browser._context()
+        for name in COOKIES:
+            context.clear_cookies(name=name, domain="127.0.0.1", path="/browser/")
+
+    browser._driver.call(forget)
+
+
+def _arrival(lab, after: int, marker: str):
+    """The logged request to ``/browser/arrived?via=<marker>`` that came after ``after``."""
+    path = f"/browser/arrived?via={marker}"
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
+    while True:
+        for entry in lab.request_log.entries:
+            if entry.number > after and entry.path == path:
+                return entry
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no request to {path} reached the lab")
+        time.sleep(0.005)
+
+
+def _send(lab, tab, sender: str, kind: str, marker: str):
+    """Make the tab send one kind of request from ``sender``'s site; the lab's log entry."""
+    attacker = lab.attacker.url
+    origin = attacker if sender == "cross-site" else attacker.replace("localhost", "127.0.0.1")
+    after = lab.request_log.entries[-1].number if len(lab.request_log) else 0
+    tab.goto(f"{origin}/send/{kind}?to={lab.url}/browser/arrived%3Fvia%3D{marker}")
+    if kind == "link":
+        tab.click_and_wait("#go")
+    elif kind == "form":
+        tab.click_and_wait("#send")
+    elif kind == "fetch":
+        tab.wait_for_title("^(read|blocked)")
+    return _arrival(lab, after, marker)
+
+
+def _run_rows(lab, browser, profile: str, rows) -> tuple[dict, dict]:
+    _forget_cookies(browser)
+    tab = browser.open("/browser/samesite/set")
+    received, sites = {}, {}
+    try:
+        for row, sender, kind, _ in ROWS:
+            if row in rows:
+                entry = _send(lab, tab, sender, kind, f"{profile}-{row.replace(' ', '-')}")
+                received[row] = tuple(c for c in entry.cookies if c in COOKIES)
+                sites[row] = entry.fetch_site
+    finally:
+        tab.close()
+    return received, sites
+
+
+def samesite_table(lab, browser=None, open_browser=None) -> SameSiteTable:
+    """Set the five SameSite cookies and send every kind of request from another site (and one
+    from the same site); which cookies arrived, in ``browser`` (default: a new profile) and
+    again for iframe and fetch in ``open_browser``, a profile that allows third-party cookies
+    (default: a new one, closed after)."""
+    start = time.perf_counter()
+    own = [] if browser else [browser := lab.browser()]
+    if open_browser is None:
+        own.append(open_browser := lab.browser(third_party_cookies=True))
+    try:
+        received, sites = {}, {}
+        received["default"], sites["default"] = _run_rows(
+            lab, browser, "default", [row for row, *_ in ROWS]
+        )
+        kept = {c.name for c in browser.cookies(lab.url + "/browser/")}
+        stored = tuple(c for c in COOKIES if c in kept)
+        received["third_party"], sites["third_party"] = _run_rows(
+            lab, open_browser, "third_party", THIRD_PARTY_ROWS
+        )
+    finally:
+        for profile in own:
+            profile.close()
+    return SameSiteTable(stored, received, sites, time.perf_counter() - start)
