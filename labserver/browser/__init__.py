@@ -2,4 +2,11 @@
 
 * :mod:`.driver`   finds Chromium, owns the one Playwright thread of the process
 * :mod:`.control`  ``lab.browser()``: a browser profile, its tabs, cookies and storage
+* :mod:`.install`  ``make``'s step: the system's Chromium, or Playwright's inside ``.venv``
+
+The experiments, each a function of the lab (and browser profiles) returning a result whose text
+is what the notebook prints and whose data the tests check:
+
+* :mod:`.samesite` which cookies each cross-site request carries, as installed and as the RFC allows
+* :mod:`.cors`     the custom-header CSRF defence: a preflight the lab never grants
 """

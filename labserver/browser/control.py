@@ -159,9 +159,10 @@ class LabBrowser:
         cookie = {"name": name, "value": value, "url": self.url(url or "/")}
         self._driver.call(lambda p, b: self._context().add_cookies([cookie]))
 
-    def clear_cookies(self) -> None:
-        """Empty the cookie jar, as "delete cookies" in the browser's settings does."""
-        self._driver.call(lambda p, b: self._context().clear_cookies())
+    def clear_cookies(self, **which: str) -> None:
+        """Empty the cookie jar, as "delete cookies" in the browser's settings does; or only the
+        cookies matching ``name=``, ``domain=`` and ``path=``."""
+        self._driver.call(lambda p, b: self._context().clear_cookies(**which))
 
     def close(self) -> None:
         """Close every tab and the profile (safe to call twice)."""

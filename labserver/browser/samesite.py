@@ -122,13 +122,8 @@ class SameSiteTable:
 def _forget_cookies(browser) -> None:
     """Delete the five cookies from ``browser`` (a cookie set again keeps its first creation
     time, which Chromium's 2-minute window counts from; a re-run must start afresh)."""
-
-    def forget(p, b):
-        context = browser._context()
-        for name in COOKIES:
-            context.clear_cookies(name=name, domain="127.0.0.1", path="/browser/")
-
-    browser._driver.call(forget)
+    for name in COOKIES:
+        browser.clear_cookies(name=name, domain="127.0.0.1", path="/browser/")
 
 
 def _arrival(lab, after: int, marker: str):
