@@ -110,25 +110,21 @@ def _state(lab, browser, tab, copied: str) -> BrowserState:
     )
 
 
-def logout_run(lab, name: str, path: str) -> tuple[LogoutRun, bool]:
-    """Log in on a lab page in a fresh browser profile, copy the cookie, log out by ``path``;
-    the run and whether the page was a secure context."""
-    with lab.browser() as browser:
-        tab = browser.open("/browser/arrived")
-        csrf = tab.run(LOG_IN, {"username": USER, "password": PASSWORDS[USER]})
-        copied = next(c.value for c in browser.cookies() if c.name == "session")
-        before = _state(lab, browser, tab, copied)
-        status = tab.run(LOG_OUT, {"path": path, "csrf": csrf})
-        after = _state(lab, browser, tab, copied)
-        secure = tab.run("isSecureContext")
-    return LogoutRun(name, path, status, before, after), secure
+def _logout_run(lab, browser, tab, name: str, path: str) -> LogoutRun:
+    """Log in from ``tab``, copy the cookie, log out by ``path``: the run."""
+    browser.clear_cookies()
+    tab.run("localStorage.clear()")
+    csrf = tab.run(LOG_IN, {"username": USER, "password": PASSWORDS[USER]})
+    copied = next(c.value for c in browser.cookies() if c.name == "session")
+    before = _state(lab, browser, tab, copied)
+    status = tab.run(LOG_OUT, {"path": path, "csrf": csrf})
+    return LogoutRun(name, path, status, before, _state(lab, browser, tab, copied))
 
 
 def compare_logouts(lab) -> LogoutComparison:
-    """The three logouts of :data:`LOGOUTS`, each in a fresh browser profile."""
-    runs, secure = [], True
-    for name, path in LOGOUTS:
-        run, was_secure = logout_run(lab, name, path)
-        runs.append(run)
-        secure = secure and was_secure
-    return LogoutComparison(tuple(runs), secure)
+    """The three logouts of :data:`LOGOUTS`, one after the other in one fresh browser profile
+    (emptied before each)."""
+    with lab.browser() as browser:
+        tab = browser.open("/browser/arrived")
+        runs = tuple(_logout_run(lab, browser, tab, name, path) for name, path in LOGOUTS)
+        return LogoutComparison(runs, tab.run("isSecureContext"))

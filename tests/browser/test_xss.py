@@ -43,8 +43,8 @@ def test_the_stolen_token_works_without_the_browser_until_its_exp(spa):
     assert spa.answers() == {
         "right away": 200,
         "after the victim closed the tab": 200,
-        "1 s before exp + leeway (lab clock)": 200,
-        "1 s after exp + leeway (lab clock)": 401,
+        "10 s before exp + leeway (lab clock)": 200,
+        "10 s after exp + leeway (lab clock)": 401,
     }
     assert spa.token_lifetime > 0 and spa.leeway >= 0
 
@@ -90,4 +90,4 @@ def test_the_printed_results_hold_no_port_or_token(lab, spa, bff):
         for varying in (lab.url.rsplit(":", 1)[1], lab.attacker.url.rsplit(":", 1)[1], "eyJ"):
             assert varying not in printed
     assert "200 alice" in str(spa) and "401 invalid_token" in str(spa)
-    assert "the attacker's credential:  no" in str(bff)
+    assert "a credential reached it:    no" in str(bff)
