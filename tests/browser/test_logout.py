@@ -1,0 +1,54 @@
+"""Chapter 07's logout experiment, checked in Chromium without a notebook: deleting the cookie
+and Clear-Site-Data empty the browser but leave a copied cookie working; only the server-side
+logout makes it worthless."""
+
+from __future__ import annotations
+
+import pytest
+
+from labserver import start_lab
+from labserver.browser import logout
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with start_lab(redis_url="", replace=False) as lab:
+        yield lab
+        assert lab.crashes == []
+
+
+@pytest.fixture(scope="module")
+def comparison(lab):
+    return logout.compare_logouts(lab)
+
+
+def test_before_each_logout_the_browser_is_logged_in_and_the_copy_works(comparison):
+    assert [r.name for r in comparison.runs] == ["cookie only", "Clear-Site-Data", "server-side"]
+    for run in comparison.runs:
+        assert run.status == 200
+        assert run.before == logout.BrowserState(("session",), ("draft",), 200)
+
+
+def test_what_each_logout_leaves_behind(comparison):
+    after = {r.name: r.after for r in comparison.runs}
+    assert after == {
+        "cookie only": logout.BrowserState((), ("draft",), 200),
+        "Clear-Site-Data": logout.BrowserState((), (), 200),
+        "server-side": logout.BrowserState((), ("draft",), 401),
+    }
+
+
+def test_clear_site_data_is_honoured_over_plain_http_on_127_0_0_1(comparison):
+    assert comparison.secure_context
+    assert comparison.clear_site_data_honoured
+
+
+def test_the_table_is_stable(comparison, lab):
+    printed = str(comparison)
+    assert lab.url.rsplit(":", 1)[1] not in printed
+    assert printed.splitlines()[-1] == (
+        "Clear-Site-Data honoured at http://127.0.0.1: yes (a secure context: yes; "
+        "the header counts only in one)"
+    )
