@@ -13,6 +13,7 @@ stops the previous one first, so no thread or port is leaked.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from typing import Any
@@ -185,12 +186,10 @@ class Lab:
         global _current
         if self._federation is not None:
             self._federation.stop()
-        if self._browsers:
-            from .browser import driver
-
-            for browser in self._browsers:
-                browser.close()
-            self._browsers.clear()
+        for browser in list(self._browsers):
+            browser.close()
+        driver = sys.modules.get("labserver.browser.driver")  # loaded if a browser ever was
+        if driver is not None:
             driver.release(self)
         if self._attacker is not None:
             self._attacker.stop()

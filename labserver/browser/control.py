@@ -169,6 +169,8 @@ class LabBrowser:
         if self._handle is None:
             return
         handle, self._handle = self._handle, None
+        if self in self.lab._browsers:
+            self.lab._browsers.remove(self)
         if self._driver.alive:
             self._driver.call(lambda p, b: _objects.pop(handle).close())
         if self._profile is not None:
