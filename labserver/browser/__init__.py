@@ -2,4 +2,5 @@
 
 * :mod:`.driver`   finds Chromium, owns the one Playwright thread of the process
 * :mod:`.control`  ``lab.browser()``: a browser profile, its tabs, cookies and storage
+* :mod:`.predict`  exercise 21's SameSite predictions beside the table Chromium produced
 """
