@@ -52,9 +52,7 @@ def sent(impl, name, kind, *, age_seconds=2.0, **options):
 def test_a_same_site_request_carries_every_stored_cookie(impl, kind, third_party_cookies):
     """A request from the lab's own site carries Strict, Lax, None+Secure and no-SameSite."""
     for name in ("strict", "lax", "none_secure", "unset"):
-        assert sent(
-            impl, name, kind, site="same-site", third_party_cookies=third_party_cookies
-        ), (
+        assert sent(impl, name, kind, site="same-site", third_party_cookies=third_party_cookies), (
             "SameSite only ever holds back a cookie from a request another site started: a "
             "same-site request carries every cookie the browser stored, Strict included"
         )
@@ -72,9 +70,7 @@ def test_an_old_cookie_without_samesite_still_goes_with_a_same_site_post(impl):
 @pytest.mark.parametrize("kind", KINDS)
 def test_samesite_none_without_secure_is_never_sent(impl, kind, site):
     """SameSite=None without Secure is refused when set, so no request carries it."""
-    assert (
-        sent(impl, "none_insecure", kind, site=site, third_party_cookies=True) is False
-    ), (
+    assert sent(impl, "none_insecure", kind, site=site, third_party_cookies=True) is False, (
         "a SameSite=None cookie must also be Secure: without it the browser refuses to store "
         "it (RFC 6265bis §5.6, 'Cookies without SameSite must be secure'), and what is not "
         "stored is never sent, not even to its own site"
