@@ -249,6 +249,19 @@ def test_ex20_checks_catch_a_dpop_verifier_that_ignores_the_binding():
     } <= _failed(report), report.text()
 
 
+def test_ex21_checks_catch_the_samesite_rule_of_browsers_before_2020():
+    """Exercise 21's suite fails on a prediction that reads no SameSite as None, sends None
+    without Secure and knows nothing of third-party cookie blocking."""
+    report = run_suite("ex21", str(ROOT / "tests" / "exercises" / "naive"))
+    assert not report.error, report.error
+    assert {
+        "test_samesite_none_without_secure_is_never_sent",
+        "test_none_secure_is_not_sent_to_an_iframe_or_fetch_when_third_party_cookies_are_blocked",
+        "test_a_cookie_without_samesite_is_lax_by_default",
+        "test_an_older_cookie_without_samesite_is_not_sent_on_a_cross_site_post",
+    } <= _failed(report), report.text()
+
+
 _SOLUTION_LOGIN = """    if presented_session_id:
         delete_session(store, presented_session_id)
 """
@@ -576,7 +589,92 @@ EX17_TO_EX19_WRONG_ANSWERS = {
 }
 
 
-ALL_WRONG_ANSWERS = {**WRONG_ANSWERS, **EX17_TO_EX19_WRONG_ANSWERS}
+#: Chapter 07's exercise 21: exercise, edits to its solution, the check that must fail.
+EX21_WRONG_ANSWERS = {
+    "ex21: Secure not required of SameSite=None": (
+        "ex21",
+        [('    if samesite == "None" and not cookie.get("secure"):', "    if False:")],
+        "test_samesite_none_without_secure_is_never_sent",
+    ),
+    "ex21: same-site requests judged like cross-site ones": (
+        "ex21",
+        [('    if request["site"] == "same-site":', "    if False:")],
+        "test_a_same_site_request_carries_every_stored_cookie",
+    ),
+    "ex21: no SameSite read as None": (
+        "ex21",
+        [('    if samesite == "None":\n', '    if samesite in ("None", None):\n')],
+        "test_a_cookie_without_samesite_is_lax_by_default",
+    ),
+    "ex21: third-party cookie blocking ignored": (
+        "ex21",
+        [('return kind in TOP_LEVEL or request["third_party_cookies"]', "return True")],
+        "test_none_secure_is_not_sent_to_an_iframe_or_fetch_when_third_party_cookies_are_blocked",
+    ),
+    "ex21: third-party cookie blocking applied to top-level navigations": (
+        "ex21",
+        [
+            (
+                'return kind in TOP_LEVEL or request["third_party_cookies"]',
+                'return request["third_party_cookies"]',
+            )
+        ],
+        "test_none_secure_is_sent_on_top_level_navigations_when_third_party_cookies_are_blocked",
+    ),
+    "ex21: Strict sent with a cross-site link": (
+        "ex21",
+        [
+            (
+                '    if samesite == "Strict":',
+                '    if samesite == "Strict" and kind != "top-level GET":',
+            )
+        ],
+        "test_strict_is_never_sent_cross_site",
+    ),
+    "ex21: Lax lets every GET through, iframes and fetches included": (
+        "ex21",
+        [
+            (
+                '    if kind == "top-level GET":',
+                '    if kind in ("top-level GET", "iframe", "fetch"):',
+            )
+        ],
+        "test_lax_is_not_sent_to_an_iframe_or_fetch",
+    ),
+    "ex21: the 2-minute grace given to Lax too": (
+        "ex21",
+        [
+            (
+                '    if samesite is None and kind == "top-level POST":',
+                '    if kind == "top-level POST":',
+            )
+        ],
+        "test_lax_is_not_sent_on_a_cross_site_post_even_when_new",
+    ),
+    "ex21: no 2-minute grace for POSTs": (
+        "ex21",
+        [('    if samesite is None and kind == "top-level POST":', "    if False:")],
+        "test_a_new_cookie_without_samesite_is_sent_on_a_cross_site_post",
+    ),
+    "ex21: a grace that never ends": (
+        "ex21",
+        [('return cookie["age_seconds"] < LAX_ALLOWING_UNSAFE_SECONDS', "return True")],
+        "test_an_older_cookie_without_samesite_is_not_sent_on_a_cross_site_post",
+    ),
+    "ex21: the grace measured in minutes": (
+        "ex21",
+        [('cookie["age_seconds"] < LAX_ALLOWING_UNSAFE_SECONDS', 'cookie["age_seconds"] < 2')],
+        "test_a_new_cookie_without_samesite_is_sent_on_a_cross_site_post",
+    ),
+    "ex21: None returned for not sent": (
+        "ex21",
+        [("        return False  # refused when set", "        return None  # refused when set")],
+        "test_the_answer_is_true_or_false",
+    ),
+}
+
+
+ALL_WRONG_ANSWERS = {**WRONG_ANSWERS, **EX17_TO_EX19_WRONG_ANSWERS, **EX21_WRONG_ANSWERS}
 
 
 @pytest.mark.parametrize("wrong", ALL_WRONG_ANSWERS)

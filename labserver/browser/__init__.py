@@ -7,6 +7,9 @@
 The experiments, each a function of the lab (and browser profiles) returning a result whose text
 is what the notebook prints and whose data the tests check:
 
+* :mod:`.xss`      an injected script on a page with its token in localStorage, and on the BFF's
 * :mod:`.samesite` which cookies each cross-site request carries, as installed and as the RFC allows
 * :mod:`.cors`     the custom-header CSRF defence: a preflight the lab never grants
+* :mod:`.logout`   deleting the cookie, Clear-Site-Data, and deleting the session: what is left
+* :mod:`.predict`  exercise 21's SameSite predictions beside the table Chromium produced
 """
