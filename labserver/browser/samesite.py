@@ -50,6 +50,14 @@ _RFC = {
 for _row in _RFC.values():
     _row.setdefault("none_insecure", False)
 
+#: The table's cross-site rows by exercise 21's names for them.
+_EXERCISE_KINDS = {
+    "link": "top-level GET",
+    "form": "top-level POST",
+    "frame": "iframe",
+    "fetch": "fetch",
+}
+
 _MARK = {True: "✓", False: "·", None: "~"}
 _SECTIONS = (
     ("default", "Chromium, as installed (third-party cookies blocked)"),
@@ -77,6 +85,17 @@ class SameSiteTable:
         data["rfc6265bis"] = {row: dict(_RFC[row]) for row in self.received["default"]}
         data["stored"] = {"": {c: c in self.stored for c in COOKIES}}
         return data
+
+    def observed(self, profile: str = "default") -> dict[tuple[str, str], bool]:
+        """``{(kind, cookie): sent}`` for the cross-site rows of ``profile`` ("default" or
+        "third_party"), as exercise 21's :func:`~labserver.browser.predict.compare` takes it."""
+        rows = self.data[profile]
+        return {
+            (kind, cookie): sent
+            for row, kind in _EXERCISE_KINDS.items()
+            if row in rows
+            for cookie, sent in rows[row].items()
+        }
 
     def notes(self) -> list[str]:
         """The lines under the table, each read from what was measured."""
