@@ -56,8 +56,9 @@ class CaseInChromium:
     def chromium_says(self) -> str:
         if not self.stored:
             return "refused: " + ", ".join(self.refused_because or ("(no reason given)",))
-        places = {(API, APP): "both echoes", (API,): "api/ only", (APP,): "app/ only", (): "none"}
-        return "stored, sent to " + places.get(self.sent_to, ", ".join(self.sent_to))
+        if API in self.sent_to:
+            return "stored, sent to the API"
+        return "stored, not sent to the API" + (" (but to app/)" if APP in self.sent_to else "")
 
 
 @dataclass

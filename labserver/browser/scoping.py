@@ -189,10 +189,11 @@ class CookieScoping:
         for r in self.rows:
             line = [f"{r.name:<{width}}"] + [f"{cells[r.name][h]:<{widths[h]}}" for h in HOSTS]
             lines.append("  ".join(line + [r.what]))
-        lines.append(f"the same from http://{NOT_LOOPBACK} (not loopback; the lab as its proxy):")
+        off = f"http://{NOT_LOOPBACK} (not loopback; the lab answers as the proxy)"
+        lines.append(f"the same from {off}:")
         for r in self.rows:
             if r.on[NOT_LOOPBACK].cell() != r.on[HOSTS[0]].cell():
-                lines.append(f"  {r.name:<{width}}{r.on[NOT_LOOPBACK].cell()}")
+                lines.append(f"  {r.name:<{width}}  {r.on[NOT_LOOPBACK].cell()}")
         lines.append("  (every other cookie as on 127.0.0.1)")
         every = (*HOSTS, NOT_LOOPBACK)
         secure = ", ".join(f"{h}: {'yes' if self.secure_context[h] else 'no'}" for h in every)
