@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from ..chapters.casebook import COOKIE_CASES
 from ..tools.cookies import inspect
 from .control import LabBrowser
-from .scoping import CLEAR, NOT_LOOPBACK, log_mark, visit
+from .scoping import CLEAR, NOT_LOOPBACK, carried, log_mark, visit
 
 API, APP = "/casebook/api/echo", "/casebook/app/echo"
 #: The cases replayed on NOT_LOOPBACK too: where being on loopback changes the outcome.
@@ -114,12 +114,13 @@ def casebook_in_chromium(browser: LabBrowser) -> CasebookInChromium:
         base = f"http://{host}" + ("" if proxy else f":{urlsplit(lab.url).port}")
         mark = log_mark(lab)
         pages = iter(visit(browser, [s for c in names for s in _steps(base, c)], proxy=proxy).pages)
-        # The lab's log, in arrival order: each echo's request is the next one of its path.
-        log = iter([e for e in lab.request_log.entries if e.arrived > mark])
+        urls = [step for case in names for step in _steps(base, case) if step != CLEAR]
+        arrivals = iter(carried(lab, mark, urls))
         for case in names:
             setting, *echoes = [next(pages) for step in _steps(base, case) if step != CLEAR]
+            next(arrivals)  # the request that set the cookie
             paths = [urlsplit(echo.url).path for echo in echoes]
-            sent = tuple(p for p in paths if "prefs" in next(e for e in log if e.path == p).cookies)
+            sent = tuple(path for path in paths if "prefs" in next(arrivals))
             (header,) = setting.set_cookie  # the one line Chromium received
             report = inspect(header, url=setting.url, api_url=base + API)
             cases.append(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
@@ -29,7 +30,7 @@ HOSTS = ("127.0.0.1", "localhost")
 #: browser's proxy (see :func:`visit`), so it shows what plain http means off loopback.
 NOT_LOOPBACK = "app.example.test"
 #: The pages whose requests show where a cookie goes (``inside/`` is under one cookie's Path).
-ARRIVED, INSIDE = "/browser/arrived", "/browser/scope/inside/"
+SETTER, ARRIVED, INSIDE = "/browser/scope/set", "/browser/arrived", "/browser/scope/inside/"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Visit:
     secure_context: bool  # the page's isSecureContext
     document_cookie: str
     jar: tuple[str, ...]  # the names of the cookies the browser held after this load
+    read: Any = None  # what visit()'s ``read`` script returned on this page
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,13 @@ class Visits:
 CLEAR = "clear the cookie jar"
 
 
-def visit(browser: LabBrowser, urls: Iterable[str], *, proxy: str | None = None) -> Visits:
+def visit(
+    browser: LabBrowser, urls: Iterable[str], *, proxy: str | None = None, read: str | None = None
+) -> Visits:
     """Load each of ``urls`` in turn in one tab of ``browser``, and say what Chromium did with
-    each response's cookies. A step :data:`CLEAR` empties the jar instead. All of it is one job
-    of the browser's thread, so a run of many steps costs little more than its page loads.
+    each response's cookies (and what the script ``read`` returns on each page, once loaded).
+    A step :data:`CLEAR` empties the jar instead. All of it is one job of the browser's
+    thread, so a run of many steps costs little more than its page loads.
 
     ``proxy``: instead, use a new profile (an empty jar, thrown away after) whose every request
     goes to this HTTP proxy. The lab's own server serves as one for a host name that resolves
@@ -96,7 +101,8 @@ def visit(browser: LabBrowser, urls: Iterable[str], *, proxy: str | None = None)
                 ids = [request_id for request_id, loaded in documents if loaded == url]
                 info = extra.get(ids[-1], {}) if ids else {}
                 jar = devtools.send("Network.getAllCookies")["cookies"]
-                pages.append(_visit(url, response, info, page, tuple(c["name"] for c in jar)))
+                seen = _visit(url, response, info, page, tuple(c["name"] for c in jar))
+                pages.append(replace(seen, read=page.evaluate(read)) if read else seen)
             jar = devtools.send("Network.getAllCookies")["cookies"]
         finally:
             devtools.detach()
@@ -128,16 +134,19 @@ def _visit(url: str, response, info: dict, page, jar: tuple[str, ...]) -> Visit:
     )
 
 
-def arrived_since(lab, mark: int) -> dict[str, tuple[str, ...]]:
-    """Path -> the cookie names its last request carried, for requests after ``mark``."""
-    return {e.path: e.cookies for e in lab.request_log.entries if e.arrived > mark}
-
-
 def log_mark(lab) -> int:
     """The arrival number of the lab's latest request (0 if none): pass it to
-    :func:`arrived_since`."""
+    :func:`carried`."""
     entries = lab.request_log.entries
     return entries[-1].arrived if entries else 0
+
+
+def carried(lab, mark: int, urls: Iterable[str]) -> list[tuple[str, ...]]:
+    """For each of ``urls`` loaded in this order after ``mark``, the names of the cookies its
+    request carried, from the lab's request log (each URL's is the next request of its path)."""
+    log = iter([e for e in lab.request_log.entries if e.arrived > mark])
+    paths = [urlsplit(url).path for url in urls]
+    return [next((e.cookies for e in log if e.path == path), ()) for path in paths]
 
 
 # --- Secure, prefixes, Domain, Path and size, on 127.0.0.1 and on localhost -----------------
@@ -225,24 +234,27 @@ def cookie_scoping(browser: LabBrowser) -> CookieScoping:
     the others, and which each request carried."""
     lab = browser.lab
     port = urlsplit(lab.url).port
-    browser.clear_cookies()
+    loopback = [f"http://{host}:{port}" for host in HOSTS]
+    runs = [(HOSTS, loopback, None), ((NOT_LOOPBACK,), [f"http://{NOT_LOOPBACK}"], lab.url)]
     outcomes: dict[str, dict[str, HostOutcome]] = {_name(line): {} for line, _ in SCOPE_COOKIES}
     secure_context, status, stored = {}, {}, {}
-    for host in (*HOSTS, NOT_LOOPBACK):
-        proxy = lab.url if host == NOT_LOOPBACK else None
-        base = f"http://{host}" + ("" if proxy else f":{port}")
+    for hosts, bases, proxy in runs:
+        urls = [base + page for base in bases for page in (SETTER, ARRIVED, INSIDE)]
         mark = log_mark(lab)
-        pages = [base + "/browser/scope/set", base + ARRIVED, base + INSIDE]
-        visits = visit(browser, pages, proxy=proxy)
-        setting = visits.pages[0]
-        arrived = arrived_since(lab, mark)
-        stored[host] = [c for c in visits.cookies if c.domain.lstrip(".") == host]
-        kept = {c.name: not c.domain.startswith(".") for c in stored[host]}
-        secure_context[host], status[host] = setting.secure_context, setting.status
-        for name in outcomes:
-            sent = tuple(page for page in (ARRIVED, INSIDE) if name in arrived.get(page, ()))
-            refused = setting.refused.get(name, ())
-            outcomes[name][host] = HostOutcome(name in kept, refused, sent, kept.get(name, False))
+        visits = visit(browser, [CLEAR, *urls], proxy=proxy)
+        arrivals = iter(carried(lab, mark, urls))
+        pages = iter(visits.pages)
+        for host in hosts:
+            setting, *_ = next(pages), next(pages), next(pages)
+            _, *sent_with_pages = next(arrivals), next(arrivals), next(arrivals)
+            sent_with = dict(zip((ARRIVED, INSIDE), sent_with_pages, strict=True))
+            stored[host] = [c for c in visits.cookies if c.domain.lstrip(".") == host]
+            kept = {c.name: not c.domain.startswith(".") for c in stored[host]}
+            secure_context[host], status[host] = setting.secure_context, setting.status
+            for name in outcomes:
+                sent = tuple(page for page in (ARRIVED, INSIDE) if name in sent_with[page])
+                refused, host_only = setting.refused.get(name, ()), kept.get(name, False)
+                outcomes[name][host] = HostOutcome(name in kept, refused, sent, host_only)
     rows = [ScopeRow(_name(ln), ln, what, outcomes[_name(ln)]) for ln, what in SCOPE_COOKIES]
     return CookieScoping(rows, secure_context, status, browser.version, stored)
 
@@ -308,25 +320,18 @@ def cookies_per_host(browser: LabBrowser, path: str = "/bff/") -> PerHost:
     ``localhost``: what the page's script sees and what its request carried."""
     lab = browser.lab
     port = urlsplit(lab.url).port
-    browser.clear_cookies()
+    pages = [f"http://{host}:{port}{path}" for host in HOSTS]
     other = ServerThread(jupyter_like_app)
     try:
-        jar = visit(browser, [other.url + "/"]).cookies
+        mark = log_mark(lab)
+        note = "document.getElementById('cookie-note')?.textContent ?? ''"
+        visits = visit(browser, [CLEAR, other.url + "/", *pages], read=note)
     finally:
         other.stop()
     other_port = urlsplit(other.url).port
-    (xsrf,) = [c for c in jar if c.name == XSRF]
+    (xsrf,) = [c for c in visits.cookies if c.name == XSRF]
     views = []
-    for host in HOSTS:
-        mark = log_mark(lab)
-        tab = browser.open(f"http://{host}:{port}{path}")
-        try:
-            says = ""
-            if path == "/bff/":
-                says = tab.wait_for_text("#cookie-note", "HttpOnly")
-            names = tuple(p.split("=", 1)[0] for p in tab.document_cookie().split("; ") if p)
-        finally:
-            tab.close()
-        carried = arrived_since(lab, mark).get(path, ())
-        views.append(PageView(f"http://{host}:<lab port>{path}", names, carried, says))
+    for host, seen, sent in zip(HOSTS, visits.pages[1:], carried(lab, mark, pages), strict=True):
+        names = tuple(p.split("=", 1)[0] for p in seen.document_cookie.split("; ") if p)
+        views.append(PageView(f"http://{host}:<lab port>{path}", names, sent, seen.read))
     return PerHost(xsrf, xsrf.set_by_port == other_port != port, views)
