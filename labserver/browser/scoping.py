@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..chapters.browser_pages import SCOPE_COOKIES
 from ..server import ServerThread
-from .control import LabBrowser, StoredCookie
+from .control import TIMEOUT_MS, LabBrowser, StoredCookie
 
 #: The two names of the lab's host: different hosts (and sites) for Chromium.
 HOSTS = ("127.0.0.1", "localhost")
@@ -77,6 +77,7 @@ def visit(
     def run(p, b):
         context = b.new_context(proxy={"server": proxy}) if proxy else browser._context()
         page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         devtools = context.new_cdp_session(page)
         documents: list[tuple[str, str]] = []  # (request ID, URL) of each page load
         extra: dict[str, dict] = {}  # request ID -> Network.responseReceivedExtraInfo

@@ -100,7 +100,7 @@ def test_a_cookie_over_4096_bytes_is_dropped_silently_and_4096_are_kept(scoping)
     assert fits.size == MAX_COOKIE_BYTES
 
 
-def test_cookies_set_by_one_host_are_not_sent_to_the_other(scoping, lab):
+def test_each_host_keeps_its_own_cookies(scoping):
     names = {host: {c.name for c in scoping.stored[host]} for host in HOSTS}
     assert "__Host-with-domain" in names["127.0.0.1"] - names["localhost"]
     assert "other_domain" in names["localhost"] - names["127.0.0.1"]
