@@ -616,3 +616,32 @@ def test_the_cookie_widget_flags_what_is_not_a_url():
     assert "not a URL this inspector can read" in widget.output.value
     widget.input.value = "Cookie: s=1"
     assert "request header" in widget.output.value
+
+
+# --- issue 15: where Chromium disagreed with the inspector ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("http://127.0.0.1:8000/login", True),  # Domain is the IP address that sets it
+        ("https://[::1]:8000/login", False),  # another IP address: no match at all
+        ("http://localhost:8000/login", False),  # a name, not an IP address
+        (None, False),  # the inspector cannot know the host: a Domain is a problem
+    ],
+)
+def test_a_host_prefix_cookie_may_name_the_ip_address_that_sets_it(url, ok):
+    # Chromium stores __Host-s=1; Domain=127.0.0.1 set by http://127.0.0.1 (measured in
+    # tests/browser/test_scoping.py): an IP address has no subdomains, so the cookie is
+    # host-only all the same (RFC 6265bis, httpwg/http-extensions#3513).
+    header = "__Host-s=1; Path=/; Secure; Domain=127.0.0.1; SameSite=Lax"
+    report = inspect(header, url=url)
+    assert report.ok == ok, report.problems
+    if not ok and url != "https://[::1]:8000/login":
+        assert any("lacks no Domain" in p for p in report.problems), report.problems
+
+
+def test_a_domain_equal_to_the_ip_address_that_sets_it_is_explained_as_host_only():
+    report = inspect("s=1; Path=/; Domain=127.0.0.1; SameSite=Lax", url="http://127.0.0.1/")
+    assert any("host-only" in a and "127.0.0.1" in a for a in report.attributes), report.attributes
+    assert not any("and all its subdomains" in a for a in report.attributes), report.attributes

@@ -5,7 +5,8 @@
 * ``GET|POST /browser/arrived``    a page that only says it arrived; the request log records
   which cookies came with it (and its ``Sec-Fetch-Site``)
 * ``GET  /browser/scope/set``      cookies that test ``Secure``, the ``__Secure-``/``__Host-``
-  prefixes, ``Path``, ``Domain`` and the size limit
+  prefixes, ``Path``, ``Domain`` and the size limit (:data:`SCOPE_COOKIES`); reached as
+  ``http://127.0.0.1:<port>`` and as ``http://localhost:<port>``, it sets them for either host
 * ``GET  /browser/scope/inside/``  a page inside the ``Path`` one cookie is scoped to
 * ``GET  /browser/spa/``           a single-page app that keeps its access token in
   ``localStorage`` (the other storage choice next to chapter 05's BFF)
@@ -37,20 +38,24 @@ SAMESITE_COOKIES = (
     ("unset", {}),
 )
 
-#: The cookie too large to keep: name and value over RFC 6265bis's 4096-byte limit.
-BIG_COOKIE_BYTES = 4097
+#: Browsers keep a cookie whose name and value together are at most this (RFC 6265bis 5.6).
+MAX_COOKIE_BYTES = 4096
+#: The cookie too large to keep: one byte over the limit.
+BIG_COOKIE_BYTES = MAX_COOKIE_BYTES + 1
 
 #: (Set-Cookie header line, what it tests), set by /browser/scope/set in this order.
 SCOPE_COOKIES = (
     ("secure=1; Path=/; Secure", "Secure, over plain http"),
-    ("__Secure-prefixed=1; Path=/; Secure", "the __Secure- prefix, with Secure"),
-    ("__Host-prefixed=1; Path=/; Secure", "the __Host- prefix, with Secure, Path=/, no Domain"),
-    ("__Host-no-secure=1; Path=/", "the __Host- prefix without Secure"),
-    ("__Host-with-domain=1; Path=/; Secure; Domain=127.0.0.1", "the __Host- prefix with Domain"),
+    ("__Secure-prefixed=1; Path=/; Secure", "__Secure-, with Secure"),
+    ("__Host-prefixed=1; Path=/; Secure", "__Host-, Secure, Path=/, no Domain"),
+    ("__Host-no-secure=1; Path=/", "__Host-, without Secure"),
+    ("__Host-with-domain=1; Path=/; Secure; Domain=127.0.0.1", "__Host-, Domain=127.0.0.1"),
+    ("__Host-localhost=1; Path=/; Secure; Domain=localhost", "__Host-, Domain=localhost"),
     ("inside=1; Path=/browser/scope/inside/", "Path=/browser/scope/inside/"),
-    ("other_domain=1; Path=/; Domain=localhost", "Domain=localhost, set by 127.0.0.1"),
+    ("other_domain=1; Path=/; Domain=localhost", "Domain=localhost"),
     (f"big={'x' * (BIG_COOKIE_BYTES - 3)}; Path=/", f"{BIG_COOKIE_BYTES} bytes of name and value"),
-    ("small=1; Path=/", "an ordinary cookie, for comparison"),
+    (f"fits={'x' * (MAX_COOKIE_BYTES - 4)}; Path=/", f"{MAX_COOKIE_BYTES} bytes of name and value"),
+    ("small=1; Path=/", "an ordinary cookie"),
 )
 
 _PAGE = """<!doctype html>

@@ -11,6 +11,7 @@ the strict grammar for servers (section 4.1.1) forbids, the report says what a P
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from dataclasses import dataclass, field
@@ -346,6 +347,14 @@ def default_path(url_path: str) -> str:
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _check(report: CookieReport, cookie: Cookie, url: str | None, api_url: str | None) -> None:
     secure, samesite = cookie.secure, cookie.samesite.lower()
     path, domain = cookie.path, cookie.domain
@@ -383,13 +392,25 @@ def _check(report: CookieReport, cookie: Cookie, url: str | None, api_url: str |
         )
     if report.name.startswith("__Secure-") and not secure:
         report.problems.append("the __Secure- prefix requires Secure: browsers reject the cookie")
+    # A Domain equal to the IP address that sets it reaches that address alone (an IP address
+    # has no subdomains): Chromium keeps such a cookie host-only, and lets a __Host- cookie have
+    # it (RFC 6265bis since httpwg/http-extensions#3513).
+    ip_host_only = bool(domain) and domain == host and _is_ip_address(host)
+    if ip_host_only:
+        report.attributes = [
+            f"Domain={domain} is the IP address that sets it, which has no subdomains: the "
+            f"cookie stays host-only, sent to {host} alone"
+            if a.startswith("sent to ") and "subdomains" in a
+            else a
+            for a in report.attributes
+        ]
     if report.name.startswith("__Host-"):
         broken = [
             rule
             for rule, ok in (
                 ("Secure", secure),
                 ("Path=/", cookie.path == "/"),
-                ("no Domain", not cookie.domain),
+                ("no Domain", not cookie.domain or ip_host_only),
             )
             if not ok
         ]
