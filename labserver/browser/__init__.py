@@ -10,6 +10,9 @@ is what the notebook prints and whose data the tests check:
 * :mod:`.xss`      an injected script on a page with its token in localStorage, and on the BFF's
 * :mod:`.samesite` which cookies each cross-site request carries, as installed and as the RFC allows
 * :mod:`.cors`     the custom-header CSRF defence: a preflight the lab never grants
+* :mod:`.scoping`  Secure and the prefixes on and off loopback, Domain, Path, the size limit, and
+  cookies per host rather than per port
+* :mod:`.casebook` chapter 06's cookie casebook replayed in Chromium, next to the inspector
 * :mod:`.logout`   deleting the cookie, Clear-Site-Data, and deleting the session: what is left
 * :mod:`.predict`  exercise 21's SameSite predictions beside the table Chromium produced
 """

@@ -109,6 +109,12 @@ class LabBrowser:
     def _context(self):
         return _objects[self._handle]
 
+    def call(self, fn):
+        """Run ``fn(context, browser)`` on the browser's thread, with this profile's Playwright
+        ``BrowserContext`` and the ``Browser``; return its (plain) result. For experiments that
+        need DevTools events or many page loads in one job."""
+        return self._driver.call(lambda p, b: fn(self._context(), b))
+
     def url(self, path_or_url: str) -> str:
         """A path of the lab (``"/bff/"``) as a URL; a whole URL stays as it is."""
         return path_or_url if "://" in path_or_url else self.lab.url + path_or_url

@@ -74,8 +74,8 @@ def visit(
     gets the lab's real response, over a socket, from a host that is not loopback."""
     urls = [u if u == CLEAR else browser.url(u) for u in urls]
 
-    def run(p, b):
-        context = b.new_context(proxy={"server": proxy}) if proxy else browser._context()
+    def run(own, b):
+        context = b.new_context(proxy={"server": proxy}) if proxy else own
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         devtools = context.new_cdp_session(page)
@@ -110,7 +110,7 @@ def visit(
             (context if proxy else page).close()
         return pages, jar
 
-    pages, jar = browser._driver.call(run)
+    pages, jar = browser.call(run)
     return Visits(pages, [StoredCookie.from_devtools(c) for c in jar])
 
 
