@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..chapters.browser_pages import SAMESITE_COOKIES
 
@@ -158,33 +159,49 @@ def _arrival(lab, after: int, marker: str):
         time.sleep(0.005)
 
 
-def _send(lab, tab, sender: str, kind: str, marker: str):
-    """Make the tab send one kind of request from ``sender``'s site; the lab's log entry."""
+def _sender_url(lab, sender: str, kind: str, marker: str) -> str:
     attacker = lab.attacker.url
     origin = attacker if sender == "cross-site" else attacker.replace("localhost", "127.0.0.1")
-    after = lab.request_log.entries[-1].number if len(lab.request_log) else 0
-    tab.goto(f"{origin}/send/{kind}?to={lab.url}/browser/arrived%3Fvia%3D{marker}")
-    if kind == "link":
-        tab.click_and_wait("#go")
-    elif kind == "form":
-        tab.click_and_wait("#send")
-    elif kind == "fetch":
-        tab.wait_for_title("^(read|blocked)")
-    return _arrival(lab, after, marker)
+    return f"{origin}/send/{kind}?to={lab.url}/browser/arrived%3Fvia%3D{marker}"
+
+
+def _AT_ARRIVED(url: str) -> bool:
+    return urlsplit(url).path == "/browser/arrived"
 
 
 def _run_rows(lab, browser, profile: str, rows) -> tuple[dict, dict]:
+    """Set the cookies in ``browser``, then send every row's request from one tab, one after
+    another (one job of the browser's thread), and read each arrival from the lab's log. The
+    sender's page acts by itself as it loads (``auto=1``: it follows its link, submits its
+    form), as a CSRF page does."""
     _forget_cookies(browser)
-    tab = browser.open("/browser/samesite/set")
+    sends = [
+        (row, kind, f"{profile}-{row.replace(' ', '-')}", _sender_url(lab, sender, kind, ""))
+        for row, sender, kind, _ in ROWS
+        if row in rows
+    ]
+
+    def send_all(context, _browser):
+        page = context.new_page()
+        page.set_default_timeout(ARRIVAL_TIMEOUT * 1000)
+        try:
+            page.goto(f"{lab.url}/browser/samesite/set")
+            entries = []
+            for _row, kind, marker, url in sends:
+                after = lab.request_log.entries[-1].number
+                page.goto(f"{url}{marker}&auto=1", wait_until="commit")
+                if kind in ("link", "form"):  # a top-level navigation: let it land
+                    page.wait_for_url(_AT_ARRIVED, wait_until="commit")
+                entries.append(_arrival(lab, after, marker))
+            return entries
+        finally:
+            page.close()
+
+    entries = browser.call(send_all)
     received, sites = {}, {}
-    try:
-        for row, sender, kind, _ in ROWS:
-            if row in rows:
-                entry = _send(lab, tab, sender, kind, f"{profile}-{row.replace(' ', '-')}")
-                received[row] = tuple(c for c in entry.cookies if c in COOKIES)
-                sites[row] = entry.fetch_site
-    finally:
-        tab.close()
+    for (row, *_), entry in zip(sends, entries, strict=True):
+        received[row] = tuple(c for c in entry.cookies if c in COOKIES)
+        sites[row] = entry.fetch_site
     return received, sites
 
 

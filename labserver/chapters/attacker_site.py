@@ -6,6 +6,8 @@ between them. Its pages send one kind of request to a URL of the lab:
 
 * ``GET /send/link?to=URL``     a link the experiment clicks: a top-level GET navigation
 * ``GET /send/form?to=URL``     a form the experiment submits: a top-level POST navigation
+  (either with ``&auto=1``: the page's own script follows the link or submits the form as it
+  loads, as a CSRF page does)
 * ``GET /send/frame?to=URL``    an ``<iframe>`` of the URL: a third-party request
 * ``GET /send/fetch?to=URL``    ``fetch(URL, {credentials: "include"})``; ``&method=POST``,
   ``&header=X-CSRF`` (a custom header, which needs a CORS preflight) as asked; the page's
@@ -100,14 +102,17 @@ def send(kind: str):
     """A page that makes the browser send one kind of request to ``to``."""
     to = _target()
     shown = html.escape(to, quote=True)
+    auto = request.args.get("auto") == "1"
     if kind == "link":
-        return _page("link", f'<a id="go" href="{shown}">a link to the lab</a>')
+        act = '<script>document.getElementById("go").click();</script>' * auto
+        return _page("link", f'<a id="go" href="{shown}">a link to the lab</a>{act}')
     if kind == "form":
+        act = '<script>document.getElementById("go").submit();</script>' * auto
         return _page(
             "form",
             f'<form id="go" method="post" action="{shown}">'
             '<input type="hidden" name="sent_by" value="attacker">'
-            '<button id="send" type="submit">send</button></form>',
+            f'<button id="send" type="submit">send</button></form>{act}',
         )
     if kind == "frame":
         return _page("frame", f'<iframe id="go" src="{shown}"></iframe>')
