@@ -17,6 +17,7 @@ nowhere here: the lab's own server, as the browser's proxy, answers for it
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -87,7 +88,12 @@ class CasebookInChromium:
             agree = "yes" if c.agree else "NO"
             lines.append(f"{label:<{width}}  {verdict:<9}  {chromium:<{chromium_width}}  {agree}")
             if not c.inspector_ok:
-                lines.append(f"  inspector: {c.inspector_says}")
+                lines += textwrap.wrap(
+                    f"inspector: {c.inspector_says}",
+                    width=98,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                )
         secure = sorted({(c.host, c.secure_context) for c in self.cases})
         shown = ", ".join(f"{h}: {'yes' if s else 'no'}" for h, s in secure)
         lines.append(f"isSecureContext over plain http: {shown}")

@@ -48,8 +48,11 @@ class StoredCookie:
 
     @property
     def attributes(self) -> str:
-        """The attributes in one line, e.g. ``"Path=/; HttpOnly; SameSite=Lax"``."""
-        parts = [f"Domain={self.domain}", f"Path={self.path}"]
+        """The attributes in one line, e.g. ``"host-only; Path=/; HttpOnly; SameSite=Lax"``."""
+        # DevTools writes a Domain cookie's domain with a leading dot; without one, the cookie
+        # is host-only: sent to that exact host, as a cookie set with no Domain is.
+        where = f"Domain={self.domain[1:]}" if self.domain.startswith(".") else "host-only"
+        parts = [where, f"Path={self.path}"]
         parts += ["Secure"] * self.secure + ["HttpOnly"] * self.http_only
         parts.append(f"SameSite={self.same_site}" if self.same_site else "no SameSite")
         return "; ".join(parts)

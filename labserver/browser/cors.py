@@ -76,7 +76,7 @@ class CorsResult:
         width = max(len(f.request) for f in self.fetches.values()) + 2
         lines = [
             'Cross-origin fetch(..., {credentials: "include"}) from the attacker\'s page',
-            f"  {'request':<{width}}{'preflight':<13}{'request':<13}{'cookies':<14}script saw",
+            f"  {'fetch':<{width}}{'preflight':<13}{'real request':<14}{'cookies':<14}script saw",
         ]
         sender = None
         for row, s, *_ in ROWS:
@@ -90,12 +90,13 @@ class CorsResult:
             arrived = "never sent" if f.arrived is None else f"{f.method} {f.arrived}"
             cookies = "-" if f.arrived is None else (", ".join(f.cookies) or "none")
             lines.append(
-                f"  {f.request:<{width}}{preflight:<13}{arrived:<13}{cookies:<14}{f.script}"
+                f"  {f.request:<{width}}{preflight:<13}{arrived:<14}{cookies:<14}{f.script}"
             )
-        allow = self.preflight_allow_origin or "none"
+        allow = self.preflight_allow_origin
+        granted = f"Access-Control-Allow-Origin: {allow}" if allow else "no CORS headers"
         lines.append(
             f"The lab's answer to that preflight, asked again from Python: "
-            f"{self.preflight_status}, Access-Control-Allow-Origin: {allow}"
+            f"{self.preflight_status}, {granted}"
         )
         return "\n".join(lines)
 

@@ -90,13 +90,16 @@ class LogoutComparison:
 
         yes_no = {True: "yes", False: "no"}
         lines = [
-            f"{'logout':<22}{'cookies':<12}{'localStorage':<14}copied cookie: /session/me",
+            f"{'logout':<22}{'cookies':<12}{'localStorage':<14}/session/me with the copied cookie",
             row("before (each run)", self.runs[0].before),
         ]
         lines += [row(r.name, r.after) for r in self.runs]
         lines.append(
             f"Clear-Site-Data honoured at http://127.0.0.1: {yes_no[self.clear_site_data_honoured]}"
-            f" (a secure context: {yes_no[self.secure_context]}; the header counts only in one)"
+            f" (a secure context: {yes_no[self.secure_context]};"
+        )
+        lines.append(
+            "  browsers apply the header only in secure contexts: https, localhost, 127.0.0.1)"
         )
         return "\n".join(lines)
 

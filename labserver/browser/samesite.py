@@ -37,16 +37,16 @@ ROWS = (
 #: Rows run again in a profile that allows third-party cookies.
 THIRD_PARTY_ROWS = ("frame", "fetch")
 
-# What RFC 6265bis allows on a cross-site request: True sent, False not, None the browser's
-# choice. A cookie without SameSite is left to the browser (Lax by default, as Chromium does,
-# with the Lax-allowing-unsafe window of §5.6.7.2 for top-level POSTs); SameSite=None without
-# Secure is refused when set (§5.7), so it is never sent.
+# What the RFC 6265bis draft allows on a cross-site request: True sent, False not, None the
+# browser's choice. A cookie without SameSite ("Default") is retrieved as Lax is, except that a
+# browser MAY send it with a top-level POST in its first minutes (Lax-allowing-unsafe,
+# §5.6.7.2); SameSite=None without Secure is refused when set (§5.7), so it is never sent.
 _RFC = {
     "same-site form": dict.fromkeys(COOKIES, True) | {"none_insecure": False},
     "link": {"strict": False, "lax": True, "none_secure": True, "unset": True},
     "form": {"strict": False, "lax": False, "none_secure": True, "unset": None},
-    "frame": {"strict": False, "lax": False, "none_secure": True, "unset": None},
-    "fetch": {"strict": False, "lax": False, "none_secure": True, "unset": None},
+    "frame": {"strict": False, "lax": False, "none_secure": True, "unset": False},
+    "fetch": {"strict": False, "lax": False, "none_secure": True, "unset": False},
 }
 for _row in _RFC.values():
     _row.setdefault("none_insecure", False)
@@ -63,7 +63,7 @@ _MARK = {True: "✓", False: "·", None: "~"}
 _SECTIONS = (
     ("default", "Chromium, as installed (third-party cookies blocked)"),
     ("third_party", "Chromium, a profile that allows third-party cookies"),
-    ("rfc6265bis", "RFC 6265bis allows (~: left to the browser)"),
+    ("rfc6265bis", "the RFC 6265bis draft allows (~: left to the browser)"),
 )
 
 
@@ -107,7 +107,7 @@ class SameSiteTable:
             lines += [
                 "unset: no SameSite, so Lax by default, yet sent on the cross-site POST: it was",
                 "  set under 2 minutes ago (Chromium's Lax-allowing-unsafe, RFC 6265bis §5.6.7.2).",
-                "  Chromium's own clock decides, so a notebook can only show this side of it.",
+                "  Chromium times that with its own clock, which the lab cannot move.",
             ]
         elif "unset" in self.stored:
             lines.append("unset: no SameSite, so Lax by default: not sent on the cross-site POST.")
@@ -118,7 +118,7 @@ class SameSiteTable:
         label_width = max(len(label) for *_, label in ROWS) + 2
         widths = [max(len(c), 1) for c in COOKIES]
         header = " " * label_width + "  ".join(c for c in COOKIES) + "  Sec-Fetch-Site"
-        lines = ["Cookies the lab (127.0.0.1) received from each request", header]
+        lines = ["Cookies the lab (127.0.0.1) received from each request (✓ sent, · not)", header]
 
         def row_line(label: str, cells: dict, site: str = "") -> str:
             marks = "  ".join(

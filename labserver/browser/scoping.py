@@ -165,7 +165,7 @@ class HostOutcome:
     def cell(self) -> str:
         if not self.stored:
             return "refused: " + ", ".join(self.refused_because or ("(no reason given)",))
-        pages = {(ARRIVED, INSIDE): "both", (INSIDE,): "inside/ only", (): "neither"}
+        pages = {(ARRIVED, INSIDE): "every path", (INSIDE,): "inside/ only", (): "no page"}
         return "kept, sent to " + pages.get(self.sent_to, ", ".join(self.sent_to))
 
 
@@ -216,8 +216,16 @@ class CookieScoping:
             if r.on[h].stored and r.on[h].host_only
         ]
         lines.append(f"isSecureContext over plain http: {secure}")
-        lines.append(f"status of the responses that set them: {status} (no word of a refusal)")
-        lines.append(f"stored host-only despite their Domain: {', '.join(host_only) or 'none'}")
+        lines.append(f"status of the responses that set them: {status} (the server is never told)")
+        lines.append(
+            f"host-only despite their Domain (sent to that exact host only): "
+            f"{', '.join(host_only) or 'none'}"
+        )
+        lines += [
+            "Chromium's reasons: InvalidPrefix: the prefix's rules are broken; InvalidDomain: the",
+            "  Domain does not cover the host; SecureOnly: Secure over http, off loopback;",
+            "  NameValuePairExceedsMaxSize: over 4096 bytes of name and value.",
+        ]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -307,8 +315,6 @@ class PerHost:
             seen = ", ".join(v.document_cookie_names) or "nothing"
             carried = ", ".join(v.request_carried) or "no cookie"
             lines.append(f"{v.where}: document.cookie shows {seen}; the request carried {carried}")
-            if v.page_says:
-                lines.append(f"  the page says: {v.page_says}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -137,7 +137,7 @@ def xss_on_spa(lab) -> SpaXss:
     claims = jwt.decode(token, options={"verify_signature": False}) if token else {}
     leeway = int(lab.app.config["TOKEN_LEEWAY"])
     if claims:
-        # 10 s either side of the boundary: the lab clock also ticks with the wall clock.
+        # 10 s either side of the boundary, so a lab with a ticking clock gives the same answer.
         lab.clock.advance_to(max(lab.clock.now(), claims["exp"] + leeway - MARGIN))
         calls.append((f"{MARGIN} s before exp + leeway (lab clock)", call()))
         lab.clock.advance(2 * MARGIN)
@@ -190,8 +190,9 @@ class BffXss:
                 f"  a credential reached it:    {yes_no[self.credential_stolen]}",
                 "  but the script, in the open page, calls /bff/api/me with X-CSRF: 1:",
                 f"    while the victim is logged in              {self.in_page['status']} {sub}",
-                f"    a token in what it read                    {yes_no[self.answer_has_token]}"
-                f" (the BFF sent the API a bearer token: {yes_no[self.bff_sent_bearer]})",
+                f"    a token in the BFF's answer                {yes_no[self.answer_has_token]}"
+                f" (the BFF itself called the API with a bearer token: "
+                f"{yes_no[self.bff_sent_bearer]})",
                 f"    after the victim logged out (same page)    {self.after_logout['status']}",
                 f"  the attacker calls /bff/api/me from Python with what it stole: "
                 f"{self.from_outside}",
