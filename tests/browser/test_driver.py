@@ -19,13 +19,18 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Chromium processes that were there before the test (other browser tests' session-wide
+#: Chromium, launched in this process without the driver): not the driver's, not counted.
+_OTHERS: set[int] = set()
+
+
 def chromium_below(pid: int) -> set[int]:
-    """PIDs of live Chromium processes descended from ``pid``."""
+    """PIDs of live Chromium processes descended from ``pid`` (but not :data:`_OTHERS`)."""
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return set()
-    return {p.pid for p in children if _is_live_chromium(p)}
+    return {p.pid for p in children if _is_live_chromium(p)} - _OTHERS
 
 
 def browsers_below(pid: int) -> set[int]:
@@ -67,6 +72,8 @@ def gone(pids: set[int], timeout: float = 15.0) -> set[int]:
 @pytest.fixture(autouse=True)
 def no_browser_before_or_after():
     driver.stop()
+    _OTHERS.clear()
+    _OTHERS.update(chromium_below(os.getpid()))
     yield
     driver.stop()
 
