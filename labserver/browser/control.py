@@ -24,6 +24,24 @@ from . import driver as driver_module
 
 #: Milliseconds a page may take to load, or a selector to appear.
 TIMEOUT_MS = 15_000
+#: Milliseconds a script run in a page (:meth:`Tab.run`) may take to settle. Playwright's
+#: ``evaluate`` waits for a promise forever, which would wedge the browser's one thread.
+SCRIPT_TIMEOUT_MS = TIMEOUT_MS
+
+# Runs ``source`` as Playwright's evaluate does (a function expression is called with ``arg``, a
+# promise is awaited), but a promise that has not settled after ``ms`` is an error. The
+# parentheses around a ``function`` are Playwright's too (normalizeEvaluationExpression).
+_BOUNDED = """async ([source, arg, ms]) => {
+  source = source.trim();
+  if (/^(async)?\\s*function(\\s|\\()/.test(source)) source = "(" + source + ")";
+  let value = (0, eval)(source);
+  if (typeof value === "function") value = value(arg);
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`the script did not settle within ${ms} ms`)), ms);
+  });
+  try { return await Promise.race([value, late]); } finally { clearTimeout(timer); }
+}"""
 
 # Playwright objects by handle; only the browser's thread reads or writes this.
 _objects: dict[int, Any] = {}
@@ -223,8 +241,10 @@ class Tab:
 
     def run(self, script: str, arg: Any = None) -> Any:
         """Run ``script`` in the page, as an injected script (XSS) would, and return its
-        value (a function expression gets ``arg``; a promise is awaited)."""
-        return self._call(lambda page: page.evaluate(script, arg))
+        value (a function expression gets ``arg``; a promise is awaited, for at most
+        :data:`SCRIPT_TIMEOUT_MS`)."""
+        bounded = [script, arg, SCRIPT_TIMEOUT_MS]
+        return self._call(lambda page: page.evaluate(_BOUNDED, bounded))
 
     def title(self) -> str:
         """The page's title (the attacker's pages put what their script saw there)."""

@@ -123,11 +123,20 @@ class Driver:
 
     def call(self, fn: Callable[[Any, Any], Any], timeout: float = CALL_TIMEOUT) -> Any:
         """Run ``fn(playwright, browser)`` on the browser's thread; return its (plain) result."""
+        if threading.current_thread() is self._thread:
+            # The job would wait for itself: the thread runs one job at a time.
+            raise RuntimeError(
+                "a browser job called the driver: use the playwright and browser it was given"
+            )
         if not self.alive:
             raise BrowserUnavailable("the browser has stopped; start it again")
         future: Future = Future()
         self._jobs.put((fn, future))
-        return future.result(timeout=timeout)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()  # if it has not started, it never will
+            raise TimeoutError(f"the browser did not finish the job within {timeout:g} s") from None
 
     def stop(self) -> None:
         """Close the browser and end the thread (waits for the job that runs, if any)."""

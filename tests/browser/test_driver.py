@@ -194,3 +194,48 @@ def test_without_a_chromium_a_cell_prints_one_line_not_a_traceback(tmp_path):
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_a_job_that_calls_the_driver_is_an_error_not_a_deadlock():
+    """The driver's thread runs one job at a time: a job waiting on another job waits forever
+    (until the call times out, and the thread with it)."""
+    with start_lab(redis_url="", replace=False) as lab:
+        the_driver = lab.browser()._driver
+        with pytest.raises(RuntimeError, match="a browser job called the driver"):
+            the_driver.call(lambda p, b: the_driver.call(lambda p, b: 1))
+        assert the_driver.call(lambda p, b: 2) == 2, "the thread is free again"
+
+
+def test_a_script_whose_promise_never_settles_is_an_error_and_the_browser_stays_usable(
+    monkeypatch,
+):
+    from playwright.sync_api import Error
+
+    from labserver.browser import control
+
+    monkeypatch.setattr(control, "SCRIPT_TIMEOUT_MS", 300)
+    with start_lab(redis_url="", replace=False) as lab:
+        tab = lab.browser().open("/health")
+        with pytest.raises(Error, match="did not settle within 300 ms"):
+            tab.run("new Promise(() => {})")
+        with pytest.raises(Error, match="did not settle"):
+            tab.run("() => new Promise(() => {})")
+        assert tab.run("1 + 1") == 2, "the browser's thread is not stuck"
+
+
+def test_run_evaluates_scripts_as_playwright_does():
+    """Expressions, function expressions with an argument, promises, statements, errors."""
+    from playwright.sync_api import Error
+
+    with start_lab(redis_url="", replace=False) as lab:
+        tab = lab.browser().open("/health")
+        assert tab.run("x => x * 2", 21) == 42
+        assert tab.run("function (x) { return x + 1 }", 1) == 2
+        assert tab.run("  async function named(x) { return [x] }", "a") == ["a"]
+        assert tab.run("async () => 7") == 7
+        assert tab.run("Promise.resolve({a: 1})") == {"a": 1}
+        assert tab.run("let a = 1; a + 1") == 2
+        assert tab.run("document.location.pathname") == "/health"
+        assert tab.run("undefined") is None
+        with pytest.raises(Error, match="boom"):
+            tab.run("() => { throw new Error('boom') }")
