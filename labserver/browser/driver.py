@@ -86,7 +86,13 @@ class Driver:
         self.version = ""
         self._thread = threading.Thread(target=self._run, name="lab browser", daemon=True)
         self._thread.start()
-        self._ready.result(timeout=CALL_TIMEOUT)  # raises what the start raised
+        try:
+            self._ready.result(timeout=CALL_TIMEOUT)  # raises what the start raised
+        except TimeoutError:
+            self._jobs.put(None)  # if it starts after all, it stops at once
+            raise BrowserUnavailable(
+                f"Chromium did not start within {CALL_TIMEOUT:g} s; {HOW_TO_GET_ONE}"
+            ) from None
 
     @property
     def alive(self) -> bool:
@@ -100,7 +106,14 @@ class Driver:
             return
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(**launch_options())
+                options = launch_options()
+                try:
+                    browser = playwright.chromium.launch(**options)
+                except Exception as exc:  # a Chromium that is there but does not run
+                    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise BrowserUnavailable(
+                        f"{options['executable_path']} did not start ({why}); {HOW_TO_GET_ONE}"
+                    ) from None
                 self.version = browser.version
                 self._ready.set_result(None)
                 self._serve(playwright, browser)

@@ -239,3 +239,22 @@ def test_run_evaluates_scripts_as_playwright_does():
         assert tab.run("undefined") is None
         with pytest.raises(Error, match="boom"):
             tab.run("() => { throw new Error('boom') }")
+
+
+@pytest.mark.parametrize("executable", ["not-there", "/bin/false"])
+def test_a_chromium_that_does_not_start_is_one_line_not_a_playwright_traceback(
+    executable, monkeypatch, tmp_path
+):
+    """LAB_CHROMIUM pointing nowhere, or at something that exits at once (a broken install):
+    ``lab.browser()`` says so as :class:`BrowserUnavailable`, which a notebook shows in one
+    line, rather than raising Playwright's own error."""
+    from labserver.browser.control import UnavailableBrowser
+
+    path = executable if executable.startswith("/") else str(tmp_path / executable)
+    monkeypatch.setenv("LAB_CHROMIUM", path)
+    with start_lab(redis_url="", replace=False) as lab:
+        browser = lab.browser()
+        assert isinstance(browser, UnavailableBrowser)
+        assert "did not start" in browser.reason and "install Chromium" in browser.reason
+        with pytest.raises(driver.BrowserUnavailable):
+            browser.open("/health")
