@@ -125,6 +125,8 @@ class LabBrowser:
         self._tabs: list[Tab] = []
 
     def _context(self):
+        if self._handle is None:
+            raise RuntimeError("this browser profile is closed: lab.browser() makes another")
         return _objects[self._handle]
 
     def call(self, fn):
@@ -195,8 +197,15 @@ class LabBrowser:
         handle, self._handle = self._handle, None
         if self in self.lab._browsers:
             self.lab._browsers.remove(self)
+        tabs = [tab._handle for tab in self._tabs]
         if self._driver.alive:
-            self._driver.call(lambda p, b: _objects.pop(handle).close())
+            # its pages close with it; their handles go too, or each re-run would keep them
+            def close(p, b):
+                for tab in tabs:
+                    _objects.pop(tab, None)
+                _objects.pop(handle).close()
+
+            self._driver.call(close)
         if self._profile is not None:
             self._profile.cleanup()
 
@@ -219,7 +228,13 @@ class Tab:
         self._handle = handle
 
     def _call(self, fn):
-        return self.browser._driver.call(lambda p, b: fn(_objects[self._handle]))
+        def on_page(p, b):
+            page = _objects.get(self._handle)
+            if page is None:
+                raise RuntimeError("this tab is closed (or its browser profile is)")
+            return fn(page)
+
+        return self.browser._driver.call(on_page)
 
     @property
     def url(self) -> str:
@@ -293,7 +308,7 @@ class Tab:
 
     def close(self) -> None:
         """Close this tab."""
-        self._call(lambda page: page.close())
+        self._call(lambda page: _objects.pop(self._handle).close())
 
 
 @dataclass(frozen=True)

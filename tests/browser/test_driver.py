@@ -258,3 +258,22 @@ def test_a_chromium_that_does_not_start_is_one_line_not_a_playwright_traceback(
         assert "did not start" in browser.reason and "install Chromium" in browser.reason
         with pytest.raises(driver.BrowserUnavailable):
             browser.open("/health")
+
+
+def test_a_closed_profile_or_tab_says_so_and_keeps_no_playwright_object():
+    from labserver.browser import control
+
+    with start_lab(redis_url="", replace=False) as lab:
+        lab.browser().close()  # the driver is running: what follows is counted from here
+        kept = len(control._objects)
+        with lab.browser() as browser:
+            tab = browser.open("/health")
+            closed = browser.open("/health")
+            closed.close()
+            with pytest.raises(RuntimeError, match="this tab is closed"):
+                closed.run("1")
+        assert len(control._objects) == kept, "a re-run cell would pile up pages"
+        with pytest.raises(RuntimeError, match="this browser profile is closed"):
+            browser.open("/health")
+        with pytest.raises(RuntimeError, match="closed"):
+            tab.run("1")
