@@ -19,13 +19,18 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Chromium processes of this test process that the driver did not start (another test file's
+#: session-wide browser fixture, say): not counted.
+_NOT_THE_DRIVERS: set[int] = set()
+
+
 def chromium_below(pid: int) -> set[int]:
-    """PIDs of live Chromium processes descended from ``pid``."""
+    """PIDs of live Chromium processes descended from ``pid`` (other than those above)."""
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return set()
-    return {p.pid for p in children if _is_live_chromium(p)}
+    return {p.pid for p in children if _is_live_chromium(p)} - _NOT_THE_DRIVERS
 
 
 def browsers_below(pid: int) -> set[int]:
@@ -67,6 +72,8 @@ def gone(pids: set[int], timeout: float = 15.0) -> set[int]:
 @pytest.fixture(autouse=True)
 def no_browser_before_or_after():
     driver.stop()
+    _NOT_THE_DRIVERS.clear()
+    _NOT_THE_DRIVERS.update(chromium_below(os.getpid()))
     yield
     driver.stop()
 
