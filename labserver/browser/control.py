@@ -341,5 +341,12 @@ class UnavailableBrowser:
     def close(self) -> None:
         """Nothing to close."""
 
+    def __enter__(self):
+        # ``with lab.browser() as browser:`` looks these up on the class, not via __getattr__
+        raise driver_module.BrowserUnavailable(self.reason)
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Nothing to close."""
+
     def __repr__(self) -> str:
         return f"<LabBrowser unavailable: {self.reason}>"
