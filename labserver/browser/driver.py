@@ -48,6 +48,9 @@ HOW_TO_GET_ONE = (
 )
 
 
+DIED = "Chromium has stopped (it crashed, or was killed); run the cell again to start another"
+
+
 class BrowserUnavailable(RuntimeError):
     """No Chromium to drive (or Playwright missing); the message says how to get one."""
 
@@ -84,6 +87,7 @@ class Driver:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._ready: Future = Future()
         self.version = ""
+        self._died = False
         self._thread = threading.Thread(target=self._run, name="lab browser", daemon=True)
         self._thread.start()
         try:
@@ -96,7 +100,7 @@ class Driver:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and not self._died
 
     def _run(self) -> None:
         try:
@@ -117,7 +121,8 @@ class Driver:
                 self.version = browser.version
                 self._ready.set_result(None)
                 self._serve(playwright, browser)
-                browser.close()
+                if browser.is_connected():
+                    browser.close()
         except BaseException as exc:  # noqa: BLE001 - reported to the caller that waits
             if not self._ready.done():
                 self._ready.set_exception(exc)
@@ -132,6 +137,10 @@ class Driver:
                 try:
                     future.set_result(fn(playwright, browser))
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    if not browser.is_connected():  # Chromium died: end, so that the next
+                        self._died = True  # cell starts another
+                        future.set_exception(BrowserUnavailable(DIED))
+                        return
                     future.set_exception(exc)
 
     def call(self, fn: Callable[[Any, Any], Any], timeout: float = CALL_TIMEOUT) -> Any:

@@ -284,3 +284,21 @@ def test_a_closed_profile_or_tab_says_so_and_keeps_no_playwright_object():
             browser.open("/health")
         with pytest.raises(RuntimeError, match="closed"):
             tab.run("1")
+
+
+def test_a_chromium_that_died_is_replaced_by_the_next_cell():
+    """Chromium killed (out of memory, or by hand): the next use says so in one line, and the
+    cell run again gets a new Chromium, rather than every call failing until a kernel restart."""
+    with start_lab(redis_url="", replace=False) as lab:
+        first = lab.browser()
+        first.open("/health")
+        (dead,) = browsers_below(os.getpid())
+        psutil.Process(dead).kill()
+        assert gone({dead}) == set()
+        with pytest.raises(driver.BrowserUnavailable, match="stopped"):
+            first.open("/health")
+        again = lab.browser()  # the cell, run again
+        assert again.open("/health").url.endswith("/health")
+        running = chromium_below(os.getpid())
+        assert dead not in running
+    assert gone(running) == set()
