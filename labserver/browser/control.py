@@ -137,7 +137,8 @@ class LabBrowser:
 
     def url(self, path_or_url: str) -> str:
         """A path of the lab (``"/bff/"``) as a URL; a whole URL stays as it is."""
-        return path_or_url if "://" in path_or_url else self.lab.url + path_or_url
+        # a path's query may hold a URL ("/login?next=http://…"): it is still a path
+        return self.lab.url + path_or_url if path_or_url.startswith("/") else path_or_url
 
     def open(self, path_or_url: str = "/") -> Tab:
         """Open a new tab at ``path_or_url`` and wait until the page has loaded."""

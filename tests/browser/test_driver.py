@@ -302,3 +302,15 @@ def test_a_chromium_that_died_is_replaced_by_the_next_cell():
         running = chromium_below(os.getpid())
         assert dead not in running
     assert gone(running) == set()
+
+
+def test_a_lab_path_whose_query_holds_a_url_is_still_a_path_of_the_lab():
+    from types import SimpleNamespace
+
+    from labserver.browser.control import LabBrowser
+
+    profile = SimpleNamespace(lab=SimpleNamespace(url="http://127.0.0.1:5000"))
+    assert LabBrowser.url(profile, "/login?next=http://127.0.0.1:5000/bff/") == (
+        "http://127.0.0.1:5000/login?next=http://127.0.0.1:5000/bff/"
+    )
+    assert LabBrowser.url(profile, "http://localhost:1/x") == "http://localhost:1/x"
