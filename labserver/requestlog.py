@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from werkzeug.datastructures import Authorization
-from werkzeug.http import parse_cookie
+from werkzeug.sansio.http import parse_cookie
 
 from .store import counting_round_trips
 
@@ -39,7 +39,8 @@ class LoggedRequest:
     store_round_trips: int  # store commands (or whole pipelines) made to answer it
     arrived: int = 0  # arrival order among all services' requests in this process
     agent: str = ""  # the client's User-Agent (the lab's clients name themselves)
-    cookies: tuple[str, ...] = ()  # the names of the cookies that came with it, in order
+    cookies: tuple[str, ...] = ()  # the names of the cookies that came with it, in order (a
+    # name twice if two cookies of that name came, e.g. with different paths)
     #: A browser's ``Sec-Fetch-Site``: same-origin, same-site, cross-site, none; "" if absent
     fetch_site: str = ""
 
@@ -58,6 +59,14 @@ def credential_bytes(environ: dict) -> int:
     return size
 
 
+def cookie_pairs(environ: dict) -> list[tuple[str, str]]:
+    """The (name, value) pairs of the request's ``Cookie`` header, in order, duplicates kept.
+    Bytes that are not UTF-8 become U+FFFD (werkzeug's own parser raises on them)."""
+    header = environ.get("HTTP_COOKIE", "")
+    text = header.encode("latin-1", "replace").decode("utf-8", "replace")
+    return parse_cookie(text, cls=list)  # a list keeps the header's order; a MultiDict groups names
+
+
 def describe_credential(environ: dict) -> str:
     """Which credential a request presented, abbreviated so the log never holds a whole one."""
     shown = []
@@ -72,8 +81,7 @@ def describe_credential(environ: dict) -> str:
             shown.append(f"{auth.type.capitalize()} {abbreviate(auth.token)}")
         else:
             shown.append(f"Authorization {auth.type}")
-    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-    for name, value in cookies.items(multi=True):
+    for name, value in cookie_pairs(environ):
         shown.append(f"cookie {name}={abbreviate(value)}")
     return ", ".join(shown) or "-"
 
@@ -124,7 +132,7 @@ class RequestLog:
                     store_round_trips=store_round_trips,
                     arrived=arrived,
                     agent=environ.get("HTTP_USER_AGENT", "")[:60],
-                    cookies=tuple(parse_cookie(environ.get("HTTP_COOKIE", "")).keys()),
+                    cookies=tuple(name for name, _ in cookie_pairs(environ)),
                     fetch_site=environ.get("HTTP_SEC_FETCH_SITE", "")[:20],
                 )
             )

@@ -24,6 +24,24 @@ from . import driver as driver_module
 
 #: Milliseconds a page may take to load, or a selector to appear.
 TIMEOUT_MS = 15_000
+#: Milliseconds a script run in a page (:meth:`Tab.run`) may take to settle. Playwright's
+#: ``evaluate`` waits for a promise forever, which would wedge the browser's one thread.
+SCRIPT_TIMEOUT_MS = TIMEOUT_MS
+
+# Runs ``source`` as Playwright's evaluate does (a function expression is called with ``arg``, a
+# promise is awaited), but a promise that has not settled after ``ms`` is an error. The
+# parentheses around a ``function`` are Playwright's too (normalizeEvaluationExpression).
+_BOUNDED = """async ([source, arg, ms]) => {
+  source = source.trim();
+  if (/^(async)?\\s*function(\\s|\\()/.test(source)) source = "(" + source + ")";
+  let value = (0, eval)(source);
+  if (typeof value === "function") value = value(arg);
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`the script did not settle within ${ms} ms`)), ms);
+  });
+  try { return await Promise.race([value, late]); } finally { clearTimeout(timer); }
+}"""
 
 # Playwright objects by handle; only the browser's thread reads or writes this.
 _objects: dict[int, Any] = {}
@@ -110,6 +128,8 @@ class LabBrowser:
         self._tabs: list[Tab] = []
 
     def _context(self):
+        if self._handle is None:
+            raise RuntimeError("this browser profile is closed: lab.browser() makes another")
         return _objects[self._handle]
 
     def call(self, fn):
@@ -120,7 +140,8 @@ class LabBrowser:
 
     def url(self, path_or_url: str) -> str:
         """A path of the lab (``"/bff/"``) as a URL; a whole URL stays as it is."""
-        return path_or_url if "://" in path_or_url else self.lab.url + path_or_url
+        # a path's query may hold a URL ("/login?next=http://…"): it is still a path
+        return self.lab.url + path_or_url if path_or_url.startswith("/") else path_or_url
 
     def open(self, path_or_url: str = "/") -> Tab:
         """Open a new tab at ``path_or_url`` and wait until the page has loaded."""
@@ -180,8 +201,15 @@ class LabBrowser:
         handle, self._handle = self._handle, None
         if self in self.lab._browsers:
             self.lab._browsers.remove(self)
+        tabs = [tab._handle for tab in self._tabs]
         if self._driver.alive:
-            self._driver.call(lambda p, b: _objects.pop(handle).close())
+            # its pages close with it; their handles go too, or each re-run would keep them
+            def close(p, b):
+                for tab in tabs:
+                    _objects.pop(tab, None)
+                _objects.pop(handle).close()
+
+            self._driver.call(close)
         if self._profile is not None:
             self._profile.cleanup()
 
@@ -204,7 +232,13 @@ class Tab:
         self._handle = handle
 
     def _call(self, fn):
-        return self.browser._driver.call(lambda p, b: fn(_objects[self._handle]))
+        def on_page(p, b):
+            page = _objects.get(self._handle)
+            if page is None:
+                raise RuntimeError("this tab is closed (or its browser profile is)")
+            return fn(page)
+
+        return self.browser._driver.call(on_page)
 
     @property
     def url(self) -> str:
@@ -226,8 +260,10 @@ class Tab:
 
     def run(self, script: str, arg: Any = None) -> Any:
         """Run ``script`` in the page, as an injected script (XSS) would, and return its
-        value (a function expression gets ``arg``; a promise is awaited)."""
-        return self._call(lambda page: page.evaluate(script, arg))
+        value (a function expression gets ``arg``; a promise is awaited, for at most
+        :data:`SCRIPT_TIMEOUT_MS`)."""
+        bounded = [script, arg, SCRIPT_TIMEOUT_MS]
+        return self._call(lambda page: page.evaluate(_BOUNDED, bounded))
 
     def title(self) -> str:
         """The page's title (the attacker's pages put what their script saw there)."""
@@ -276,7 +312,7 @@ class Tab:
 
     def close(self) -> None:
         """Close this tab."""
-        self._call(lambda page: page.close())
+        self._call(lambda page: _objects.pop(self._handle).close())
 
 
 @dataclass(frozen=True)
@@ -307,6 +343,13 @@ class UnavailableBrowser:
         raise driver_module.BrowserUnavailable(self.reason)
 
     def close(self) -> None:
+        """Nothing to close."""
+
+    def __enter__(self):
+        # ``with lab.browser() as browser:`` looks these up on the class, not via __getattr__
+        raise driver_module.BrowserUnavailable(self.reason)
+
+    def __exit__(self, *exc_info: object) -> None:
         """Nothing to close."""
 
     def __repr__(self) -> str:

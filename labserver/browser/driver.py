@@ -48,6 +48,9 @@ HOW_TO_GET_ONE = (
 )
 
 
+DIED = "Chromium has stopped (it crashed, or was killed); run the cell again to start another"
+
+
 class BrowserUnavailable(RuntimeError):
     """No Chromium to drive (or Playwright missing); the message says how to get one."""
 
@@ -84,13 +87,20 @@ class Driver:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._ready: Future = Future()
         self.version = ""
+        self._died = False
         self._thread = threading.Thread(target=self._run, name="lab browser", daemon=True)
         self._thread.start()
-        self._ready.result(timeout=CALL_TIMEOUT)  # raises what the start raised
+        try:
+            self._ready.result(timeout=CALL_TIMEOUT)  # raises what the start raised
+        except TimeoutError:
+            self._jobs.put(None)  # if it starts after all, it stops at once
+            raise BrowserUnavailable(
+                f"Chromium did not start within {CALL_TIMEOUT:g} s; {HOW_TO_GET_ONE}"
+            ) from None
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and not self._died
 
     def _run(self) -> None:
         try:
@@ -100,11 +110,19 @@ class Driver:
             return
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(**launch_options())
+                options = launch_options()
+                try:
+                    browser = playwright.chromium.launch(**options)
+                except Exception as exc:  # a Chromium that is there but does not run
+                    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise BrowserUnavailable(
+                        f"{options['executable_path']} did not start ({why}); {HOW_TO_GET_ONE}"
+                    ) from None
                 self.version = browser.version
                 self._ready.set_result(None)
                 self._serve(playwright, browser)
-                browser.close()
+                if browser.is_connected():
+                    browser.close()
         except BaseException as exc:  # noqa: BLE001 - reported to the caller that waits
             if not self._ready.done():
                 self._ready.set_exception(exc)
@@ -119,15 +137,28 @@ class Driver:
                 try:
                     future.set_result(fn(playwright, browser))
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    if not browser.is_connected():  # Chromium died: end, so that the next
+                        self._died = True  # cell starts another
+                        future.set_exception(BrowserUnavailable(DIED))
+                        return
                     future.set_exception(exc)
 
     def call(self, fn: Callable[[Any, Any], Any], timeout: float = CALL_TIMEOUT) -> Any:
         """Run ``fn(playwright, browser)`` on the browser's thread; return its (plain) result."""
+        if threading.current_thread() is self._thread:
+            # The job would wait for itself: the thread runs one job at a time.
+            raise RuntimeError(
+                "a browser job called the driver: use the playwright and browser it was given"
+            )
         if not self.alive:
             raise BrowserUnavailable("the browser has stopped; start it again")
         future: Future = Future()
         self._jobs.put((fn, future))
-        return future.result(timeout=timeout)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()  # if it has not started, it never will
+            raise TimeoutError(f"the browser did not finish the job within {timeout:g} s") from None
 
     def stop(self) -> None:
         """Close the browser and end the thread (waits for the job that runs, if any)."""

@@ -21,6 +21,7 @@ None of them authenticates anyone: they are the pages and cookies the chapter's 
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from flask import Blueprint, Response, jsonify, make_response, request
@@ -82,7 +83,8 @@ def set_samesite_cookies():
 @bp.get("/browser/scope/inside/")
 def arrived():
     """A page that says which cookie names came with it (the request log records them too)."""
-    names = ", ".join(sorted(request.cookies)) or "none"
+    # escaped: any server on this host, whatever its port, can set a cookie named "<script>…"
+    names = html.escape(", ".join(sorted(request.cookies))) or "none"
     return _page("arrived", f"{request.method} {request.path} arrived; cookies: {names}")
 
 

@@ -19,18 +19,18 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-#: Chromium processes that were there before the test (other browser tests' session-wide
-#: Chromium, launched in this process without the driver): not the driver's, not counted.
-_OTHERS: set[int] = set()
+#: Chromium processes of this test process that the driver did not start (another test file's
+#: session-wide browser fixture, say): not counted.
+_NOT_THE_DRIVERS: set[int] = set()
 
 
 def chromium_below(pid: int) -> set[int]:
-    """PIDs of live Chromium processes descended from ``pid`` (but not :data:`_OTHERS`)."""
+    """PIDs of live Chromium processes descended from ``pid`` (other than those above)."""
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return set()
-    return {p.pid for p in children if _is_live_chromium(p)} - _OTHERS
+    return {p.pid for p in children if _is_live_chromium(p)} - _NOT_THE_DRIVERS
 
 
 def browsers_below(pid: int) -> set[int]:
@@ -72,8 +72,8 @@ def gone(pids: set[int], timeout: float = 15.0) -> set[int]:
 @pytest.fixture(autouse=True)
 def no_browser_before_or_after():
     driver.stop()
-    _OTHERS.clear()
-    _OTHERS.update(chromium_below(os.getpid()))
+    _NOT_THE_DRIVERS.clear()
+    _NOT_THE_DRIVERS.update(chromium_below(os.getpid()))
     yield
     driver.stop()
 
@@ -201,3 +201,116 @@ def test_without_a_chromium_a_cell_prints_one_line_not_a_traceback(tmp_path):
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_a_job_that_calls_the_driver_is_an_error_not_a_deadlock():
+    """The driver's thread runs one job at a time: a job waiting on another job waits forever
+    (until the call times out, and the thread with it)."""
+    with start_lab(redis_url="", replace=False) as lab:
+        the_driver = lab.browser()._driver
+        with pytest.raises(RuntimeError, match="a browser job called the driver"):
+            the_driver.call(lambda p, b: the_driver.call(lambda p, b: 1))
+        assert the_driver.call(lambda p, b: 2) == 2, "the thread is free again"
+
+
+def test_a_script_whose_promise_never_settles_is_an_error_and_the_browser_stays_usable(
+    monkeypatch,
+):
+    from playwright.sync_api import Error
+
+    from labserver.browser import control
+
+    monkeypatch.setattr(control, "SCRIPT_TIMEOUT_MS", 300)
+    with start_lab(redis_url="", replace=False) as lab:
+        tab = lab.browser().open("/health")
+        with pytest.raises(Error, match="did not settle within 300 ms"):
+            tab.run("new Promise(() => {})")
+        with pytest.raises(Error, match="did not settle"):
+            tab.run("() => new Promise(() => {})")
+        assert tab.run("1 + 1") == 2, "the browser's thread is not stuck"
+
+
+def test_run_evaluates_scripts_as_playwright_does():
+    """Expressions, function expressions with an argument, promises, statements, errors."""
+    from playwright.sync_api import Error
+
+    with start_lab(redis_url="", replace=False) as lab:
+        tab = lab.browser().open("/health")
+        assert tab.run("x => x * 2", 21) == 42
+        assert tab.run("function (x) { return x + 1 }", 1) == 2
+        assert tab.run("  async function named(x) { return [x] }", "a") == ["a"]
+        assert tab.run("async () => 7") == 7
+        assert tab.run("Promise.resolve({a: 1})") == {"a": 1}
+        assert tab.run("let a = 1; a + 1") == 2
+        assert tab.run("document.location.pathname") == "/health"
+        assert tab.run("undefined") is None
+        with pytest.raises(Error, match="boom"):
+            tab.run("() => { throw new Error('boom') }")
+
+
+@pytest.mark.parametrize("executable", ["not-there", "/bin/false"])
+def test_a_chromium_that_does_not_start_is_one_line_not_a_playwright_traceback(
+    executable, monkeypatch, tmp_path
+):
+    """LAB_CHROMIUM pointing nowhere, or at something that exits at once (a broken install):
+    ``lab.browser()`` says so as :class:`BrowserUnavailable`, which a notebook shows in one
+    line, rather than raising Playwright's own error."""
+    from labserver.browser.control import UnavailableBrowser
+
+    path = executable if executable.startswith("/") else str(tmp_path / executable)
+    monkeypatch.setenv("LAB_CHROMIUM", path)
+    with start_lab(redis_url="", replace=False) as lab:
+        browser = lab.browser()
+        assert isinstance(browser, UnavailableBrowser)
+        assert "did not start" in browser.reason and "install Chromium" in browser.reason
+        with pytest.raises(driver.BrowserUnavailable):
+            browser.open("/health")
+
+
+def test_a_closed_profile_or_tab_says_so_and_keeps_no_playwright_object():
+    from labserver.browser import control
+
+    with start_lab(redis_url="", replace=False) as lab:
+        lab.browser().close()  # the driver is running: what follows is counted from here
+        kept = len(control._objects)
+        with lab.browser() as browser:
+            tab = browser.open("/health")
+            closed = browser.open("/health")
+            closed.close()
+            with pytest.raises(RuntimeError, match="this tab is closed"):
+                closed.run("1")
+        assert len(control._objects) == kept, "a re-run cell would pile up pages"
+        with pytest.raises(RuntimeError, match="this browser profile is closed"):
+            browser.open("/health")
+        with pytest.raises(RuntimeError, match="closed"):
+            tab.run("1")
+
+
+def test_a_chromium_that_died_is_replaced_by_the_next_cell():
+    """Chromium killed (out of memory, or by hand): the next use says so in one line, and the
+    cell run again gets a new Chromium, rather than every call failing until a kernel restart."""
+    with start_lab(redis_url="", replace=False) as lab:
+        first = lab.browser()
+        first.open("/health")
+        (dead,) = browsers_below(os.getpid())
+        psutil.Process(dead).kill()
+        assert gone({dead}) == set()
+        with pytest.raises(driver.BrowserUnavailable, match="stopped"):
+            first.open("/health")
+        again = lab.browser()  # the cell, run again
+        assert again.open("/health").url.endswith("/health")
+        running = chromium_below(os.getpid())
+        assert dead not in running
+    assert gone(running) == set()
+
+
+def test_a_lab_path_whose_query_holds_a_url_is_still_a_path_of_the_lab():
+    from types import SimpleNamespace
+
+    from labserver.browser.control import LabBrowser
+
+    profile = SimpleNamespace(lab=SimpleNamespace(url="http://127.0.0.1:5000"))
+    assert LabBrowser.url(profile, "/login?next=http://127.0.0.1:5000/bff/") == (
+        "http://127.0.0.1:5000/login?next=http://127.0.0.1:5000/bff/"
+    )
+    assert LabBrowser.url(profile, "http://localhost:1/x") == "http://localhost:1/x"
