@@ -1,7 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make lab    set up .venv if needed, then open the course in JupyterLab at notebook 00
 #   make test   set up .venv if needed, then run every test, nbval over the notebooks included
-# Both use the system's Chromium for chapter 07's browser, or put Playwright's own in .venv.
+# Both use the system's Chromium for chapters 07 and 08's browser, or put Playwright's own in .venv.
 # Nothing is installed outside this folder.
 
 PYTHON ?= python3
@@ -53,8 +53,8 @@ screenshots: $(READY)
 
 setup: $(READY)
 
-# Chapter 07's Chromium: the system's if there is one, else Playwright's, downloaded into .venv.
-# Never fails: without a browser its cells say how to get one, and the tests skip them.
+# Chapters 07 and 08's Chromium: the system's if there is one, else Playwright's, downloaded into .venv.
+# Never fails: without a browser their cells say how to get one, and the tests skip them.
 # `make browser` tries again.
 $(BROWSER): $(READY)
 	$(PY) -m labserver.browser.install

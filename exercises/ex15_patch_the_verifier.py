@@ -1,4 +1,4 @@
-"""Exercise 15 · Find the bugs: patch a verifier until every attack of chapter 8 is refused.
+"""Exercise 15 · Find the bugs: patch a verifier until every attack of chapter 9 is refused.
 
 This verifier checks signatures with PyJWT and genuine tokens pass. But it was written to be
 "flexible", and the attack battery gets through it. Run it against the battery in notebook 07

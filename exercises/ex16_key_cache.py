@@ -1,7 +1,7 @@
 """Exercise 16 · A verifier's copy of the issuer's keys: fresh, and hard to abuse.
 
 An API that verifies tokens at the edge keeps a copy of its issuer's public keys (the JWKS,
-chapter 9). Write the cache that decides when to fetch them:
+chapter 10). Write the cache that decides when to fetch them:
 
 * the first ``get`` fetches;
 * a known kid is answered from the copy, without fetching;

@@ -16,7 +16,7 @@ top-level modules         the logic: sessions, tokens, refresh, revocation, keys
                           clock, BFF; plain functions over the store and the clock, no Flask
 ``chapters/``             HTTP: one blueprint per chapter, registered from ``app.BLUEPRINTS``
 ``oauth/``                chapter 04's identity provider and resource servers (Authlib, PyJWT)
-``browser/``              chapter 07's headless Chromium: the driver thread, ``lab.browser()``,
+``browser/``              chapters 07-08's headless Chromium: the driver thread, ``lab.browser()``,
                           and the experiments it runs (SameSite, XSS, CORS, scoping, logout)
 ``experiments/``          what chapters measure: revocation windows, attacks, costs, services
 ``tools/``, ``widgets/``  the offline decoder, timestamp converter and cookie inspector; their

@@ -4,7 +4,7 @@ open                 open the course in JupyterLab at notebook 00 (what `make la
 execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
 bench                what each request costs, and what the lab costs, as ratios (`make bench`)
 config               every lab config key with its default and meaning
-serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 9's fleet)
+serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 10's fleet)
 sync-course          rewrite the course map and prev/next links in the notebooks
 decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
 time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all in notebooks/)")
 
     p = commands.add_parser(
-        "bench", help="what each request costs (chapter 9) and what the lab costs, as ratios"
+        "bench", help="what each request costs (chapter 10) and what the lab costs, as ratios"
     )
     p.add_argument(
         "--quick", action="store_true", help="a few seconds, to see the tables (not a measurement)"
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("config", help="every lab config key with its default and meaning")
 
     p = commands.add_parser(
-        "serve", help="run one lab app in the foreground (chapter 9's separate processes)"
+        "serve", help="run one lab app in the foreground (chapter 10's separate processes)"
     )
     p.add_argument("--port", type=int, required=True, help="loopback port to listen on")
     p.add_argument("--name", default="lab", help="SERVICE_NAME, shown in request logs and /edge/me")

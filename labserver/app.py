@@ -41,10 +41,10 @@ BLUEPRINTS = (
     "labserver.chapters.revocation",
     "labserver.chapters.bff",
     "labserver.chapters.casebook",
-    "labserver.chapters.browser_pages",  # chapter 07
-    "labserver.chapters.attacker_site",  # APP_ROLE attacker (chapter 07)
-    "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 8)
-    "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 9)
+    "labserver.chapters.browser_pages",  # chapters 07 and 08
+    "labserver.chapters.attacker_site",  # APP_ROLE attacker (chapters 07 and 08)
+    "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 9)
+    "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 10)
     "labserver.chapters.identity_provider",  # APP_ROLE identity-provider (chapter 04)
     "labserver.chapters.orders",  # APP_ROLE orders (chapter 04)
     "labserver.chapters.billing",  # APP_ROLE billing (chapter 04)

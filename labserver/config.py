@@ -43,7 +43,7 @@ CORE_OPTIONS = (
         "lab",
         "Which system this app is: 'lab' (the chapters' API), 'identity-provider', 'orders', "
         "'billing' (chapter 04's separate systems) or 'attacker' "
-        "(chapter 07's other site). Each chapter module says where it belongs.",
+        "(chapters 07 and 08's other site). Each chapter module says where it belongs.",
     ),
 )
 

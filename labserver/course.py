@@ -20,7 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 class Chapter:
     """One notebook of the course."""
 
-    number: str  # "00" ... "09"
+    number: str  # "00" ... "10"
     slug: str  # the file name after the number, a verb phrase
     title: str
     teaches: str  # one line for the course map
@@ -88,18 +88,26 @@ CHAPTERS = (
         "07",
         "watch_a_real_browser",
         "Watch a real browser",
-        "Chromium in the notebook: XSS against localStorage and HttpOnly cookies, SameSite, CORS"
-        " preflights, cookie scoping, logout",
+        "Chromium in the notebook: what it stores and hides, XSS against localStorage and against"
+        " an HttpOnly cookie, three ways to log out",
         needs_browser=True,
     ),
     Chapter(
         "08",
+        "test_cookie_rules_in_a_real_browser",
+        "Test cookie rules in a real browser",
+        "SameSite from another site, CORS preflights, Secure and prefixes, Domain, Path, size,"
+        " cookies per host",
+        needs_browser=True,
+    ),
+    Chapter(
+        "09",
         "attack_and_harden",
         "Attack and harden",
         "forge tokens against a deliberately weak verifier, then watch the hardened one hold",
     ),
     Chapter(
-        "09",
+        "10",
         "measure_scalability",
         "Measure scalability",
         "what each request costs, and what happens with many services and one store",
@@ -107,15 +115,17 @@ CHAPTERS = (
 )
 
 
-#: Old names of notebooks that moved when chapters 04 and 07 were inserted. A copy unpacked over
+#: Old names of notebooks that moved when chapters 04, 07 and 08 were inserted. A copy unpacked over
 #: an older one can still hold them (with the learner's runs): the tests skip them and say so.
 RENAMED = {
     "04_combine_cookies_and_tokens.ipynb": "05_combine_cookies_and_tokens.ipynb",
     "05_debug_tokens_and_cookies.ipynb": "06_debug_tokens_and_cookies.ipynb",
-    "06_attack_and_harden.ipynb": "08_attack_and_harden.ipynb",
-    "07_measure_scalability.ipynb": "09_measure_scalability.ipynb",
-    "07_attack_and_harden.ipynb": "08_attack_and_harden.ipynb",
-    "08_measure_scalability.ipynb": "09_measure_scalability.ipynb",
+    "06_attack_and_harden.ipynb": "09_attack_and_harden.ipynb",
+    "07_measure_scalability.ipynb": "10_measure_scalability.ipynb",
+    "07_attack_and_harden.ipynb": "09_attack_and_harden.ipynb",
+    "08_measure_scalability.ipynb": "10_measure_scalability.ipynb",
+    "08_attack_and_harden.ipynb": "09_attack_and_harden.ipynb",
+    "09_measure_scalability.ipynb": "10_measure_scalability.ipynb",
 }
 
 

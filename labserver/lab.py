@@ -120,7 +120,7 @@ class Lab:
 
     def browser(self, *, third_party_cookies: bool = False):
         """A headless Chromium profile with an empty cookie jar, pointed at this lab
-        (chapter 07): :class:`~labserver.browser.control.LabBrowser`. The browser starts on
+        (chapters 07 and 08): :class:`~labserver.browser.control.LabBrowser`. The browser starts on
         first use, is shared by every profile of this process, and stops with the lab.
         ``third_party_cookies``: a profile that allows them (Chromium's default blocks them).
         Without a Chromium, what it returns says how to get one, in one line, when used."""
@@ -137,7 +137,7 @@ class Lab:
 
     @property
     def attacker(self) -> Lab:
-        """Another site on loopback, the attacker's: ``http://localhost:<port>`` (chapter 07),
+        """Another site on loopback, the attacker's: ``http://localhost:<port>`` (chapters 07, 08),
         started on first use, stopped with the lab."""
         if self._attacker is None:
             attacker = start_lab(
@@ -235,9 +235,9 @@ def start_lab(
     pass ``False`` to run several labs side by side, and stop each yourself.
     ``https``: serve HTTPS with a throwaway certificate for 127.0.0.1, which ``lab.http``
     (and every ``lab.client()``) trusts.
-    ``vulnerable``: also mount chapter 8's deliberately vulnerable endpoints under /vulnerable/.
+    ``vulnerable``: also mount chapter 9's deliberately vulnerable endpoints under /vulnerable/.
     ``store``: share this store client (e.g. another lab's ``lab.store``) instead of connecting
-    to ``redis_url``: several API instances with one store, as in chapter 9.
+    to ``redis_url``: several API instances with one store, as in chapter 10.
     ``identity_provider``: also start chapter 04's identity provider and its two APIs (orders,
     billing), each on its own port, sharing this lab's store and clock: ``lab.idp``,
     ``lab.orders``, ``lab.billing``. They stop with the lab.

@@ -4,7 +4,7 @@ This is what lets an API verify tokens "at the edge" without any store: it holds
 only, and it learns of a new key (after the issuer rotates) the first time a token names an
 unknown ``kid``. Because anyone can send a token with a made-up ``kid``, re-fetching is rate
 limited: at most one fetch per ``min_interval`` seconds of lab time, however many unknown kids
-arrive. The JWKS URL comes from configuration, never from a token (chapter 8's ``jku`` lesson).
+arrive. The JWKS URL comes from configuration, never from a token (chapter 9's ``jku`` lesson).
 
 :class:`RemoteKeySet` has the one method the verifier needs from a key set, ``get(kid)``, so
 :func:`labserver.access_tokens.verify_access_token` takes it in place of the lab's own KeyRing.

@@ -1,6 +1,6 @@
 """The lab app for a WSGI server: ``labserver.wsgi:app``, configured from the environment.
 
-For chapter 9's separate-process variant: several processes of the lab app sharing one Redis.
+For chapter 10's separate-process variant: several processes of the lab app sharing one Redis.
 ``REDIS_URL`` names the store (required here: processes cannot share the embedded one); any
 lab config key can be set as ``LAB_<KEY>``, e.g. ``LAB_SERVICE_NAME=api-1`` or
 ``LAB_EDGE_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json``. Values are read as JSON when

@@ -1,4 +1,4 @@
-"""Exercise 15 · A verifier that every attack of chapter 8 bounces off (solution).
+"""Exercise 15 · A verifier that every attack of chapter 9 bounces off (solution).
 
 The four fixes: no ``alg: none`` branch; no key from the token's ``jwk`` header; never fetch the
 token's ``jku`` (``fetch`` is simply not used); an unknown or missing ``kid`` raises

@@ -1,4 +1,4 @@
-"""Chapter 8: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
+"""Chapter 9: the vulnerable endpoints fall to their attack, the hardened lab holds, and the
 vulnerable blueprint exists only when asked for."""
 
 import base64

@@ -1,4 +1,4 @@
-"""Chapter 07's lab pages (no browser needed): what they echo is text, never markup."""
+"""Chapters 07 and 08's lab pages (no browser needed): what they echo is text, never markup."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chapter 07's comparison of a SameSite prediction with Chromium's table, without a browser.
+"""Chapter 08's comparison of a SameSite prediction with Chromium's table, without a browser.
 
 The observed tables are the ones Chromium 156 produced (see tests/exercises/test_ex21_*.py);
 the predictions are exercise 21's solution, its naive version, its stub, and broken functions.

@@ -1,4 +1,4 @@
-"""Without a Chromium, every chapter 07 experiment ends in BrowserUnavailable, the one error a
+"""Without a Chromium, each experiment of chapters 07-08 ends in BrowserUnavailable, the error a
 notebook shows as a single line saying how to get a browser: never another traceback."""
 
 from __future__ import annotations

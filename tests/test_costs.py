@@ -1,4 +1,4 @@
-"""Chapter 9's benchmark: its structure (never its speed: timing asserts would be flaky)."""
+"""Chapter 10's benchmark: its structure (never its speed: timing asserts would be flaky)."""
 
 import pytest
 

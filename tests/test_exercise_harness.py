@@ -589,7 +589,7 @@ EX17_TO_EX19_WRONG_ANSWERS = {
 }
 
 
-#: Chapter 07's exercise 21: exercise, edits to its solution, the check that must fail.
+#: Chapter 08's exercise 21: exercise, edits to its solution, the check that must fail.
 EX21_WRONG_ANSWERS = {
     "ex21: Secure not required of SameSite=None": (
         "ex21",

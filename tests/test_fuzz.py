@@ -371,7 +371,7 @@ def test_non_ascii_header_bytes_reach_the_provider_and_its_apis_over_real_http()
         assert system.crashes == []
 
 
-# ---- chapter 07: the attacker's site ----------------------------------------------------------
+# ---- chapters 07, 08: the attacker's site-------------------------------------------------------
 
 ATTACKER_KINDS = ("link", "form", "frame", "fetch", "%FF", "%ED%A0%80", "x" * 3000, "")
 #: ``to`` values as query text (percent escapes are sent as they are).

@@ -1,4 +1,4 @@
-"""Chapter 9: API instances that verify at the edge, and the multi-service experiment."""
+"""Chapter 10: API instances that verify at the edge, and the multi-service experiment."""
 
 import jwt
 import pytest

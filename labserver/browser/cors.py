@@ -1,4 +1,4 @@
-"""Chapter 07: CORS and the custom-header CSRF defence, in Chromium.
+"""Chapter 08: CORS and the custom-header CSRF defence, in Chromium.
 
     >>> result = cors_experiment(lab, lab.browser())
     >>> print(result)            # per fetch: the preflight, the request, its cookies, the script

@@ -1,4 +1,4 @@
-"""Chapter 07: a learner's prediction of the SameSite table next to what Chromium did.
+"""Chapter 08: a learner's prediction of the SameSite table next to what Chromium did.
 
 ``compare(cookie_is_sent, observed)`` asks the learner's function (exercise 21) about each cell
 of the chapter's table, cross-site requests × the lab's five SameSite cookies, and lays its

@@ -1,4 +1,4 @@
-"""Chapter 07: SameSite for real. Which of five cookies Chromium sends to the lab, by request.
+"""Chapter 08: SameSite for real. Which of five cookies Chromium sends to the lab, by request.
 
     >>> table = samesite_table(lab, lab.browser())
     >>> print(table)                 # rows: request kinds; columns: the cookies; ✓ sent, · not

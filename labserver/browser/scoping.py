@@ -1,4 +1,4 @@
-"""Chapter 07: which cookies Chromium keeps, and where it sends them (scoping).
+"""Chapter 08: which cookies Chromium keeps, and where it sends them (scoping).
 
     >>> browser = lab.browser()
     >>> print(cookie_scoping(browser))     # Secure, prefixes, Domain, Path, size, on both hosts

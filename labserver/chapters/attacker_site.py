@@ -1,4 +1,4 @@
-"""Chapter 07: another *site* on loopback, the attacker's (``APP_ROLE = "attacker"``).
+"""Chapters 07 and 08: another *site* on loopback, the attacker's (``APP_ROLE = "attacker"``).
 
 The lab is ``http://127.0.0.1:<port>``; this app is reached as ``http://localhost:<port>``,
 which Chromium counts as another site (``Sec-Fetch-Site: cross-site``), so SameSite applies

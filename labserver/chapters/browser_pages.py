@@ -1,4 +1,4 @@
-"""Chapter 07: the lab's pages a real browser is pointed at, and cookies made to be compared.
+"""Chapters 07 and 08: the lab's pages a real browser is pointed at, and cookies to compare.
 
 * ``GET  /browser/samesite/set``   five cookies alike but for ``SameSite`` (Strict, Lax,
   None with Secure, None without Secure, and none at all), each ``Path=/browser/``

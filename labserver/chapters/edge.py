@@ -1,4 +1,4 @@
-"""Chapter 9: an API instance that verifies tokens "at the edge", with public keys only.
+"""Chapter 10: an API instance that verifies tokens "at the edge", with public keys only.
 
 Mounted when ``EDGE_JWKS_URL`` is set: the instance then trusts the issuer whose JWKS is at
 that URL. It never reads its store to answer ``/edge/me``: who the caller is comes from the
@@ -31,7 +31,7 @@ OPTIONS = (
     Option(
         "EDGE_JWKS_URL",
         "",
-        "Chapter 9: verify tokens at /edge/me with the public keys published at this "
+        "Chapter 10: verify tokens at /edge/me with the public keys published at this "
         "JWKS URL (an issuer's), never touching the store. Empty: no /edge endpoints.",
     ),
     Option(

@@ -1,4 +1,4 @@
-"""Chapter 8: DELIBERATELY VULNERABLE endpoints, one weakness each. Never in a default lab.
+"""Chapter 9: DELIBERATELY VULNERABLE endpoints, one weakness each. Never in a default lab.
 
 Mounted only by ``start_lab(vulnerable=True)`` (config ``VULNERABLE_ENDPOINTS``), under
 ``/vulnerable/``, and every answer says so in a header and in its body. Each endpoint is wrong in
@@ -65,7 +65,7 @@ OPTIONS = (
     Option(
         "VULNERABLE_ENDPOINTS",
         False,
-        "Mount chapter 8's deliberately vulnerable endpoints under /vulnerable/ "
+        "Mount chapter 9's deliberately vulnerable endpoints under /vulnerable/ "
         "(start_lab(vulnerable=True)).",
     ),
     Option(
@@ -75,7 +75,7 @@ OPTIONS = (
     ),
 )
 
-WARNING = "DELIBERATELY VULNERABLE endpoint (chapter 8 of the JWT lab): never copy this code"
+WARNING = "DELIBERATELY VULNERABLE endpoint (chapter 9 of the JWT lab): never copy this code"
 WORDLIST = Path(__file__).resolve().parents[1] / "data" / "wordlist.txt"
 
 

@@ -1,4 +1,4 @@
-"""The attack battery: every attack of chapter 8, against its vulnerable endpoint and against the
+"""The attack battery: every attack of chapter 9, against its vulnerable endpoint and against the
 hardened lab, with what each said.
 
 Each attack builds its forged credential step by step with PyJWT, ``cryptography`` and HTTP

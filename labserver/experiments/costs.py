@@ -1,4 +1,4 @@
-"""Chapter 9's benchmark: what each request costs, as ratios measured in one run.
+"""Chapter 10's benchmark: what each request costs, as ratios measured in one run.
 
 Absolute times on a shared machine move by tens of percent between runs, so every table here
 compares operations measured side by side: interleaved rounds (A, B, C, A, B, C, ...), the
@@ -517,7 +517,7 @@ def plot(timings: list[Timing], title: str, baseline: str):
 
 
 def conclusions(checks: list[Timing], tables: dict[str, list[Timing]]) -> dict[str, bool]:
-    """Claims chapter 9 makes from :func:`credential_checks` and :func:`crypto`, each read off
+    """Claims chapter 10 makes from :func:`credential_checks` and :func:`crypto`, each read off
     the median of the rounds' ratios, ``{claim: holds}``.
 
     Strict nbval checks this output, so no claim may depend on how busy the machine is: each

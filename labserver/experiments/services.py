@@ -1,4 +1,4 @@
-"""Chapter 9's multi-service experiment: one issuer, several API instances, one shared store.
+"""Chapter 10's multi-service experiment: one issuer, several API instances, one shared store.
 
 Each instance is its own app on its own loopback port, sharing the issuer's store client (with
 ``REDIS_URL`` set, a real Redis). Requests are spread over the instances round-robin, in two

@@ -1,6 +1,6 @@
 """What a resource server (an API that trusts the identity provider) checks on each request.
 
-Nothing but the provider's JWKS: :class:`labserver.remote_keys.RemoteKeySet` (chapter 9's key
+Nothing but the provider's JWKS: :class:`labserver.remote_keys.RemoteKeySet` (chapter 10's key
 cache) holds its public keys, and :func:`labserver.access_tokens.verify_access_token` checks
 every rule of chapter 2 with this API's own audience. Then:
 

@@ -1,4 +1,4 @@
-"""Chapter 07's CORS experiment, asserted in Chromium with no notebook involved.
+"""Chapter 08's CORS experiment, asserted in Chromium with no notebook involved.
 
 A page of another site fetches the lab's BFF API and chapter 1's session endpoint with
 ``credentials: "include"``. With the custom CSRF header the browser asks a preflight, which the

@@ -1,4 +1,4 @@
-"""Chapter 07's SameSite table, asserted in Chromium with no notebook involved.
+"""Chapter 08's SameSite table, asserted in Chromium with no notebook involved.
 
 Five cookies alike but for SameSite, and requests of every kind from another site (``localhost``
 while the lab is ``127.0.0.1``) and one from the same site: which cookies the lab received, in

@@ -1,4 +1,4 @@
-"""Chapter 07's cookie scoping, asserted in Chromium: which cookies it keeps over plain http on
+"""Chapter 08's cookie scoping, asserted in Chromium: which cookies it keeps over plain http on
 127.0.0.1, on localhost and off loopback, why it refuses the others, where it sends them, and
 that a cookie of another port shows up on the lab's page."""
 

@@ -1,7 +1,7 @@
 """Checks for exercise 21: ``cookie_is_sent``, the SameSite rule as Chromium 156 applies it.
 
 The cases are the chapter's five cookies (as ``labserver/chapters/browser_pages.py`` sets them)
-and four kinds of request; the last checks hold the whole table Chromium produced in chapter 07,
+and four kinds of request; the last checks hold the whole table Chromium produced in chapter 08,
 with third-party cookies blocked (its default) and allowed.
 """
 
@@ -19,7 +19,7 @@ COOKIES = {
     "unset": {"samesite": None, "secure": False},
 }
 
-#: What Chromium 156 sent with the attacker's cross-site requests, measured in chapter 07 on
+#: What Chromium 156 sent with the attacker's cross-site requests, measured in chapter 08 on
 #: cookies a few seconds old: the cookies that arrived, by kind of request.
 CHROMIUM_BLOCKING_THIRD_PARTY = {
     "top-level GET": {"lax", "none_secure", "unset"},
@@ -203,7 +203,7 @@ def test_the_answer_is_true_or_false(impl):
     ],
 )
 def test_the_whole_table_is_what_chromium_did(impl, third_party_cookies, observed):
-    """All 20 cells of chapter 07's table: 4 cross-site requests × 5 cookies, as measured."""
+    """All 20 cells of chapter 08's table: 4 cross-site requests × 5 cookies, as measured."""
     for kind in KINDS:
         predicted = {
             name
