@@ -2,7 +2,8 @@
 
 It checks the Python version, every directly used package against its pin in
 ``requirements.txt``, that the notebook's kernel runs in the course's environment, and that
-the JupyterLab widget extension is installed where this JupyterLab will find it.
+the JupyterLab widget extension is installed where this JupyterLab will find it. It also says
+which Chromium chapters 07 and 08 will drive (optional: without one, their cells say so).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DIRECT = (
     "redis",
     "nbval",
     "pytest",
+    "playwright",
 )
 
 
@@ -117,6 +119,16 @@ def self_check() -> SelfCheck:
             "JupyterLab extension installed"
             if widgets.is_dir()
             else f"missing {widgets}; reinstall jupyterlab_widgets",
+        )
+    )
+    from .browser.driver import HOW_TO_GET_ONE, find_chromium
+
+    chromium = find_chromium()
+    report.rows.append(
+        (
+            True,  # optional: only chapters 07 and 08 need it, and they say so without one
+            "browser (chapters 07, 08)",
+            f"Chromium at {chromium}" if chromium else HOW_TO_GET_ONE,
         )
     )
     venv = ROOT / ".venv"

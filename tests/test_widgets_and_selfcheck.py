@@ -2,6 +2,7 @@
 
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 from labserver.selfcheck import pinned_versions, self_check, supported_pythons
 from labserver.widgets import WidgetRoundTrip
@@ -47,3 +48,15 @@ def test_self_check_passes_in_the_course_environment():
     assert report.ok, report.text()
     assert "Ready for the course." in report.text()
     assert {what for _, what, _ in report.rows} >= {"Python", "PyJWT", "widget front end"}
+
+
+def test_self_check_says_which_browser_chapters_07_and_08_will_drive(monkeypatch):
+    import labserver.browser.driver as driver
+
+    rows = {what: (ok, detail) for ok, what, detail in self_check().rows}
+    found = driver.find_chromium()
+    assert rows["browser (chapters 07, 08)"] == (True, f"Chromium at {found}" if found else ANY)
+    monkeypatch.setattr(driver, "find_chromium", lambda: None)
+    rows = {what: (ok, detail) for ok, what, detail in self_check().rows}
+    ok, detail = rows["browser (chapters 07, 08)"]
+    assert ok and detail == driver.HOW_TO_GET_ONE, "optional, and it says how to get one"
