@@ -94,9 +94,14 @@ def _authenticate() -> Principal:
         if header.strip()
         else ""
     )
+    challenges = [c for _, _, c in registered if c]
+    if request.headers.get("Sec-Fetch-Mode"):
+        # A browser (it sends Sec-Fetch-*) answers a Basic challenge with a login dialog, and a
+        # page's fetch waits on it; the other challenges still name what the endpoint takes.
+        challenges = [c for c in challenges if not c.startswith("Basic ")] or challenges
     raise AuthenticationRequired(
         f"{presented}this endpoint needs a credential ({schemes})",
-        headers={"WWW-Authenticate": ", ".join(c for _, _, c in registered if c)},
+        headers={"WWW-Authenticate": ", ".join(challenges)},
     )
 
 

@@ -209,6 +209,17 @@ def test_401_without_credential_carries_a_challenge(lab):
     assert response.headers["WWW-Authenticate"] == 'Basic realm="jwt-lab", Bearer realm="jwt-lab"'
 
 
+@pytest.mark.parametrize("path", ["/whoami", "/session/me"])
+def test_a_browser_gets_no_basic_challenge_so_no_login_dialog(lab, path):
+    """A browser answers ``WWW-Authenticate: Basic`` with a login dialog (and a page's fetch
+    waits on it); its requests carry ``Sec-Fetch-Mode``, and get the other challenges only."""
+    response = lab.http.get(
+        path, headers={"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"}
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-lab"'
+
+
 def test_405_names_the_allowed_methods(lab):
     response = lab.http.delete("/health")
     assert "GET" in response.headers["Allow"]

@@ -52,3 +52,13 @@ def test_the_table_is_stable(comparison, lab):
         "Clear-Site-Data honoured at http://127.0.0.1: yes (a secure context: yes;",
         "  browsers apply the header only in secure contexts: https, localhost, 127.0.0.1)",
     ]
+
+
+def test_a_page_that_asks_without_a_session_gets_its_401_at_once(lab):
+    """No Basic challenge for a browser, so no login dialog for a page's fetch to wait on."""
+    with lab.browser() as browser:
+        tab = browser.open("/browser/arrived")
+        statuses = tab.run(
+            "Promise.all(['/session/me', '/whoami'].map(p => fetch(p).then(r => r.status)))"
+        )
+    assert statuses == [401, 401]
