@@ -31,7 +31,7 @@ def main() -> int:
     if done.returncode == 0 and found:
         print(f"browser: {found}")
     else:
-        print(f"browser: {HOW_TO_GET_ONE} (the browser chapter's cells will say so)")
+        print(f"browser: {HOW_TO_GET_ONE} (the cells of chapters 07 and 08 will say so)")
     return 0
 
 
