@@ -67,8 +67,9 @@ def cookie_pairs(environ: dict) -> list[tuple[str, str]]:
     return parse_cookie(text, cls=list)  # a list keeps the header's order; a MultiDict groups names
 
 
-def describe_credential(environ: dict) -> str:
-    """Which credential a request presented, abbreviated so the log never holds a whole one."""
+def describe_credential(environ: dict, cookies: list[tuple[str, str]] | None = None) -> str:
+    """Which credential a request presented, abbreviated so the log never holds a whole one.
+    ``cookies``: the request's :func:`cookie_pairs`, if already parsed."""
     shown = []
     header = environ.get("HTTP_AUTHORIZATION")
     if header:
@@ -81,7 +82,7 @@ def describe_credential(environ: dict) -> str:
             shown.append(f"{auth.type.capitalize()} {abbreviate(auth.token)}")
         else:
             shown.append(f"Authorization {auth.type}")
-    for name, value in cookie_pairs(environ):
+    for name, value in cookie_pairs(environ) if cookies is None else cookies:
         shown.append(f"cookie {name}={abbreviate(value)}")
     return ", ".join(shown) or "-"
 
@@ -118,24 +119,24 @@ class RequestLog:
             path += "?" + environ["QUERY_STRING"]
         number = self.arrived() if number is None else number
         arrived = next(_ARRIVALS) if arrived is None else arrived
+        cookies = cookie_pairs(environ)  # parsed once, for the credential and the names
+        entry = LoggedRequest(
+            number=number,
+            time=self._now(),
+            service=self.service,
+            method=environ.get("REQUEST_METHOD", "?"),
+            path=path,
+            status=status,
+            credential=describe_credential(environ, cookies),
+            credential_bytes=credential_bytes(environ),
+            store_round_trips=store_round_trips,
+            arrived=arrived,
+            agent=environ.get("HTTP_USER_AGENT", "")[:60],
+            cookies=tuple(name for name, _ in cookies),
+            fetch_site=environ.get("HTTP_SEC_FETCH_SITE", "")[:20],
+        )
         with self._lock:
-            self._entries.append(
-                LoggedRequest(
-                    number=number,
-                    time=self._now(),
-                    service=self.service,
-                    method=environ.get("REQUEST_METHOD", "?"),
-                    path=path,
-                    status=status,
-                    credential=describe_credential(environ),
-                    credential_bytes=credential_bytes(environ),
-                    store_round_trips=store_round_trips,
-                    arrived=arrived,
-                    agent=environ.get("HTTP_USER_AGENT", "")[:60],
-                    cookies=tuple(name for name, _ in cookie_pairs(environ)),
-                    fetch_site=environ.get("HTTP_SEC_FETCH_SITE", "")[:20],
-                )
-            )
+            self._entries.append(entry)
 
     def middleware(self, wsgi_app: Callable) -> Callable:
         """Wrap a WSGI app so that every response it starts is recorded here."""
