@@ -142,28 +142,29 @@ def _api_url() -> str:
     return (current_app.config["BFF_API_URL"] or _own_origin()).rstrip("/")
 
 
-def _web_file(name: str, mimetype: str) -> Response:
+def web_file(name: str, mimetype: str, headers: dict[str, str] | None = None) -> Response:
+    """The file ``labserver/web/<name>`` as a response of ``mimetype``, with ``headers``."""
     body = resources.files("labserver").joinpath("web", name).read_bytes()
     response = make_response(body)
     response.mimetype = mimetype
-    response.headers.update(_PAGE_SECURITY_HEADERS)
+    response.headers.update(headers or {})
     return response
 
 
 @bp.get("/bff/")
 def page():
     """The web app's one page."""
-    return _web_file("bff.html", "text/html")
+    return web_file("bff.html", "text/html", _PAGE_SECURITY_HEADERS)
 
 
 @bp.get("/bff/app.js")
 def page_script():
-    return _web_file("bff.js", "text/javascript")
+    return web_file("bff.js", "text/javascript", _PAGE_SECURITY_HEADERS)
 
 
 @bp.get("/bff/app.css")
 def page_style():
-    return _web_file("bff.css", "text/css")
+    return web_file("bff.css", "text/css", _PAGE_SECURITY_HEADERS)
 
 
 def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:

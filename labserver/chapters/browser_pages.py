@@ -22,10 +22,10 @@ None of them authenticates anyone: they are the pages and cookies the chapter's 
 from __future__ import annotations
 
 import html
-from importlib import resources
 
 from flask import Blueprint, Response, jsonify, make_response, request
 
+from .bff import web_file
 from .sessions import cookie_attributes, cookie_name
 
 bp = Blueprint("browser_pages", __name__)
@@ -97,22 +97,15 @@ def set_scope_cookies():
     return response
 
 
-def _web_file(name: str, mimetype: str) -> Response:
-    body = resources.files("labserver").joinpath("web", name).read_bytes()
-    response = make_response(body)
-    response.mimetype = mimetype
-    return response
-
-
 @bp.get("/browser/spa/")
 def spa_page():
     """The single-page app that keeps its token in localStorage."""
-    return _web_file("spa.html", "text/html")
+    return web_file("spa.html", "text/html")
 
 
 @bp.get("/browser/spa/app.js")
 def spa_script():
-    return _web_file("spa.js", "text/javascript")
+    return web_file("spa.js", "text/javascript")
 
 
 @bp.post("/browser/logout/cookie-only")
