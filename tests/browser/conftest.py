@@ -45,3 +45,15 @@ def browser(playwright_api):
         browser = p.chromium.launch(**launch_options())
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """One lab per test file of chapters 07 and 08's experiments; neither it nor the attacker's
+    site (if a test started it) may have crashed."""
+    from labserver import start_lab
+
+    with start_lab(redis_url="", replace=False) as lab:
+        yield lab
+        assert lab.crashes == []
+        assert lab.attacker.crashes == []

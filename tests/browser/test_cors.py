@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from labserver import start_lab
 from labserver.browser.cors import cors_experiment
 
 pytestmark = pytest.mark.browser
@@ -39,13 +38,6 @@ def problems(result) -> list[str]:
     if result.preflight_allow_origin:
         found.append(f"the preflight was granted: {result.preflight_allow_origin}")
     return found
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with start_lab(redis_url="", replace=False) as lab:
-        yield lab
-        assert lab.crashes == [] and lab.attacker.crashes == []
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from labserver import start_lab
 from labserver.browser import logout
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with start_lab(redis_url="", replace=False) as lab:
-        yield lab
-        assert lab.crashes == []
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from labserver import start_lab
 from labserver.browser.samesite import COOKIES, samesite_table
 from labserver.chapters import browser_pages
 
@@ -46,13 +45,6 @@ def problems(table) -> list[str]:
             if table.fetch_site[profile].get(row) != site:
                 found.append(f"{profile} {row}: Sec-Fetch-Site {table.fetch_site[profile]}")
     return found
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with start_lab(redis_url="", replace=False) as lab:
-        yield lab
-        assert lab.crashes == [] and lab.attacker.crashes == []
 
 
 @pytest.fixture(scope="module")

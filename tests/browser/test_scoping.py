@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from labserver import start_lab
 from labserver.browser.scoping import (
     ARRIVED,
     HOSTS,
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
 
 BOTH = (ARRIVED, INSIDE)
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with start_lab(redis_url="", replace=False) as lab:
-        yield lab
 
 
 @pytest.fixture(scope="module")

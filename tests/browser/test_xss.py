@@ -8,17 +8,9 @@ import json
 
 import pytest
 
-from labserver import start_lab
 from labserver.browser import xss
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with start_lab(redis_url="", replace=False) as lab:
-        yield lab
-        assert lab.crashes == []
 
 
 @pytest.fixture(scope="module")
