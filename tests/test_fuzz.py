@@ -48,12 +48,11 @@ def clock_module():
     return LabClock(frozen_at=T0)
 
 
-def _rules():
+def app_rules(config: dict) -> list[tuple[str, str]]:
+    """Every (route, method) of an app made with ``config``, HEAD and OPTIONS aside."""
     from labserver import create_app
 
-    app = create_app(
-        {"VULNERABLE_ENDPOINTS": True, "EDGE_JWKS_URL": "http://127.0.0.1:9/jwks.json"}, store=None
-    )
+    app = create_app(config)
     return sorted(
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
@@ -62,7 +61,7 @@ def _rules():
     )
 
 
-RULES = _rules()
+RULES = app_rules({"VULNERABLE_ENDPOINTS": True, "EDGE_JWKS_URL": "http://127.0.0.1:9/jwks.json"})
 
 
 def _login_headers(lab) -> dict[str, dict[str, str]]:
@@ -217,22 +216,11 @@ CORE_BODIES_PER_ROUTE = 20
 API_ROUTES = ("/orders", "/orders/<order_id>/pay", "/charges", "/invoices")
 
 
-def _federation_rules():
-    from labserver import create_app
-
-    rules = []
-    for role in FEDERATION_ROLES:
-        app = create_app({"APP_ROLE": role, "IDP_APIS": {"orders": "http://127.0.0.1:9"}})
-        rules += sorted(
-            (role, rule.rule, method)
-            for rule in app.url_map.iter_rules()
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
-            if rule.endpoint != "static"
-        )
-    return rules
-
-
-FEDERATION_RULES = _federation_rules()
+FEDERATION_RULES = [
+    (role, rule, method)
+    for role in FEDERATION_ROLES
+    for rule, method in app_rules({"APP_ROLE": role, "IDP_APIS": {"orders": "http://127.0.0.1:9"}})
+]
 
 
 def _federation_tokens(fed) -> tuple[dict[str, str], str]:
@@ -439,19 +427,7 @@ ATTACKER_HEADERS = (
 )
 
 
-def _attacker_rules():
-    from labserver import create_app
-
-    app = create_app({"APP_ROLE": "attacker"})
-    return sorted(
-        (rule.rule, method)
-        for rule in app.url_map.iter_rules()
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
-        if rule.endpoint != "static"
-    )
-
-
-ATTACKER_RULES = _attacker_rules()
+ATTACKER_RULES = app_rules({"APP_ROLE": "attacker"})
 
 
 def _attacker_queries(rng: random.Random, count: int) -> list[str]:
