@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,10 +167,7 @@ def run_suite(
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # 0.3 s instead of 4 s to start
             "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
         }
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
+        argv = [
             str(suite),
             f"--impl={folder}",
             "-p",
@@ -180,11 +179,10 @@ def run_suite(
             "-q",
             "--no-header",
         ]
-        try:
-            run = subprocess.run(
-                command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
+        outcome = _WORKER.run(argv, env, str(root), timeout)
+        if outcome is None:  # no warm worker here: a fresh Python process, as before
+            outcome = _run_fresh(argv, env, root, timeout)
+        if outcome == "timeout":
             return CheckReport(
                 exercise,
                 shown,
@@ -194,8 +192,8 @@ def run_suite(
                 ),
             )
         if not report_file.exists():
-            tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
-            return CheckReport(exercise, shown, error="pytest could not run: " + " | ".join(tail))
+            said = outcome or "it stopped without a word (does the file exit the process?)"
+            return CheckReport(exercise, shown, error="pytest could not run: " + said)
         data = json.loads(report_file.read_text(encoding="utf-8"))
 
     report = CheckReport(exercise, shown, [CheckResult(**r) for r in data["results"]])
@@ -203,6 +201,115 @@ def run_suite(
         last = data["collect_errors"][0].strip().splitlines()[-1:]
         report.error = "the test suite could not be loaded: " + " ".join(last)
     return report
+
+
+def _run_fresh(argv: list[str], env: dict, root: Path, timeout: float) -> str:
+    """Run pytest in a new Python process; "timeout", or the last lines it wrote."""
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", *argv],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return " | ".join((run.stderr or run.stdout).strip().splitlines()[-3:])
+
+
+class _Worker:
+    """The kernel's side of :mod:`labserver._check_worker`: one warm process, started at import
+    (it warms up while the notebook's first cells run), restarted if it died."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the worker if it is not running (never raises: checks fall back without it)."""
+        if not hasattr(os, "fork") or os.environ.get("LAB_CHECK_WORKER") == "0":
+            return
+        if self._process is not None and self._process.poll() is None:
+            return
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "LAB_CHECK_WORKER": "0",  # the worker and its children start no worker of their own
+        }
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "labserver._check_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=ROOT,
+                env=env,
+                text=True,
+                bufsize=1,
+            )
+            self._ready = False
+        except OSError:
+            self._process = None
+
+    def _reply(self, timeout: float) -> dict | None:
+        stdout = self._process.stdout
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        line = stdout.readline() if ready else ""
+        return json.loads(line) if line else None
+
+    def run(self, argv: list[str], env: dict, cwd: str, timeout: float) -> str | None:
+        """Run one suite in a fork of the warm worker: "timeout", the last lines pytest wrote,
+        or None (no worker: the caller runs a fresh process instead)."""
+        with self._lock:
+            self.start()
+            if self._process is None:
+                return None
+            if not self._ready:
+                try:
+                    self._ready = (self._reply(30.0) or {}).get("status") == "ready"
+                except (OSError, ValueError):
+                    pass
+                if not self._ready:  # it could not start here: the caller falls back
+                    self.stop()
+                    return None
+            log = Path(env["LAB_CHECK_REPORT"]).with_suffix(".log")
+            job = {
+                "argv": argv,
+                "env": {**env, "LAB_CHECK_WORKER": "0"},
+                "cwd": cwd,
+                "log": str(log),
+                "timeout": timeout,
+            }
+            try:
+                self._process.stdin.write(json.dumps(job) + "\n")
+                self._process.stdin.flush()
+                reply = self._reply(timeout + 10.0)
+            except (OSError, ValueError):
+                reply = None
+            if reply is None or reply.get("status") not in ("done", "timeout"):
+                # Not run again elsewhere: the file under test may be what ended the worker.
+                self.stop()
+                return "the checking process ended during the checks (does the file exit?)"
+            if reply["status"] == "timeout":
+                return "timeout"
+            lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+            return " | ".join(lines[-3:])
+
+    def stop(self) -> None:
+        """Stop the worker (the next check starts a new one)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            for pipe in (self._process.stdin, self._process.stdout):
+                pipe.close()
+        self._process, self._ready = None, False
+
+
+_WORKER = _Worker()
+_WORKER.start()
 
 
 def check(exercise: str) -> CheckReport:
