@@ -53,9 +53,9 @@ def refuse_tokens_in_query() -> None:
     found = [name for name in REFUSED_PARAMETERS if name in request.args]
     if found and not _opted_out():
         raise InvalidRequest(
-            f"{found[0]} must not be sent in the URL's query, which servers log and pages send "
-            "on in the Referer header (RFC 6750 section 2.3, RFC 9700 section 4.3.2): send an "
-            "access token in the Authorization header, other credentials in the request body"
+            f"{found[0]} in the URL is refused: URLs end up in logs and Referer headers (RFC "
+            "6750 section 2.3, RFC 9700 section 4.3.2); send a token in the Authorization "
+            "header, other credentials in the body"
         )
 
 
