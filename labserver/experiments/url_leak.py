@@ -100,10 +100,10 @@ class UrlLeak:
         return "\n".join(
             [
                 "alice's app sends her token in the URL; the attacker reads the lab's access log",
-                f"vulnerable  {shorten(self.vulnerable_line)}",
+                f"vulnerable: {shorten(self.vulnerable_line)}",
                 f"            {self._held(self.stolen_whole, self.vulnerable_line)}; "
                 f"replayed: {_verdict(*self.replay)}",
-                f"hardened    {shorten(self.hardened_line)}",
+                f"hardened:   {shorten(self.hardened_line)}",
                 f"            {_verdict(*self.hardened)}",
                 f"            {self._held(False, self.kept)}; "
                 f"replayed: {_verdict(*self.hardened_replay)}",
