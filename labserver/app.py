@@ -44,6 +44,7 @@ BLUEPRINTS = (
     "labserver.chapters.browser_pages",  # chapters 07 and 08
     "labserver.chapters.attacker_site",  # APP_ROLE attacker (chapters 07 and 08)
     "labserver.chapters.vulnerable",  # mounted only with VULNERABLE_ENDPOINTS (chapter 9)
+    "labserver.chapters.vulnerable_urls",  # the token in a URL; with VULNERABLE_ENDPOINTS
     "labserver.chapters.edge",  # mounted only with EDGE_JWKS_URL (chapter 10)
     "labserver.chapters.identity_provider",  # APP_ROLE identity-provider (chapter 04)
     "labserver.chapters.orders",  # APP_ROLE orders (chapter 04)

@@ -3,6 +3,11 @@
 werkzeug's own access log would print from the server thread into whichever notebook cell
 happens to be running; the lab silences it and records requests here instead, so a notebook
 can show them on purpose (``lab.request_log.show()``).
+
+Like the credential column, the path never holds a whole credential: the values of the query
+parameters in :data:`REDACTED_PARAMETERS` are abbreviated (:func:`redact_query`), except under
+the prefixes a deliberately vulnerable chapter asks to log in full
+(:meth:`RequestLog.keep_full_urls_under`), as an ordinary access log does.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from werkzeug.datastructures import Authorization
 from werkzeug.sansio.http import parse_cookie
@@ -43,6 +49,38 @@ class LoggedRequest:
     # name twice if two cookies of that name came, e.g. with different paths)
     #: A browser's ``Sec-Fetch-Site``: same-origin, same-site, cross-site, none; "" if absent
     fetch_site: str = ""
+
+
+#: Query parameters whose values the log abbreviates: credentials of RFC 6749, 6750, 7009, 7521,
+#: 7636 and 8693, and a password, should any client put one in a URL.
+REDACTED_PARAMETERS = frozenset(
+    (
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "token",
+        "password",
+        "client_assertion",
+        "assertion",
+        "subject_token",
+        "actor_token",
+    )
+)
+
+
+def redact_query(query: str) -> str:
+    """``query`` (as sent, percent-encoded) with the values of :data:`REDACTED_PARAMETERS`
+    abbreviated; names are compared decoded, as the app reads them (``access%5Ftoken`` too)."""
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and unquote_plus(name, errors="replace") in REDACTED_PARAMETERS:
+            part = f"{name}={abbreviate(value)}"
+        parts.append(part)
+    return "&".join(parts)
 
 
 def abbreviate(secret: str) -> str:
@@ -96,6 +134,12 @@ class RequestLog:
         self._entries: deque[LoggedRequest] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._count = 0
+        self._full_urls_under: tuple[str, ...] = ()
+
+    def keep_full_urls_under(self, prefix: str) -> None:
+        """Log the query of paths under ``prefix`` as it came, credentials included: what an
+        ordinary access log does (chapter 9's token-in-a-URL endpoints show the consequence)."""
+        self._full_urls_under += (prefix,)
 
     def arrived(self) -> int:
         """A number for a request that has just arrived: requests are numbered in arrival
@@ -115,8 +159,10 @@ class RequestLog:
     ) -> None:
         """Add one request (called by :meth:`middleware` for every response)."""
         path = environ.get("PATH_INFO", "")
-        if environ.get("QUERY_STRING"):
-            path += "?" + environ["QUERY_STRING"]
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            full = path.startswith(self._full_urls_under)  # False for an empty tuple
+            path += "?" + (query if full else redact_query(query))
         number = self.arrived() if number is None else number
         arrived = next(_ARRIVALS) if arrived is None else arrived
         cookies = cookie_pairs(environ)  # parsed once, for the credential and the names

@@ -703,3 +703,85 @@ def oauth_credential_headers(tokens: dict[str, str], bound_token: str) -> list[d
     sets += [{"Authorization": f"DPoP {t}"} for t in list(tokens.values())[:20]]
     sets += [{"Authorization": f"DPoP {bound_token}"}, {"Authorization": f"Bearer {bound_token}"}]
     return sets
+
+
+# ---- chapter 9: the token in a URL (queries of /vulnerable/url-token/) -------------------------
+
+#: Values for ``access_token``, as sent (percent-encoded); the lab's own tokens are added.
+URL_TOKEN_VALUES = (
+    "",
+    "x",
+    "a.b.c",
+    "e30.e30.",
+    "eyJ.eyJ.x",
+    "%FF%FE",
+    "%ED%A0%80",
+    "%00",
+    "%C3%A9",
+    "a" * 9000,
+    "e30.e30." + "A" * 9000,
+    "%2E%2E%2E",
+    "+",
+    "%",
+    "%%%",
+)
+#: Values for ``embed`` besides the attacker site's own URLs: off loopback, or hidden.
+URL_TOKEN_EMBEDS = (
+    "http://localhost:9/pixel.gif",
+    "http://127.0.0.1:9/pixel.gif?row=1",
+    "http%3A%2F%2Flocalhost%3A9%2Fpixel.gif",
+    "http://example.com/pixel.gif",
+    "http://evil.example%5C@127.0.0.1/",
+    "javascript:alert(1)",
+    "http://127.0.0.1/%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    "http://[::1",
+    "%FF",
+    "%ED%A0%80",
+    "",
+    "http://127.0.0.1/" + "%41" * 3000,
+)
+URL_TOKEN_POLICIES = (
+    "unsafe-url",
+    "unset",
+    "no-referrer",
+    "strict-origin-when-cross-origin",
+    "",
+    "UNSAFE-URL",
+    "unsafe-url,no-referrer",
+    "%FF",
+    "%00",
+    "a" * 3000,
+)
+URL_TOKEN_COUNTS = ("1", "20", "200", "201", "0", "-1", "1e3", "%FF", "%D9%A3", "9" * 400, "")
+
+
+def url_token_queries(rng: random.Random, tokens: list[str], count: int) -> list[str]:
+    """Query strings for ``/vulnerable/url-token/``: good and odd tokens, repeated or missing
+    parameters, odd ``embed``, ``referrer_policy`` and ``n``, non-UTF-8 bytes (as ``%FF``), then
+    ``count`` random mixes."""
+    values = URL_TOKEN_VALUES + tuple(tokens)
+    queries = [f"access_token={v}" for v in values]
+    queries += [f"access_token={tokens[0]}&embed={e}" for e in URL_TOKEN_EMBEDS]
+    queries += [f"access_token={tokens[0]}&referrer_policy={p}" for p in URL_TOKEN_POLICIES]
+    queries += [f"n={n}" for n in URL_TOKEN_COUNTS]
+    queries += [
+        "",
+        "access_token",
+        "access_token=&access_token=",
+        f"access_token={tokens[0]}&access_token={tokens[0]}",
+        f"access%5Ftoken={tokens[0]}",
+        "%FF=%FF&access_token=%FF",
+        "=&&=&%",
+        "n=1&n=2",
+        "embed&referrer_policy",
+    ]
+    names = ("access_token", "embed", "referrer_policy", "n", "x")
+    pools = (values, URL_TOKEN_EMBEDS, URL_TOKEN_POLICIES, URL_TOKEN_COUNTS, ("1",))
+    for _ in range(count):
+        parts = []
+        for name, pool in zip(names, pools, strict=True):
+            if rng.random() < 0.6:
+                parts.append(f"{name}={rng.choice(pool)}")
+        rng.shuffle(parts)
+        queries.append("&".join(parts))
+    return queries

@@ -27,6 +27,7 @@ from tests.fuzzing import (
     odd_claim_tokens,
     odd_header_tokens,
     token_bodies,
+    url_token_queries,
 )
 
 SEED = 13
@@ -496,4 +497,77 @@ def test_non_ascii_bytes_reach_the_attacker_site_over_real_http():
         lab.stop()
     server_errors = [s for s in statuses if s[0] >= 500]
     assert len(statuses) > 50 and not server_errors, server_errors[:5]
+    assert lab.crashes == []
+
+
+# ---- chapter 9: the token in a URL, whose routes read the query --------------------------------
+
+URL_TOKEN_RULES = [(r, m) for r, m in RULES if r.startswith("/vulnerable/url-token/")]
+
+
+def test_no_query_to_the_url_token_routes_gets_a_5xx(clock_module):
+    """Good and odd tokens, URLs, policies and counts in the query of each route: a 4xx with
+    the lab's JSON error body, or the route's answer; and every other route of the lab refuses
+    a token in its query with a 400."""
+    rng = random.Random(SEED * 1_000_003 + zlib.crc32(b"url-token"))
+    lab = start_lab(redis_url="", clock=clock_module, replace=False, vulnerable=True)
+    try:
+        tokens = [t for t in _tokens(lab).values()][:12]
+        queries = url_token_queries(rng, tokens, 300)
+        client = lab.app.test_client(use_cookies=False)
+        failures, statuses = [], set()
+        assert len(URL_TOKEN_RULES) == 3, URL_TOKEN_RULES
+        for rule, method in URL_TOKEN_RULES:
+            for query in queries:
+                response = client.open(rule, method=method, query_string=query)
+                statuses.add((rule, response.status_code))
+                parsed = response.get_json(silent=True) if response.is_json else None
+                if response.status_code >= 500:
+                    failures.append(f"{response.status_code} {method} {rule}?{query[:200]}")
+                elif response.status_code >= 400 and not (
+                    parsed is not None and set(parsed) >= {"error", "error_description"}
+                ):
+                    failures.append(f"{response.status_code} not the lab's JSON: {query[:200]}")
+        for rule, method in RULES:
+            if rule in dict(URL_TOKEN_RULES) or rule.startswith("/edge/"):
+                continue
+            path = fill_path(rule, rng)
+            response = client.open(path, method=method, query_string="access_token=x")
+            if response.status_code != 400:
+                failures.append(f"{response.status_code}: {method} {path}?access_token=x")
+        assert not failures, f"{len(failures)}, e.g.:\n" + "\n".join(failures[:5])
+        # the fuzz reached each route's success as well as its refusals
+        assert {(r, 200) for r, _ in URL_TOKEN_RULES} <= statuses, sorted(statuses)
+        assert lab.crashes == [], lab.crashes[:3]
+    finally:
+        lab.stop()
+
+
+def test_raw_query_bytes_reach_the_url_token_routes_over_real_http(clock_module):
+    """Non-UTF-8 and odd bytes in the query, through the real HTTP server."""
+    lab = start_lab(redis_url="", clock=clock_module, replace=False, vulnerable=True)
+    queries = (
+        b"access_token=\xff\xfe",
+        b"access_token=\xed\xa0\x80&embed=http://127.0.0.1/\xff",
+        b"referrer_policy=\xc3&access_token=e30.e30.",
+        b"n=\xff",
+        b"n=\xd9\xa3",
+        b"\xff=\xff&access_token",
+        b"access_token=%FF%FE%ED%A0%80&embed=%C3%A9",
+    )
+    statuses = []
+    try:
+        for rule, method in URL_TOKEN_RULES:
+            for header in RAW_HEADERS:
+                for query in queries:
+                    path = rule.encode() + b"?" + query
+                    statuses.append((raw_status(lab.url, method, path, header), method, path))
+        for query in queries:  # the hardened API refuses or ignores each, never a 5xx
+            statuses.append(
+                (raw_status(lab.url, "GET", b"/api/me?" + query, b"X: 1"), "GET", query)
+            )
+    finally:
+        lab.stop()
+    server_errors = [s for s in statuses if s[0] >= 500]
+    assert len(statuses) > 100 and not server_errors, server_errors[:5]
     assert lab.crashes == []

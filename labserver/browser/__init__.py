@@ -15,4 +15,6 @@ is what the notebook prints and whose data the tests check:
 * :mod:`.casebook` chapter 06's cookie casebook replayed in Chromium, next to the inspector
 * :mod:`.logout`   deleting the cookie, Clear-Site-Data, and deleting the session: what is left
 * :mod:`.predict`  exercise 21's SameSite predictions beside the table Chromium produced
+* :mod:`.referer`  chapter 9: a token in a page's URL reaches another site in ``Referer``, by
+  the page's Referrer-Policy
 """

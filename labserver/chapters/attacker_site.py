@@ -13,7 +13,10 @@ between them. Its pages send one kind of request to a URL of the lab:
   ``&header=X-CSRF`` (a custom header, which needs a CORS preflight) as asked; the page's
   title then says what the script could read: ``read <status>`` or ``blocked``
 * ``POST /collect``             where an injected script sends what it stole (kept in memory)
-* ``GET /loot``                 what arrived at ``/collect``, oldest first
+* ``GET /pixel.gif``            an image any page may embed (a tracking pixel, a banner): keeps
+  the ``Referer`` the browser sent with it, which says which page embedded it (chapter 9)
+* ``GET /loot``                 what arrived at ``/collect`` (``loot``) and at ``/pixel.gif``
+  (``pixel``), oldest first
 
 ``to`` must be an http(s) URL of ``127.0.0.1`` or ``localhost``: the lab never points a
 browser anywhere else.
@@ -21,6 +24,7 @@ browser anywhere else.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -46,19 +50,25 @@ _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,39}")
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
 
+#: A transparent 1x1 GIF.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
 def init_app(app) -> None:
     app.extensions["loot"] = []
+    app.extensions["pixel"] = []
     app.extensions["loot_lock"] = threading.Lock()
 
 
-def _target() -> str:
-    to = request.args.get("to", "")
+def loopback_url(value: str, name: str = "to") -> str:
+    """``value`` if it is an http(s) URL of 127.0.0.1 or localhost that a browser reads as
+    Python does; else ``InvalidRequest`` naming the parameter ``name``."""
     # Only characters a URL may hold as they are: a browser reads a backslash as "/" and drops
     # tabs and newlines, so "http://evil.example<backslash>@127.0.0.1/" is 127.0.0.1 to
     # Python's urlsplit but evil.example to Chromium.
-    plain = _URL_CHARACTERS.fullmatch(to) is not None
+    plain = _URL_CHARACTERS.fullmatch(value) is not None
     try:
-        parts = urlsplit(to)
+        parts = urlsplit(value)
         allowed = (
             parts.scheme in ("http", "https")
             and parts.hostname in LOOPBACK_HOSTS
@@ -66,12 +76,16 @@ def _target() -> str:
         )
     except ValueError:  # e.g. a malformed port or IPv6 literal
         allowed = False
-    if len(to) > 2000 or not (plain and allowed):
+    if len(value) > 2000 or not (plain and allowed):
         raise InvalidRequest(
-            "'to' must be an http(s) URL of 127.0.0.1 or localhost, in printable ASCII, "
+            f"{name!r} must be an http(s) URL of 127.0.0.1 or localhost, in printable ASCII, "
             "with no backslash and no user info"
         )
-    return to
+    return value
+
+
+def _target() -> str:
+    return loopback_url(request.args.get("to", ""))
 
 
 def _page(title: str, body: str) -> Response:
@@ -93,7 +107,7 @@ def index():
     """What this site is, and its pages."""
     return jsonify(
         site="the attacker's (another site than the lab's 127.0.0.1)",
-        pages=[f"/send/{kind}?to=URL" for kind in KINDS] + ["/collect", "/loot"],
+        pages=[f"/send/{kind}?to=URL" for kind in KINDS] + ["/collect", "/pixel.gif", "/loot"],
     )
 
 
@@ -135,24 +149,47 @@ def send(kind: str):
     raise NotFound(f"no page {kind!r}; pages: {', '.join(KINDS)}")
 
 
+def _keep(name: str, entry: dict) -> None:
+    extensions = current_app.extensions
+    with extensions["loot_lock"]:
+        extensions[name][:] = extensions[name][-(LOOT_SIZE - 1) :] + [entry]
+
+
 @bp.post("/collect")
 def collect():
     """Keep what a script sent (its body, up to 16 KB), and answer nothing."""
     body = request.get_data(cache=False)[:LOOT_BYTES].decode("utf-8", "replace")
-    entry = {
-        "arrived": lab_state().clock.now(),
-        "origin": request.headers.get("Origin", "-"),
-        "data": body,
-    }
-    extensions = current_app.extensions
-    with extensions["loot_lock"]:
-        extensions["loot"][:] = extensions["loot"][-(LOOT_SIZE - 1) :] + [entry]
+    _keep(
+        "loot",
+        {
+            "arrived": lab_state().clock.now(),
+            "origin": request.headers.get("Origin", "-"),
+            "data": body,
+        },
+    )
     return Response(status=204)
+
+
+@bp.get("/pixel.gif")
+def pixel():
+    """A 1x1 image; keeps the ``Referer`` it came with (the URL of the page that embedded it, as
+    much of it as that page's ``Referrer-Policy`` let the browser send)."""
+    _keep(
+        "pixel",
+        {
+            "arrived": lab_state().clock.now(),
+            "referer": request.headers.get("Referer", "-")[:LOOT_BYTES],
+            "fetch_site": request.headers.get("Sec-Fetch-Site", "-")[:20],
+        },
+    )
+    response = Response(PIXEL, mimetype="image/gif")
+    response.headers["Cache-Control"] = "no-store"  # every page load asks again
+    return response
 
 
 @bp.get("/loot")
 def loot():
-    """What arrived at ``/collect``, oldest first."""
+    """What arrived at ``/collect`` and at ``/pixel.gif``, oldest first."""
     extensions = current_app.extensions
     with extensions["loot_lock"]:
-        return jsonify(loot=list(extensions["loot"]))
+        return jsonify(loot=list(extensions["loot"]), pixel=list(extensions["pixel"]))

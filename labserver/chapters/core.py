@@ -10,13 +10,15 @@ Endpoints:
 * ``PUT  /admin/users/<name>/roles``  replace a user's roles (role ``admin``); applies on the
   user's next request, because roles are read from the store on every request
 * ``POST /admin/users/restore-demo``  re-create any demo user that was deleted (role ``admin``)
+
+Every app with the core refuses a credential in the URL's query (:mod:`labserver.url_tokens`).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import __version__
+from .. import __version__, url_tokens
 from ..app import lab_state
 from ..auth import basic_authenticator, register_authenticator, require_role
 from ..http_errors import InvalidRequest, NotFound
@@ -31,8 +33,10 @@ ROLES = ("lab", "identity-provider", "orders", "billing")
 
 
 def init_app(app) -> None:
-    """HTTP Basic is the credential every lab accepts (the admin endpoints use it)."""
+    """HTTP Basic is the credential every lab accepts (the admin endpoints use it); no app of
+    the lab takes a token in its URL, and its pages send a strict Referrer-Policy."""
     register_authenticator(app, "basic", basic_authenticator, 'Basic realm="jwt-lab"')
+    url_tokens.init_app(app)
 
 
 @bp.get("/")
