@@ -214,6 +214,16 @@ def test_garbage_tokens_are_explained(garbage, case):
         mr.recover_modulus(*tokens, e=3)
 
 
+@pytest.mark.parametrize("e", [2, 1, -3, 0, 3.0, "65537", None])
+def test_an_exponent_that_rsa_cannot_have_is_explained(small_keys, e):
+    with pytest.raises(mr.RecoveryError, match="e must be an odd integer of at least 3"):
+        mr.recover_modulus(*rs256_pair(small_keys[1024]), e=e)
+    assert (
+        "e must be an odd integer"
+        in mr.BackgroundRecovery.start(*rs256_pair(small_keys[1024]), e=e).status()
+    )
+
+
 @pytest.mark.parametrize("case", ["not a JWS", "PS256", "two keys of one size"])
 def test_the_background_runner_explains_garbage_instead_of_raising(garbage, case):
     """start() and wait() never raise on bad tokens: status() says why, result() raises it."""

@@ -207,6 +207,11 @@ def _integers(bits: int):
     return int, math.gcd
 
 
+def _check_exponent(e) -> None:
+    if not isinstance(e, int) or isinstance(e, bool) or e < 3 or e % 2 == 0:
+        raise RecoveryError(f"e must be an odd integer of at least 3 (usually 65537), not {e!r}")
+
+
 def parse_pair(token1: str, token2: str) -> list[SignedToken]:
     """Both tokens parsed, and refused up front if they cannot share one key."""
     tokens = [parse_rs256(token1, "token 1"), parse_rs256(token2, "token 2")]
@@ -235,6 +240,7 @@ def recover_modulus(
     small cofactors stripped, checked against both signatures. ``progress(step)`` is called as
     each of :data:`STEPS` starts. Raises :class:`RecoveryError` with the reason otherwise."""
     tokens = parse_pair(token1, token2)
+    _check_exponent(e)
     k = tokens[0].length
     mpz, gcd = _integers(e * 8 * k)
     marks: list[tuple[str, float]] = []  # (step, when it started)
@@ -358,6 +364,7 @@ class BackgroundRecovery:
         runner = cls()
         try:
             parse_pair(token1, token2)
+            _check_exponent(e)
             _integers(e * 8 * parse_rs256(token1).length)
         except RecoveryError as exc:
             runner._fail(str(exc))
