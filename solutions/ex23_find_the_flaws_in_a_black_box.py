@@ -43,8 +43,8 @@ def _jku(a, mine, claims):
 
 
 def _kid_path(a, mine, claims):
-    known = a.client().get("/static/help.txt").content  # a file whose bytes anyone can read
-    return hs256_with_key_bytes({**HEADER, "kid": "../static/help.txt"}, claims, known)
+    known = a.client().get("/pages/help.txt").content  # a file whose bytes anyone can read
+    return hs256_with_key_bytes({**HEADER, "kid": "../pages/help.txt"}, claims, known)
 
 
 def _alg_confusion(a, mine, claims):

@@ -113,9 +113,9 @@ CATALOGUE: tuple[Flaw, ...] = (
         "reads an HS256 key from the file keys/<kid> of its folder, without checking the path",
         (
             "A kid is a name. What if an endpoint takes it as more than a name?",
-            "The HS256 keys live in files named by kid in a keys/ folder next to the static/ "
+            "The HS256 keys live in files named by kid in a keys/ folder next to the pages/ "
             "folder this server serves: a file whose bytes you know is a key you know.",
-            "kid '../static/help.txt', and HS256 with the bytes of GET /static/help.txt as the "
+            "kid '../pages/help.txt', and HS256 with the bytes of GET /pages/help.txt as the "
             "key (hs256_with_key_bytes).",
         ),
     ),

@@ -85,7 +85,7 @@ MAX_FILES, MAX_FILE_BYTES = 100, 16 * 1024
 ENDPOINTS = {
     "GET /": "this index",
     "GET /health": "liveness",
-    "GET /static/<name>": "static files: help.txt, style.css",
+    "GET /pages/<name>": "the shop's pages: help.txt, style.css",
     "GET /cart": "your basket: an anonymous session (cookie sid) before you log in",
     "POST /login": "log in with {username, password}: a session (cookie sid)",
     "GET /account": "who you are, by your session cookie",
@@ -101,7 +101,7 @@ ENDPOINTS = {
     "GET /files/<name>": "a hosted file",
 }
 
-STATIC_FILES = {
+PAGES = {
     "help.txt": b"Capstone shop: log in as bob (password builder) or alice (wonderland).\n",
     "style.css": b"body { font-family: sans-serif; margin: 2em; }\n",
 }
@@ -145,10 +145,10 @@ class CapstoneState:
         self.users = {**hashes, VICTIM: (fast, ("user", "admin"))}
         self.sandbox = Path(tempfile.mkdtemp(prefix="jwt-lab-capstone-"))
         (self.sandbox / "keys").mkdir()
-        (self.sandbox / "static").mkdir()
+        (self.sandbox / "pages").mkdir()
         (self.sandbox / "keys" / "hs256-1").write_bytes(secret)
-        for name, content in STATIC_FILES.items():
-            (self.sandbox / "static" / name).write_bytes(content)
+        for name, content in PAGES.items():
+            (self.sandbox / "pages" / name).write_bytes(content)
         weakref.finalize(app, shutil.rmtree, self.sandbox, True)
         self.store = app.extensions["lab"].store
         # carol, an admin, logged in when the server started, and stays logged in.
@@ -223,11 +223,11 @@ def health():
     return jsonify(status="ok")
 
 
-@bp.get("/static/<name>")
-def static_file(name: str):
-    if name not in STATIC_FILES:
-        raise NotFound(f"no static file {name[:60]!r}; there are {', '.join(STATIC_FILES)}")
-    return Response((_state().sandbox / "static" / name).read_bytes(), mimetype="text/plain")
+@bp.get("/pages/<name>")
+def page(name: str):
+    if name not in PAGES:
+        raise NotFound(f"no page {name[:60]!r}; there are {', '.join(PAGES)}")
+    return Response((_state().sandbox / "pages" / name).read_bytes(), mimetype="text/plain")
 
 
 # --- sessions ---------------------------------------------------------------------------------
