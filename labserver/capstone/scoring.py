@@ -115,16 +115,14 @@ def _answer(response) -> str:
     return f"{response.status_code} {body.get('error_description', body.get('error', ''))}"[:120]
 
 
-def _refused_correctly(target, token: str) -> bool:
-    """Would the target's own hardened verifier refuse ``token``? (a forgery, not a key's work)"""
-    from ..chapters.capstone import _header, verify_correctly
-    from ..http_errors import LabError
+def _refused_correctly(facts: dict, token: str) -> bool:
+    """Would the target's hardened verifier refuse ``token`` (a forgery, not a key's work)?"""
+    from .verify import Refused
 
-    with target.lab.app.app_context():
-        try:
-            verify_correctly(token, _header(token))
-        except LabError:
-            return True
+    try:
+        facts["verifier"].verify(token)
+    except Refused:
+        return True
     return False
 
 
@@ -151,7 +149,7 @@ def _token_problem(finding: Finding, target, facts: dict) -> str | None:
             signed = False
         if alg != "HS256" or not signed:
             return "not an exploit of weak-secret: the token is not HS256 with the cracked secret"
-    elif _refused_correctly(target, token) is False:
+    elif not _refused_correctly(facts, token):
         return "not a forgery: the hardened verifier accepts it too (a genuine key signed it)"
     needs = {
         "alg-none": (alg.lower() == "none", "its alg is not none"),
@@ -186,7 +184,7 @@ def _replay(finding: Finding, target, facts: dict) -> tuple[bool, str]:
             path, headers={"Authorization": f"Bearer {finding.exploit}"}
         )
         body = response.json() if response.status_code == 200 else {}
-        roles = (body.get("caller") or {}).get("roles", [])
+        roles = body.get("roles") if isinstance(body.get("roles"), list) else []
         if response.status_code == 200 and "admin" in roles:
             return True, f"accepted by {path} with roles {roles}"
         if response.status_code == 200:

@@ -9,39 +9,26 @@ takes unsigned tokens, a login that also keeps a planted session ID), so the lea
 probe to find it. The hardened build (``capstone_hardened=True``) has every flaw off, and
 refuses each exploit with the rule it breaks.
 
-The token endpoints' behaviour per flaw is :data:`TOKEN_FLAWS` (keyed by the catalogue's ids);
-the two session flaws are in :func:`_new_session_id` and :func:`login`.
+How a bearer endpoint verifies, per flaw, is :mod:`labserver.capstone.verify`; the session
+flaws are in :mod:`labserver.capstone.state` (the counter) and :func:`login` (fixation); the
+weak secret is the state's HS256 key.
 """
 
 from __future__ import annotations
 
-import collections
-import hashlib
-import itertools
 import json
 import secrets
-import shutil
-import tempfile
-import threading
 import warnings
-import weakref
-from collections.abc import Callable
-from pathlib import Path
 
 import jwt
-import requests
-from cryptography.hazmat.primitives import serialization
 from flask import Blueprint, Response, current_app, jsonify, request
-from jwt.algorithms import HMACAlgorithm
-from jwt.utils import base64url_decode
 from jwt.warnings import InsecureKeyLengthWarning
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
-from .. import strict_json
-from ..access_tokens import numeric_date_problem
 from ..app import lab_state
 from ..capstone.catalogue import FLAWS
-from ..capstone.target import draw
+from ..capstone.state import PAGES, SESSION_LIFETIME, VICTIM, CapstoneState
+from ..capstone.verify import AUDIENCE, ISSUER, TOKEN_FLAWS, Refused
 from ..config import Option
 from ..http_errors import (
     AuthenticationRequired,
@@ -54,9 +41,7 @@ from ..http_errors import (
     NotFound,
 )
 from ..inputs import authorization, json_object, string_field
-from ..keys import SigningKey
 from ..store import key
-from ..users import DEMO_USERS
 
 bp = Blueprint("capstone", __name__)
 
@@ -75,10 +60,8 @@ OPTIONS = (
 
 WARNING = "DELIBERATELY VULNERABLE capstone target of the JWT lab: never copy this code"
 HARDENED_WARNING = "capstone target of the JWT lab, hardened build"
-ISSUER, AUDIENCE = "capstone", "capstone-api"
-TOKEN_LIFETIME, SESSION_LIFETIME = 300, 8 * 3600
+TOKEN_LIFETIME = 300
 ALGORITHMS = ("ES256", "RS256", "HS256")
-VICTIM = "carol"
 MAX_FILES, MAX_FILE_BYTES = 100, 16 * 1024
 
 #: What GET / says of each endpoint: what it is for (never how it is wrong).
@@ -101,11 +84,6 @@ ENDPOINTS = {
     "GET /files/<name>": "a hosted file",
 }
 
-PAGES = {
-    "help.txt": b"Capstone shop: log in as bob (password builder) or alice (wonderland).\n",
-    "style.css": b"body { font-family: sans-serif; margin: 2em; }\n",
-}
-
 ORDERS = {
     "alice": [{"id": "o-1001", "item": "teapot", "eur": 24}],
     "bob": [{"id": "o-1002", "item": "hammer", "eur": 12}, {"id": "o-1003", "item": "nails"}],
@@ -113,83 +91,8 @@ ORDERS = {
 }
 
 
-class Refused(InvalidToken):
-    """401 invalid_token: the one rule the token broke."""
-
-
-class CapstoneState:
-    """One target's state: its description, keys, users, sessions' counter, hosted files."""
-
-    def __init__(self, app) -> None:
-        config = app.config
-        seed = config["CAPSTONE_SEED"] if config["CAPSTONE_SEED"] is not None else 0
-        self.description = draw(
-            seed, hardened=bool(config["CAPSTONE_HARDENED"]), flaws=config["CAPSTONE_FLAWS"]
-        )
-        self.flaws = self.description.flaws
-        self.instance = secrets.token_hex(4)  # several targets may share one store
-        self.lock = threading.Lock()
-        self.counter = itertools.count(self.description.first_session)
-        self.files: dict[str, dict] = {}
-        self.issued: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self.es256 = SigningKey("es256-1", "ES256")
-        self.rs256 = SigningKey("rs256-1", "RS256")  # made on first use (RSA takes 0.1 s)
-        weak = self.flaws.get("/token") == "weak-secret"
-        secret = self.description.weak_secret.encode() if weak else secrets.token_bytes(32)
-        self.hs256 = SigningKey("hs256-1", "HS256", secret)
-        self.keys = {k.kid: k for k in (self.es256, self.rs256, self.hs256)}
-        self.victim_password = secrets.token_urlsafe(16)
-        hashes = {u.username: (u.password_hash, u.roles) for u in DEMO_USERS}
-        hashes.pop("admin")  # the capstone's only admin is carol, whose password nobody knows
-        fast = generate_password_hash(self.victim_password, "pbkdf2:sha256:1000")
-        self.users = {**hashes, VICTIM: (fast, ("user", "admin"))}
-        self.sandbox = Path(tempfile.mkdtemp(prefix="jwt-lab-capstone-"))
-        (self.sandbox / "keys").mkdir()
-        (self.sandbox / "pages").mkdir()
-        (self.sandbox / "keys" / "hs256-1").write_bytes(secret)
-        for name, content in PAGES.items():
-            (self.sandbox / "pages" / name).write_bytes(content)
-        weakref.finalize(app, shutil.rmtree, self.sandbox, True)
-        self.store = app.extensions["lab"].store
-        # carol, an admin, logged in when the server started, and stays logged in.
-        self.victim_session = self.new_session(VICTIM)
-
-    def session_key(self, sid: str) -> str:
-        return key("capstone", self.instance, "session", sid)
-
-    def new_session(self, user: str, sid: str | None = None) -> str:
-        if sid is None and self.flaws.get("/login") == "predictable-session":
-            with self.lock:
-                sid = str(next(self.counter))  # the flaw: a counter, not a random ID
-        sid = sid or secrets.token_urlsafe(32)
-        name = self.session_key(sid)
-        self.store.hset(name, mapping={"user": user})
-        self.store.expire(name, SESSION_LIFETIME)
-        return sid
-
-    def remember(self, token: str) -> None:
-        with self.lock:
-            self.issued[hashlib.sha256(token.encode()).hexdigest()] = None
-            while len(self.issued) > 10_000:
-                self.issued.popitem(last=False)
-
-    def facts(self) -> dict:
-        """What the scorer needs: the victim and her session, and which tokens were issued."""
-        with self.lock:
-            issued = set(self.issued)
-        return {
-            "victim": VICTIM,
-            "victim_password": self.victim_password,
-            "victim_session": self.victim_session,
-            "issued": issued,
-            "rsa_kid": self.rs256.kid,
-            "weak_secret": self.description.weak_secret
-            if "weak-secret" in self.flaws.values()
-            else None,
-        }
-
-
 def init_app(app) -> None:
+    """This target's state, drawn from its seed (see labserver.capstone.state)."""
     app.extensions["capstone"] = CapstoneState(app)
 
 
@@ -382,207 +285,20 @@ def _bearer() -> str:
             "send a bearer token (POST /token gives one)",
             headers={"WWW-Authenticate": 'Bearer realm="capstone"'},
         )
-    if len(auth.token) > 8 * 1024:
-        raise Refused("malformed: longer than 8 KiB")
     return auth.token
 
 
-def _header(token: str) -> dict:
+def _verified(flaw: str | None = None) -> dict:
+    """The bearer token's claims as a verifier with ``flaw`` (None: hardened) trusts them."""
     try:
-        header = jwt.get_unverified_header(token)
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise Refused(f"malformed: {exc}") from None
-    problem = strict_json.problem(header)
-    if problem:
-        raise Refused(f"malformed: the header is not strict JSON: {problem}")
-    return header
-
-
-def _checked(claims: dict) -> dict:
-    """The claim rules every verifier keeps, flawed or not: iss, aud, sub, exp (lab clock)."""
-    problem = strict_json.problem(claims)
-    if problem:
-        raise Refused(f"malformed: the payload is not strict JSON: {problem}")
-    if claims.get("iss") != ISSUER:
-        raise Refused(f"wrong issuer: iss must be {ISSUER!r}")
-    aud = claims.get("aud")
-    if aud != AUDIENCE and not (isinstance(aud, list) and AUDIENCE in aud):
-        raise Refused(f"wrong audience: aud must be {AUDIENCE!r}")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise Refused("invalid claim: sub must be a non-empty string")
-    exp = claims.get("exp")
-    problem = numeric_date_problem("exp", exp)
-    if problem or exp <= lab_state().clock.now():
-        raise Refused(problem or "expired: exp has passed")
-    return claims
-
-
-def _unverified(token: str) -> dict:
-    try:
-        return jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise Refused(f"malformed: {exc}") from None
-
-
-def _hs256_valid(token: str, secret: bytes) -> bool:
-    # PyJWT refuses an empty key and a PEM as HMAC secrets (rightly); the flawed verifiers that
-    # need those call its HMAC implementation directly, past that guard, as old libraries did.
-    signing_input, _, signature = token.rpartition(".")
-    try:
-        return HMACAlgorithm(HMACAlgorithm.SHA256).verify(
-            signing_input.encode(), secret, base64url_decode(signature.encode())
-        )
-    except (ValueError, TypeError):
-        return False
-
-
-def _decode(token: str, key_obj, alg: str) -> dict:
-    with warnings.catch_warnings():  # a weak or forged key may be short: not news here
-        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        try:
-            claims = jwt.decode(
-                token,
-                key_obj,
-                algorithms=[alg],
-                options={
-                    "verify_aud": False,
-                    "verify_iss": False,
-                    "verify_exp": False,
-                    "verify_nbf": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.InvalidSignatureError:
-            raise Refused("bad signature: it does not verify with that key") from None
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise Refused(f"malformed: {exc}") from None
-    return _checked(claims)
-
-
-def verify_correctly(token: str, header: dict) -> dict:
-    """The hardened verifier: the algorithm allowlist, the key from this server's own set by
-    kid, one algorithm per key, PyJWT's signature check, then the claims."""
-    state = _state()
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg.lower() == "none":
-        raise Refused(
-            f"algorithm not allowed: {str(alg)[:20]!r} (an unsigned token is never accepted)"
-        )
-    kid = header.get("kid")
-    signer = state.keys.get(kid) if isinstance(kid, str) else None
-    if signer is None:
-        raise Refused(
-            f"unknown key: kid {str(kid)[:60]!r} is not one of this server's keys "
-            f"({', '.join(state.keys)}); a key the token brings (jwk, jku) is never used"
-        )
-    if alg != signer.alg:
-        raise Refused(
-            f"algorithm not allowed: kid {signer.kid!r} is an {signer.alg} key and the token "
-            f"says {alg[:20]!r} (one algorithm per key)"
-        )
-    return _decode(token, signer.verifying_key, signer.alg)
-
-
-def _no_verify(token: str, header: dict) -> dict | None:
-    return _checked(_unverified(token))
-
-
-def _alg_none(token: str, header: dict) -> dict | None:
-    if str(header.get("alg", "")).lower() == "none":
-        return _checked(_unverified(token))
-    return None
-
-
-def _jwk_header(token: str, header: dict) -> dict | None:
-    if "jwk" not in header:
-        return None
-    if not isinstance(header["jwk"], dict):
-        raise Refused("malformed: the jwk header must be a JSON object (a JWK)")
-    try:
-        embedded = jwt.PyJWK(header["jwk"])
-    except (KeyError, TypeError, ValueError, NotImplementedError, jwt.PyJWTError) as exc:
-        raise Refused(f"no usable jwk header: {exc or type(exc).__name__}") from None
-    return _decode(token, embedded.key, embedded.algorithm_name)
-
-
-def _jku(token: str, header: dict) -> dict | None:
-    if "jku" not in header:
-        return None
-    url, own = header["jku"], lab_state().own_url or ""
-    if not isinstance(url, str) or not own or not url.startswith(own + "/"):
-        raise Refused("no usable jku: this server fetches key sets from its own URLs only")
-    try:
-        with requests.Session() as http:
-            http.trust_env = False
-            key_set = http.get(url, timeout=5, verify=lab_state().tls_cert or True).json()
-        jwk = next(k for k in key_set["keys"] if k.get("kid") == header.get("kid"))
-        fetched = jwt.PyJWK(jwk)
-    except (
-        StopIteration,
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        NotImplementedError,
-        jwt.PyJWTError,
-        requests.RequestException,
-    ) as exc:
-        raise Refused(f"no usable key at the jku URL: {str(exc)[:100]}") from None
-    return _decode(token, fetched.key, fetched.algorithm_name)
-
-
-def _kid_path(token: str, header: dict) -> dict | None:
-    if header.get("alg") != "HS256":
-        return None
-    kid, sandbox = header.get("kid"), _state().sandbox
-    if not isinstance(kid, str) or "\x00" in kid or len(kid) > 200 or strict_json.problem(kid):
-        raise Refused("unknown key: the kid is not a usable file name")
-    try:
-        path = (sandbox / "keys" / kid).resolve()
-        usable = path.is_relative_to(sandbox.resolve()) and path.is_file()
-    except (OSError, ValueError):
-        usable = False
-    if not usable:
-        raise Refused(f"unknown key: no key file {kid[:60]!r}")
-    if not _hs256_valid(token, path.read_bytes()):
-        raise Refused("bad signature: it does not verify with that key")
-    return _checked(_unverified(token))
-
-
-def _alg_confusion(token: str, header: dict) -> dict | None:
-    state = _state()
-    if header.get("alg") != "HS256" or header.get("kid") != state.rs256.kid:
-        return None
-    pem = state.rs256.verifying_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    if not _hs256_valid(token, pem):
-        raise Refused("bad signature: it does not verify with that key")
-    return _checked(_unverified(token))
-
-
-#: How a bearer endpoint with each token flaw verifies: the flaw's own way in, tried first
-#: (``None``: "not my kind of token", and the hardened verifier decides).
-TOKEN_FLAWS: dict[str, Callable[[str, dict], dict | None]] = {
-    "no-verify": _no_verify,
-    "alg-none": _alg_none,
-    "jwk-header": _jwk_header,
-    "jku": _jku,
-    "kid-path": _kid_path,
-    "alg-confusion": _alg_confusion,
-}
-#: Flaws that sit elsewhere (the token endpoint's secret, the login's session IDs).
-OTHER_FLAWS = ("weak-secret", "predictable-session", "session-fixation")
+        return _state().verifier.verify(_bearer(), flaw)
+    except Refused as exc:
+        raise InvalidToken(str(exc)) from None
 
 
 def _caller(place: str) -> dict:
-    """The verified claims of the bearer token, by ``place``'s verifier (flawed or not)."""
-    token = _bearer()
-    header = _header(token)
-    flaw = _state().flaws.get(place)
-    claims = TOKEN_FLAWS[flaw](token, header) if flaw in TOKEN_FLAWS else None
-    if claims is None:
-        claims = verify_correctly(token, header)
+    """Who the bearer token says the caller is, by ``place``'s verifier (flawed or not)."""
+    claims = _verified(_state().flaws.get(place))
     roles = claims.get("roles")
     roles = [r for r in roles if isinstance(r, str)][:10] if isinstance(roles, list) else []
     return {"sub": claims["sub"][:64], "roles": roles}
@@ -593,7 +309,7 @@ def profile():
     caller = _caller("/api/profile")
     known = caller["sub"] in _state().users
     return jsonify(
-        caller=caller,
+        **caller,
         profile={
             "display_name": caller["sub"].title() if known else None,
             "email": f"{caller['sub']}@shop.example" if known else None,
@@ -604,7 +320,7 @@ def profile():
 @bp.get("/api/orders")
 def orders():
     caller = _caller("/api/orders")
-    return jsonify(caller=caller, orders=ORDERS.get(caller["sub"], []))
+    return jsonify(**caller, orders=ORDERS.get(caller["sub"], []))
 
 
 @bp.get("/api/admin/report")
@@ -613,13 +329,13 @@ def admin_report():
     if "admin" not in caller["roles"]:
         raise Forbidden(f"the sales report needs the role 'admin'; the token has {caller['roles']}")
     total = sum(o.get("eur", 0) for orders in ORDERS.values() for o in orders)
-    return jsonify(caller=caller, report={"orders": sum(map(len, ORDERS.values())), "eur": total})
+    return jsonify(**caller, report={"orders": sum(map(len, ORDERS.values())), "eur": total})
 
 
 @bp.post("/api/files")
 def upload():
     """Host a small JSON file (any user may, as many sites let users host files)."""
-    verify_correctly(token := _bearer(), _header(token))
+    _verified()
     body = json_object()
     if len(json.dumps(body)) > MAX_FILE_BYTES:
         raise InvalidRequest(f"files are limited to {MAX_FILE_BYTES // 1024} KiB")
@@ -640,7 +356,11 @@ def hosted(name: str):
     return jsonify(file)
 
 
+#: Flaws that are not a bearer endpoint's: the token endpoint's secret, the login's sessions.
+OTHER_FLAWS = ("weak-secret", "predictable-session", "session-fixation")
+
+
 def check_catalogue() -> list[str]:
-    """Flaws of the catalogue that this module has no behaviour for (should be none)."""
+    """Flaws of the catalogue that the capstone has no behaviour for (should be none)."""
     handled = set(TOKEN_FLAWS) | set(OTHER_FLAWS)
     return sorted(set(FLAWS) - handled)
