@@ -41,7 +41,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         BEARER_PLACES,
         "reads the claims and checks iss, aud and exp, but never the signature",
         (
-            "Does every endpoint really check what it reads from a token?",
+            "Some endpoint may read a token more than it checks it.",
             "Edit a claim of your own genuine token and keep its old signature "
             "(labserver.forge.tamper).",
             "tamper(your_token, roles=['admin']) is accepted: the signature is never checked.",
@@ -55,7 +55,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         BEARER_PLACES,
         "verifies signed tokens properly, and takes an unsigned one (alg none) at its word",
         (
-            "What does an endpoint do with a token that says it needs no checking?",
+            "Some endpoint may let a token decide how much checking it needs.",
             "The header's alg is the attacker's text: try a token with alg 'none' and no "
             "signature (labserver.forge.encode_unsigned).",
             "encode_unsigned({'alg': 'none', 'typ': 'at+jwt'}, claims with roles ['admin']) is "
@@ -83,7 +83,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         BEARER_PLACES,
         "verifies with the key a token brings in its own jwk header, if it brings one",
         (
-            "Who chooses the key a signature is checked with?",
+            "Some endpoint may let a token choose the key it is checked with.",
             "A token's header can carry a public key (jwk, RFC 7515 section 4.1.3): sign with "
             "your own key and put its public half in the header.",
             "Make an EC key, sign admin claims ES256 with it, headers={'jwk': "
@@ -98,7 +98,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         "fetches the key set from the token's jku URL (URLs of this server only) and verifies "
         "with the key named by kid",
         (
-            "Where does an endpoint get its keys from? Could it be told another place?",
+            "Some endpoint may let a token say where to find its key.",
             "A header's jku names a key-set URL (RFC 7515 section 4.1.2). This server lets any "
             "user host a JSON file (POST /api/files).",
             "Host {'keys': [your EC public JWK with kid 'mine']} via POST /api/files, then sign "
@@ -112,7 +112,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         BEARER_PLACES,
         "reads an HS256 key from the file keys/<kid> of its folder, without checking the path",
         (
-            "A kid is a name. What if an endpoint takes it as more than a name?",
+            "A kid is a name. Some endpoint may take it for more than a name.",
             "The HS256 keys live in files named by kid in a keys/ folder next to the pages/ "
             "folder this server serves: a file whose bytes you know is a key you know.",
             "kid '../pages/help.txt', and HS256 with the bytes of GET /pages/help.txt as the "
@@ -127,7 +127,7 @@ CATALOGUE: tuple[Flaw, ...] = (
         "verifies an HS256 token whose kid names the RSA key with that key's public PEM as the "
         "HMAC secret",
         (
-            "Is each key used with one algorithm only, everywhere?",
+            "Some endpoint may use one key in more than one way.",
             "The RSA public key is public (the JWKS). HMAC needs a secret: what if the public "
             "key's PEM were taken as one?",
             "PEM of the JWKS's RS256 key (SubjectPublicKeyInfo), then hs256_with_key_bytes("
