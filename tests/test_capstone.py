@@ -319,3 +319,12 @@ def test_tokens_are_checked_for_expiry_on_the_lab_clock(targets):
         {**jwt.decode(mine, options={"verify_signature": False}), "roles": ["admin"]},
     )
     assert a.call("/api/orders", unsigned)[0] == 401  # the flawed verifier keeps expiry
+
+
+def test_the_fuzz_covers_every_capstone_route_with_every_flaw_on():
+    """tests/test_fuzz.py fuzzes the capstone role: every route, every flaw, and hardened."""
+    from tests.test_fuzz import CAPSTONE_LAYOUTS, CAPSTONE_RULES
+
+    assert {f"{method} {rule}" for rule, method in CAPSTONE_RULES} == set(ENDPOINTS)
+    drawn = [flaw for layout in CAPSTONE_LAYOUTS if layout for flaw in layout.values()]
+    assert sorted(drawn) == sorted(FLAWS) and None in CAPSTONE_LAYOUTS
