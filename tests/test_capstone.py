@@ -328,3 +328,15 @@ def test_the_fuzz_covers_every_capstone_route_with_every_flaw_on():
     assert {f"{method} {rule}" for rule, method in CAPSTONE_RULES} == set(ENDPOINTS)
     drawn = [flaw for layout in CAPSTONE_LAYOUTS if layout for flaw in layout.values()]
     assert sorted(drawn) == sorted(FLAWS) and None in CAPSTONE_LAYOUTS
+
+
+def test_the_capstone_fails_closed_without_its_store(targets):
+    target = targets(3, flaws=LAYOUT)
+    token = Attacker(target).token("bob", path="/token")
+    with target.store_outage():
+        login = target.http.post("/login", json={"username": "bob", "password": "builder"})
+        account = target.client().get("/account", cookies={"sid": "1000"})
+        orders = target.client().get("/api/orders", headers={"Authorization": f"Bearer {token}"})
+    assert login.status_code == account.status_code == 503
+    assert login.json()["error"] == "store_unavailable"
+    assert orders.status_code == 200  # a bearer endpoint needs no store
