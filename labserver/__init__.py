@@ -19,6 +19,8 @@ top-level modules         the logic: sessions, tokens, refresh, revocation, keys
 ``browser/``              chapters 07-08's headless Chromium: the driver thread, ``lab.browser()``,
                           and the experiments it runs (SameSite, XSS, CORS, scoping, logout)
 ``experiments/``          what chapters measure: revocation windows, attacks, costs, services
+``capstone/``             chapter 11's black box: its flaw catalogue, ``draw(seed)``, scoring,
+                          hints (its HTTP side is ``chapters/capstone.py``)
 ``tools/``, ``widgets/``  the offline decoder, timestamp converter and cookie inspector; their
                           notebook widgets
 ``lab.py``, ``server.py``  ``start_lab`` and the in-process WSGI server; ``checking.py`` runs

@@ -49,6 +49,7 @@ BLUEPRINTS = (
     "labserver.chapters.identity_provider",  # APP_ROLE identity-provider (chapter 04)
     "labserver.chapters.orders",  # APP_ROLE orders (chapter 04)
     "labserver.chapters.billing",  # APP_ROLE billing (chapter 04)
+    "labserver.chapters.capstone",  # APP_ROLE capstone (chapter 11)
 )
 
 

@@ -42,8 +42,9 @@ CORE_OPTIONS = (
         "APP_ROLE",
         "lab",
         "Which system this app is: 'lab' (the chapters' API), 'identity-provider', 'orders', "
-        "'billing' (chapter 04's separate systems) or 'attacker' "
-        "(chapters 07 and 08's other site). Each chapter module says where it belongs.",
+        "'billing' (chapter 04's separate systems), 'attacker' "
+        "(chapters 07 and 08's other site) or 'capstone' (chapter 11's black box). "
+        "Each chapter module says where it belongs.",
     ),
 )
 

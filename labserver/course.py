@@ -20,7 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 class Chapter:
     """One notebook of the course."""
 
-    number: str  # "00" ... "10"
+    number: str  # "00" ... "11"
     slug: str  # the file name after the number, a verb phrase
     title: str
     teaches: str  # one line for the course map
@@ -111,6 +111,13 @@ CHAPTERS = (
         "measure_scalability",
         "Measure scalability",
         "what each request costs, and what happens with many services and one store",
+    ),
+    Chapter(
+        "11",
+        "find_the_flaws_in_a_black_box",
+        "Find the flaws in a black box",
+        "a capstone: a target with flaws drawn from a seed; probe it, write up findings with"
+        " working exploits, get them scored",
     ),
 )
 

@@ -80,6 +80,7 @@ class Lab:
         self._clients: list[LabHTTP] = []
         self._federation = None
         self._attacker: Lab | None = None
+        self._capstone = None
         self._browsers: list = []
         self.http: LabHTTP = self.client()
 
@@ -151,6 +152,16 @@ class Lab:
         return self._attacker
 
     @property
+    def capstone(self):
+        """Chapter 11's black box (``start_lab(capstone=SEED)``): a
+        :class:`~labserver.capstone.target.CapstoneTarget`, on its own port."""
+        if self._capstone is None:
+            raise RuntimeError(
+                "this lab has no capstone target: start it with start_lab(capstone=SEED)"
+            )
+        return self._capstone
+
+    @property
     def running(self) -> bool:
         """True from start until :meth:`stop`."""
         return self._server.running
@@ -193,6 +204,8 @@ class Lab:
             driver.release(self)
         if self._attacker is not None:
             self._attacker.stop()
+        if self._capstone is not None:
+            self._capstone.stop()
         for http in self._clients:
             http.close()
         self._server.stop()
@@ -224,6 +237,8 @@ def start_lab(
     vulnerable: bool = False,
     store: redis.Redis | None = None,
     identity_provider: bool = False,
+    capstone: int | str | None = None,
+    capstone_hardened: bool = False,
 ) -> Lab:
     """Start the lab server on a free loopback port and return its :class:`Lab` handle.
 
@@ -262,6 +277,16 @@ def start_lab(
 
         try:
             lab._federation = start_federation(lab)
+        except BaseException:
+            lab.stop()
+            raise
+    if capstone is not None:
+        from .capstone.target import start_capstone
+
+        try:
+            lab._capstone = start_capstone(
+                capstone, hardened=capstone_hardened, store=lab.store, clock=lab.clock
+            )
         except BaseException:
             lab.stop()
             raise

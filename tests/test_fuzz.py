@@ -13,6 +13,7 @@ the JWKS unreachable) and on any entry in ``lab.crashes``.
 
 from __future__ import annotations
 
+import json
 import random
 import zlib
 
@@ -571,3 +572,150 @@ def test_raw_query_bytes_reach_the_url_token_routes_over_real_http(clock_module)
     server_errors = [s for s in statuses if s[0] >= 500]
     assert len(statuses) > 100 and not server_errors, server_errors[:5]
     assert lab.crashes == []
+
+
+# ---- chapter 11: the capstone's black box --------------------------------------------------------
+
+#: Every flaw of the catalogue is on in one of the first two layouts; the third is hardened.
+CAPSTONE_LAYOUTS = (
+    {
+        "/login": "predictable-session",
+        "/token": "weak-secret",
+        "/api/profile": "no-verify",
+        "/api/orders": "alg-none",
+        "/api/admin/report": "jwk-header",
+    },
+    {
+        "/login": "session-fixation",
+        "/api/profile": "jku",
+        "/api/orders": "kid-path",
+        "/api/admin/report": "alg-confusion",
+    },
+    None,
+)
+CAPSTONE_RULES = app_rules({"APP_ROLE": "capstone"})
+
+
+def _capstone_tokens(target) -> dict[str, str]:
+    """The capstone's own tokens, odd claims signed with its keys, odd headers, and forgeries
+    of every flaw with odd twists (jku files that are no key sets, kids that are odd paths)."""
+    import types
+    import warnings
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.warnings import InsecureKeyLengthWarning
+
+    from labserver.chapters.capstone import AUDIENCE, ISSUER
+    from labserver.forge import encode_unsigned, hs256_with_key_bytes
+
+    state = target.app.extensions["capstone"]
+    shim = types.SimpleNamespace(
+        keys=types.SimpleNamespace(current=lambda alg: getattr(state, alg.lower())),
+        app=types.SimpleNamespace(config={"TOKEN_ISSUER": ISSUER, "TOKEN_AUDIENCE": AUDIENCE}),
+        clock=target.clock,
+    )
+    http = target.client()
+    tokens = {}
+    for alg in ("ES256", "RS256", "HS256"):
+        answer = http.post("/token", json={"username": "bob", "password": "builder", "alg": alg})
+        tokens[alg] = answer.json()["access_token"]
+    with warnings.catch_warnings():  # a drawn weak secret is short: on purpose
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        odd = odd_claim_tokens(shim, issuer=ISSUER, audience=AUDIENCE)
+    odd += odd_header_tokens(shim)
+    claims = jwt.decode(tokens["ES256"], options={"verify_signature": False})
+    bearer = {"Authorization": f"Bearer {tokens['ES256']}"}
+    key = ec.generate_private_key(ec.SECP256R1())
+    for body in ({"keys": "x"}, {"keys": [{"kid": "k", "kty": "EC"}]}, {"keys": [1]}, {}):
+        url = http.post("/api/files", json=body, headers=bearer).json()["url"]
+        odd.append(jwt.encode(claims, key, "ES256", headers={"kid": "k", "jku": url}))
+        odd.append(jwt.encode(claims, key, "ES256", headers={"kid": "k", "jku": url + "x"}))
+    for kid in ("../pages", "../keys", "..", "/etc/passwd", "../../x", "keys/../..", "é/\u202e"):
+        odd.append(hs256_with_key_bytes({"kid": kid}, claims, b""))
+    odd.append(hs256_with_key_bytes({"kid": "rs256-1"}, claims, b"x"))
+    odd.append(encode_unsigned({"alg": "none", "kid": "rs256-1"}, {**claims, "exp": "x"}))
+    tokens.update({f"odd{i}": token for i, token in enumerate(odd)})
+    return tokens
+
+
+@pytest.fixture(scope="module")
+def capstones():
+    from labserver.capstone import start_capstone
+    from labserver.clock import LabClock
+
+    started = []
+    try:
+        for layout in CAPSTONE_LAYOUTS:
+            target = start_capstone(
+                13, clock=LabClock.frozen(), hardened=layout is None, flaws=layout
+            )
+            started.append(target)
+        yield [(target, _capstone_tokens(target)) for target in started]
+    finally:
+        for target in started:
+            target.stop()
+
+
+def _capstone_cases(target, tokens, rng) -> list[tuple[dict, tuple[bytes, str | None]]]:
+    http = target.client()
+    sid = http.post("/login", json={"username": "bob", "password": "builder"}).cookies["sid"]
+    anonymous = target.client().get("/cart").cookies["sid"]
+    sessions = {
+        "bob": {"Cookie": f"sid={sid}"},
+        "anonymous": {"Cookie": f"sid={anonymous}"},
+        "counter": {"Cookie": "sid=1000"},
+        "odd": {"Cookie": "sid=" + "%FF" * 100},
+    }
+    credentials = credential_headers(target, sessions, tokens)
+    bodies = body_variants(rng, BODIES_PER_ROUTE) + token_bodies(
+        rng.sample(list(tokens.values()), 20)
+    )
+    for alg in ("ES256", "HS256", "none", None, ["HS256"], "x" * 5000):
+        body = {"username": "bob", "password": "builder", "alg": alg}
+        bodies.append((json.dumps(body).encode(), "application/json"))
+    good = [{}, {"Authorization": f"Bearer {tokens['ES256']}"}, sessions["bob"]]
+    cases = [(headers, rng.choice(bodies)) for headers in credentials]
+    return cases + [(good[i % len(good)], body) for i, body in enumerate(bodies)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "method"), CAPSTONE_RULES, ids=[f"capstone {m} {r}" for r, m in CAPSTONE_RULES]
+)
+def test_no_input_to_the_capstone_gets_a_5xx(capstones, rule, method):
+    """Every route of the capstone, with every flaw of the catalogue on (two layouts) and in the
+    hardened build: a 4xx with the lab's JSON error body, never a 5xx."""
+    rng = random.Random(SEED * 1_000_003 + zlib.crc32(f"capstone {method} {rule}".encode()))
+    failures, sent_count = [], 0
+    for target, tokens in capstones:
+        client = target.app.test_client(use_cookies=False)
+        for headers, (body, content_type) in _capstone_cases(target, tokens, rng):
+            path = fill_path(rule, rng)
+            sent = {**headers, **({"Content-Type": content_type} if content_type else {})}
+            response = client.open(path, method=method, headers=sent, data=body)
+            parsed = response.get_json(silent=True) if response.is_json else None
+            sent_count += 1
+            if response.status_code >= 500 or (
+                response.status_code >= 400
+                and not (parsed is not None and set(parsed) >= {"error", "error_description"})
+            ):
+                failures.append(f"{response.status_code} {method} {path[:80]} {sent!r:.200}")
+        assert target.crashes == [], f"{len(target.crashes)} crashes, e.g. {target.crashes[:3]}"
+    assert sent_count > 300 and not failures, (
+        f"{len(failures)} of {sent_count}, e.g.:\n" + "\n".join(failures[:5])
+    )
+
+
+def test_non_ascii_bytes_reach_the_capstone_over_real_http(capstones):
+    """Raw bytes in headers, through the real HTTP server, to every route of the capstone."""
+    statuses = []
+    rng = random.Random(SEED)
+    extra = (b"Cookie: sid=\xff\xfe", b"Authorization: Bearer e30.\xc3\xa9.x")
+    for target, _ in capstones:
+        for rule, method in CAPSTONE_RULES:
+            for header in RAW_HEADERS + extra:
+                path = fill_path(rule, rng).encode()
+                statuses.append((raw_status(target.url, method, path, header), method, path))
+        assert target.crashes == []
+    server_errors = [s for s in statuses if s[0] >= 500]
+    assert len(statuses) > 200 and not server_errors, server_errors[:5]
