@@ -86,7 +86,10 @@ def unanchored_leaf(x5c: Any, now: float) -> x509.Certificate:
     the last one self-signed), without checking that the last one is a trust anchor this
     server holds. Raises :class:`ChainProblem`."""
     chain = certificates(x5c)
-    when = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    try:
+        when = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise ChainProblem(f"lab time {now!r} is past any certificate's validity") from None
     for i, cert in enumerate(chain):
         if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
             raise ChainProblem(
@@ -104,6 +107,14 @@ def unanchored_leaf(x5c: Any, now: float) -> x509.Certificate:
     if problem:
         raise ChainProblem(f"the last certificate is not self-signed ({problem})")
     return chain[0]
+
+
+def named(cert: x509.Certificate) -> str:
+    """The certificate's subject, quoted and short, or a note when it cannot be read."""
+    try:
+        return repr(cert.subject.rfc4514_string()[:80])
+    except ValueError:  # names are decoded lazily: a malformed one fails only here
+        return "(with an unreadable subject)"
 
 
 def algorithm_for(cert: x509.Certificate) -> tuple[Any, str]:

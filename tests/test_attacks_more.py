@@ -532,3 +532,39 @@ def test_the_verifier_battery_runs_the_new_forgeries(vlab):
     assert "refresh token not bound" not in rows
     for name in ("kid SQL injection", "certificate chain in x5c"):
         assert rows[name].vulnerable_accepted and rows[name].hardened_refused
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | 2]) + size.to_bytes(2, "big")
+    return bytes([tag]) + length + body
+
+
+def test_a_certificate_whose_name_cannot_be_decoded_is_no_crash(attacker, vlab):
+    """cryptography decodes names lazily: a self-signed certificate whose subject is not UTF-8
+    loads and verifies, and fails only when the endpoint reads its subject."""
+    import datetime
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.fromtimestamp(vlab.clock.now(), datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "MARKER")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    tbs = cert.tbs_certificate_bytes.replace(b"MARKER", b"\xff\xfeRKER")
+    ecdsa_with_sha256 = _der(0x30, _der(0x06, bytes.fromhex("2a8648ce3d040302")))
+    signature = _der(0x03, b"\x00" + key.sign(tbs, ec.ECDSA(hashes.SHA256())))
+    der = _der(0x30, tbs + ecdsa_with_sha256 + signature)
+    with pytest.raises(ValueError):
+        x509.load_der_x509_certificate(der).subject  # noqa: B018
+    token = _x5c_token(attacker, [base64.b64encode(der).decode()], key)
+    status, body = attacker.call("/vulnerable/x5c/me", token)
+    assert status == 200 and body["how"].endswith("(with an unreadable subject)"), body

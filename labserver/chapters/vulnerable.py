@@ -496,8 +496,7 @@ def x5c_header():
         claims = _decode(token, public_key, [alg])
     except jwt.PyJWTError as exc:
         raise Refused(str(exc)) from None
-    subject = leaf.subject.rfc4514_string()
-    return _accepted(claims, f"{alg} with the key of the token's own certificate {subject[:80]!r}")
+    return _accepted(claims, f"{alg} with the key of the token's own certificate {x5c.named(leaf)}")
 
 
 def _claims_even_if_expired(token: str) -> dict:
@@ -509,8 +508,8 @@ def _claims_even_if_expired(token: str) -> dict:
     except TokenRejected as exc:
         if exc.rule != "expired":
             raise InvalidGrant(f"the access token is refused: {exc}") from None
-    # Verified except for its age (expiry is the last rule checked): check it again at the
-    # moment it expired, when every rule held.
+    # Expiry is judged after the signature and every claim: check it all again at the moment
+    # the token expired, when it was fresh.
     expired_at = jwt.decode(token, options={"verify_signature": False})["exp"]
     try:
         return verify_access_token(token, state.keys, policy(), expired_at).claims
