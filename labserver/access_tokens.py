@@ -16,7 +16,8 @@ malformed              not three base64url parts of JSON, or longer than 8 KiB; 
                        only Python reads (NaN, Infinity, a lone surrogate: RFC 8259)
 algorithm_not_allowed  ``alg`` is ``none`` (any spelling), or not the one algorithm of the key
 unknown_key            no ``kid``, or a ``kid`` not in the lab's own key set (never, or retired);
-                       a key the token brings itself (``jwk``, ``jku``, ``x5u``) is never used
+                       a key the token brings itself (``jwk``, ``jku``, ``x5u``, ``x5c``) is
+                       never used, and the reason says so when a token brings one
 wrong_type             ``typ`` is not ``at+jwt`` (RFC 9068; RFC 8725 section 3.11)
 bad_signature          the signature does not verify with that key (tampered, or another key)
 missing_claim          ``exp``, ``iat``, ``sub``, ``jti``, ``client_id`` (RFC 9068 section 2.2), or
@@ -62,6 +63,9 @@ MIN_NUMERIC_DATE, MAX_NUMERIC_DATE = -62_135_596_800, 253_402_300_799
 TIME_CLAIMS = ("exp", "nbf", "iat")
 #: Claims that must be non-empty strings when present (and are required: see TokenPolicy).
 STRING_CLAIMS = ("sub", "jti", "client_id")
+#: Header parameters that carry a key or point to one (RFC 7515 sections 4.1.2, 4.1.3, 4.1.5 and
+#: 4.1.6): the verifier never uses them; its keys are its own.
+BROUGHT_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def verify_access_token(
         raise TokenRejected(
             "bad_signature",
             f"the signature does not match key {key.kid}: the token was "
-            "changed after signing, or signed with another key",
+            "changed after signing, or signed with another key" + _brought_keys(header),
         ) from None
     except jwt.MissingRequiredClaimError as exc:
         raise TokenRejected("missing_claim", f"the claim {exc.claim!r} is required") from None
@@ -254,12 +258,15 @@ def _key_for(header: dict, keys: KeyRing) -> SigningKey:
         )
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise TokenRejected("unknown_key", "the header has no kid, so no key can be chosen")
+        raise TokenRejected(
+            "unknown_key", "the header has no kid, so no key can be chosen" + _brought_keys(header)
+        )
     key = keys.get(kid)
     if key is None:
         raise TokenRejected(
             "unknown_key",
-            f"kid {kid[:40]!r} is not in this server's key set (retired, or never its own)",
+            f"kid {kid[:40]!r} is not in this server's key set (retired, or never its own)"
+            + _brought_keys(header),
         )
     if alg != key.alg:
         raise TokenRejected(
@@ -267,6 +274,15 @@ def _key_for(header: dict, keys: KeyRing) -> SigningKey:
             f"the header says {alg[:20]!r}, but key {kid} only verifies {key.alg}",
         )
     return key
+
+
+def _brought_keys(header: dict) -> str:
+    """For a reason: the key headers the token carries, and that none of them was used."""
+    brought = [name for name in BROUGHT_KEY_HEADERS if name in header]
+    if not brought:
+        return ""
+    names = " and ".join(brought) + (" header" if len(brought) == 1 else " headers")
+    return f"; the key the token brings in its {names} is never used, only this server's own"
 
 
 def _check_times(claims: dict, policy: TokenPolicy, now: float) -> None:

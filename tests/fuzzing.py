@@ -10,7 +10,11 @@ sends to every route with every method:
 * non-ASCII bytes in headers (``Authorization: Basic é``), odd Basic payloads;
 * tokens correctly signed with the lab's own key whose claims have odd types or values
   (``exp`` NaN/±inf/±1e30/null/"x", ``nbf: null``, ``sub: ""``, claims named ``active``,
-  ``token_type``; no ``jti``), and odd headers (``kid``, ``jwk``) for the vulnerable endpoints.
+  ``token_type``; no ``jti``), and odd headers (``kid``, ``jwk``) for the vulnerable endpoints;
+  the same odd claims signed the ways two vulnerable endpoints accept (a secret injected through
+  ``kid``, a self-made ``x5c`` chain), so that their claim checks are reached; kids that break
+  SQL and ``x5c`` values that are no chain;
+* refresh requests with live refresh tokens paired with good, expired and odd access tokens.
 
 Values are JSON *text* fragments, so that what no Python ``json.dumps`` would write (a lone
 surrogate escape, a repeated key) can still be sent.
@@ -21,6 +25,10 @@ from __future__ import annotations
 import base64
 import json
 import random
+import warnings
+
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 from labserver import PASSWORDS
 from labserver.access_tokens import access_token_claims, issue_access_token
@@ -35,6 +43,7 @@ FIELDS = (
     "grant_type",
     "refresh_token",
     "lifetime",
+    "access_token",
     "x",
 )
 
@@ -176,9 +185,12 @@ def _unsigned(header: dict, payload: str) -> str:
 ABSENT = object()
 
 
-def odd_claim_tokens(lab, *, issuer: str | None = None, audience: str | None = None) -> list[str]:
+def odd_claim_tokens(
+    lab, *, issuer: str | None = None, audience: str | None = None, signers=None
+) -> list[str]:
     """Tokens signed with the lab's own current keys whose claims are odd in type or value
-    (``issuer``/``audience``: other than the lab's, e.g. chapter 04's provider and an API)."""
+    (``issuer``/``audience``: other than the lab's, e.g. chapter 04's provider and an API).
+    ``signers``: functions from claims to a token, instead of the lab's ES256 and HS256 keys."""
     config = lab.app.config
     audience = audience or config["TOKEN_AUDIENCE"]
     base = access_token_claims(
@@ -232,12 +244,40 @@ def odd_claim_tokens(lab, *, issuer: str | None = None, audience: str | None = N
             claims = {**base, name: value}
             if value is ABSENT:
                 claims.pop(name)
-            for alg in ("ES256", "HS256"):
+            for sign in signers or [
+                lambda c: issue_access_token(lab.keys, c, "ES256"),
+                lambda c: issue_access_token(lab.keys, c, "HS256"),
+            ]:
                 try:
-                    tokens.append(issue_access_token(lab.keys, claims, alg))
+                    tokens.append(sign(claims))
                 except (TypeError, ValueError, OverflowError):
                     pass  # PyJWT itself cannot serialize it (e.g. a lone surrogate): never sent
     return tokens
+
+
+#: A kid that makes the kid-sql endpoint's key query return this secret (see key_table).
+INJECTED_KID, INJECTED_SECRET = "x' UNION SELECT 'fuzz-secret' --", "fuzz-secret"
+
+
+def forged_odd_claim_tokens(lab) -> list[str]:
+    """The odd claims of :func:`odd_claim_tokens`, signed the ways two vulnerable endpoints
+    accept: HS256 with a secret injected through ``kid``, and ES256 with a self-made ``x5c``
+    chain. Correctly signed for those endpoints, so that their claim checks are what answers."""
+    from labserver.x5c import self_made_chain
+
+    leaf_key, chain = self_made_chain(lab.clock.now())
+
+    def injected(claims: dict) -> str:
+        headers = {"typ": "at+jwt", "kid": INJECTED_KID}
+        return jwt.encode(claims, INJECTED_SECRET, algorithm="HS256", headers=headers)
+
+    def x5c(claims: dict) -> str:
+        headers = {"typ": "at+jwt", "x5c": chain}
+        return jwt.encode(claims, leaf_key, algorithm="ES256", headers=headers)
+
+    with warnings.catch_warnings():  # the injected secret is short: the point, not news
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return odd_claim_tokens(lab, signers=[injected, x5c])
 
 
 def odd_header_tokens(lab) -> list[str]:
@@ -299,6 +339,68 @@ def odd_header_tokens(lab) -> list[str]:
     return tokens
 
 
+def sql_and_x5c_header_tokens(lab) -> list[str]:
+    """Tokens whose ``kid`` breaks the kid-sql endpoint's SQL (or makes it return what is no
+    secret), or whose ``x5c`` is no certificate chain (for those two vulnerable endpoints)."""
+    claims = access_token_claims(
+        "alice",
+        issuer=lab.app.config["TOKEN_ISSUER"],
+        audience=lab.app.config["TOKEN_AUDIENCE"],
+        now=lab.clock.now(),
+        lifetime=300,
+    )
+    payload = json.dumps(claims)
+    headers = [
+        # kids that break the kid-sql endpoint's SQL, or make it return what is no secret
+        {"alg": "HS256", "kid": "x'"},
+        {"alg": "HS256", "kid": "x'; DROP TABLE keys; --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT NULL --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT 1.5 --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT x'00ff' --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT '' --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT secret FROM keys --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT randomblob(1000000000) --"},
+        {"alg": "HS256", "kid": "x' UNION SELECT zeroblob(1000000000) --"},
+        {
+            "alg": "HS256",
+            "kid": "x' UNION SELECT * FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+            "SELECT n + 1 FROM c) SELECT n FROM c) --",
+        },
+        {"alg": "HS256", "kid": "x' UNION SELECT load_extension('x') --"},
+        {"alg": "RS256", "kid": "x' UNION SELECT 'a' --"},
+        # x5c values that are no certificate chain
+        {"alg": "ES256", "x5c": "x"},
+        {"alg": "ES256", "x5c": 1},
+        {"alg": "ES256", "x5c": None},
+        {"alg": "ES256", "x5c": []},
+        {"alg": "ES256", "x5c": {}},
+        {"alg": "ES256", "x5c": [1, None]},
+        {"alg": "ES256", "x5c": ["!!!"]},
+        {"alg": "ES256", "x5c": ["AAAA"]},
+        {"alg": "ES256", "x5c": ["-_-_"]},
+        {"alg": "ES256", "x5c": ["MIIB"]},
+        {"alg": "ES256", "x5c": ["A" * 20000]},
+        {"alg": "ES256", "x5c": ["AAAA"] * 50},
+        {"alg": "ES256", "x5c": [base64.b64encode(b"0\x03\x02\x01\x01").decode()]},
+        {"alg": "ES256", "x5c": self_made_chain_value(lab)},
+        {"alg": "RS256", "x5c": self_made_chain_value(lab)},
+        {"alg": "ES256", "x5c": self_made_chain_value(lab)[::-1]},
+        {"alg": "ES256", "x5c": self_made_chain_value(lab, 100 * 365 * 86400)},
+    ]
+    tokens = []
+    for header in headers:
+        tokens.append(_unsigned(header, payload))
+        tokens.append(_unsigned(header, payload)[:-1] + ".c2ln")
+    return tokens
+
+
+def self_made_chain_value(lab, shift: float = 0) -> list[str]:
+    """An x5c value (leaf first), valid around lab time plus ``shift`` seconds."""
+    from labserver.x5c import self_made_chain
+
+    return self_made_chain(lab.clock.now() + shift)[1]
+
+
 def credential_headers(
     lab, sessions: dict[str, dict[str, str]], tokens: dict[str, str]
 ) -> list[dict[str, str]]:
@@ -357,13 +459,46 @@ def token_bodies(tokens: list[str]) -> list[tuple[bytes, str | None]]:
         variants.append(
             (
                 json.dumps(
-                    {"token": token, "refresh_token": token, "grant_type": "refresh_token"}
+                    {
+                        "token": token,
+                        "refresh_token": token,
+                        "access_token": token,
+                        "grant_type": "refresh_token",
+                    }
                 ).encode(),
                 "application/json",
             )
         )
         variants.append((f"token={token}".encode(), "application/x-www-form-urlencoded"))
     return variants
+
+
+def refresh_bodies(lab, access_tokens: list[str]) -> list[tuple[bytes, str | None]]:
+    """Refresh-grant bodies with live refresh tokens of the lab (each used until a refresh
+    spends it, then again: reuse), paired with each of ``access_tokens`` and with an expired
+    access token the lab signed."""
+    from labserver.refresh_tokens import issue_refresh_token
+
+    config, now = lab.app.config, lab.clock.now()
+    expired = access_token_claims(
+        "alice",
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=now - 3600,
+        lifetime=300,
+    )
+    tokens = [issue_access_token(lab.keys, expired), *access_tokens]
+    refresh = [issue_refresh_token(lab.store, lab.clock, user) for user in ("bob", "alice")]
+    return [
+        (
+            json.dumps(
+                {"grant_type": "refresh_token", "refresh_token": r, "access_token": t}
+            ).encode(),
+            "application/json",
+        )
+        for r in refresh
+        for t in tokens
+    ]
 
 
 def body_variants(rng: random.Random, count: int) -> list[tuple[bytes, str | None]]:

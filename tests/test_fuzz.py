@@ -25,8 +25,11 @@ from tests.fuzzing import (
     body_variants,
     credential_headers,
     fill_path,
+    forged_odd_claim_tokens,
     odd_claim_tokens,
     odd_header_tokens,
+    refresh_bodies,
+    sql_and_x5c_header_tokens,
     token_bodies,
     url_token_queries,
 )
@@ -82,14 +85,19 @@ def _login_headers(lab) -> dict[str, dict[str, str]]:
     }
 
 
-def _tokens(lab) -> dict[str, str]:
+def _tokens(lab, forged: bool = False) -> dict[str, str]:
+    """Good tokens, odd ones, and (``forged``) odd claims signed the ways only vulnerable
+    endpoints accept: elsewhere they are just tokens of an unknown key, which the odd headers
+    already cover."""
     tokens = {}
     for user in ("alice", "admin"):
         answer = lab.app.test_client().post(
             "/oauth/token", json={"username": user, "password": PASSWORDS[user]}
         )
         tokens[user] = answer.get_json()["access_token"]
-    for i, token in enumerate(odd_claim_tokens(lab) + odd_header_tokens(lab)):
+    odd = odd_claim_tokens(lab) + odd_header_tokens(lab)
+    odd += forged_odd_claim_tokens(lab) + sql_and_x5c_header_tokens(lab) if forged else []
+    for i, token in enumerate(odd):
         tokens[f"odd{i}"] = token
     return tokens
 
@@ -112,7 +120,8 @@ def test_no_input_gets_a_5xx(issuer, clock_module, rule, method):
     lab = start_lab(config, redis_url="", clock=clock_module, replace=False, vulnerable=True)
     try:
         minted_by = issuer if rule.startswith("/edge/") else lab
-        sessions, tokens = _login_headers(lab), _tokens(minted_by)
+        forged = rule.startswith("/vulnerable/")
+        sessions, tokens = _login_headers(lab), _tokens(minted_by, forged)
         credentials = credential_headers(lab, sessions, tokens)
         bodies = body_variants(rng, BODIES_PER_ROUTE)
         good = [
@@ -125,6 +134,8 @@ def test_no_input_gets_a_5xx(issuer, clock_module, rule, method):
         cases += [(good[i % len(good)], body) for i, body in enumerate(bodies)]
         if method == "POST":  # tokens where the body carries one (revoke, introspect, refresh)
             cases += [(good[1], body) for body in token_bodies(list(tokens.values()))]
+            grants = [tokens["alice"], tokens["admin"], *list(tokens.values())[2:40:3]]
+            cases += [(good[0], body) for body in refresh_bodies(lab, grants)]
         client = lab.app.test_client(use_cookies=False)
         failures = []
         for headers, (body, content_type) in cases:

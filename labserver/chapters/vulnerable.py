@@ -2,7 +2,7 @@
 
 Mounted only by ``start_lab(vulnerable=True)`` (config ``VULNERABLE_ENDPOINTS``), under
 ``/vulnerable/``, and every answer says so in a header and in its body. Each endpoint is wrong in
-exactly one way, so that each attack in notebook 08 has one cause:
+exactly one way, so that each attack in notebook 09 has one cause:
 
 =========================  =====================================================================
 endpoint                   its one mistake
@@ -19,11 +19,23 @@ endpoint                   its one mistake
                            (inside a sandbox folder the lab creates, with a known empty file)
 ``alg-confusion/me``       verifies HS256 with the RSA *public* key's PEM as the HMAC secret,
                            bypassing the guard PyJWT has against exactly that
+``kid-sql/me``             finds the HS256 secret with SQL built by pasting in the ``kid``
+                           (``/vulnerable/kid-sql/token`` issues tokens under its one real kid;
+                           the key table is a read-only SQLite database, see
+                           :mod:`labserver.key_table`)
+``x5c/me``                 verifies with the key of the token's own ``x5c`` certificate, once the
+                           chain hangs together, never asking if its root is one it trusts
+                           (:mod:`labserver.x5c`)
+``unbound-refresh/token``  the password grant and the refresh grant with the lab's refresh
+                           tokens; a refresh issues the new token for the subject and client of
+                           the (expired) access token sent along, not for the refresh token's
+                           owner
 ``session/login``          predictable session IDs (a counter; every other session ID is random)
 ``session/login-keep-id``  keeps a session ID the browser came with (fixation)
 =========================  =====================================================================
 
-The hardened counterparts are the lab's own: ``/api/me`` for tokens, ``/session/...`` for sessions.
+The hardened counterparts are the lab's own: ``/api/me`` for tokens, ``/oauth/token`` for the
+refresh grant, ``/session/...`` for sessions.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import itertools
 import json
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 import warnings
@@ -46,15 +59,36 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode
 from jwt.warnings import InsecureKeyLengthWarning
 
-from .. import strict_json
-from ..access_tokens import access_token_claims, numeric_date_problem
+from .. import strict_json, x5c
+from ..access_tokens import (
+    MAX_TOKEN_LENGTH,
+    TokenRejected,
+    access_token_claims,
+    issue_access_token,
+    numeric_date_problem,
+    verify_access_token,
+)
 from ..app import lab_state
-from ..auth import password_login
+from ..auth import login_still_current, password_login
 from ..config import Option
-from ..http_errors import AuthenticationRequired, InvalidRequest, LabError, NotFound
-from ..inputs import authorization, json_object
+from ..http_errors import (
+    AuthenticationRequired,
+    InvalidGrant,
+    InvalidRequest,
+    LabError,
+    NotFound,
+)
+from ..inputs import authorization, json_object, string_field
+from ..key_table import KeyTable
+from ..refresh_tokens import (
+    RefreshRejected,
+    issue_refresh_token,
+    revoke_refresh_token,
+    use_refresh_token,
+)
 from ..store import key
 from ..users import get_user
+from .tokens import policy
 
 bp = Blueprint("vulnerable", __name__, url_prefix="/vulnerable")
 
@@ -87,7 +121,8 @@ class Refused(LabError):
 
 
 def init_app(app) -> None:
-    """The sandbox folder for the kid-path endpoint: a key file, and a known empty file."""
+    """The sandbox folder for the kid-path endpoint (a key file, and a known empty file), and
+    the key table of the kid-sql endpoint."""
     folder = Path(tempfile.mkdtemp(prefix="jwt-lab-kid-sandbox-"))
     (folder / "keys").mkdir()
     (folder / "public").mkdir()
@@ -96,6 +131,7 @@ def init_app(app) -> None:
     weakref.finalize(app, shutil.rmtree, folder, True)
     app.extensions["lab.vulnerable"] = {
         "sandbox": folder,
+        "key_table": KeyTable.random(),
         "counter": itertools.count(1001),
         "lock": threading.Lock(),
         "uploads": {},
@@ -387,6 +423,150 @@ def alg_confusion():
     except (jwt.PyJWTError, ValueError) as exc:
         raise Refused(str(exc)) from None
     return _accepted(claims, f"alg {header.get('alg')} with the RSA public key")
+
+
+def key_table(app=None) -> KeyTable:
+    """The key table of the kid-sql endpoint (of ``app``, default the current one)."""
+    return (app or current_app).extensions["lab.vulnerable"]["key_table"]
+
+
+@bp.post("/kid-sql/token")
+def kid_sql_token():
+    """A token endpoint signing HS256 with the key table's one real key, named in ``kid``."""
+    user = password_login()
+    state, config = lab_state(), current_app.config
+    (kid,) = key_table().kids
+    claims = access_token_claims(
+        user.username,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=state.clock.now(),
+        lifetime=config["TOKEN_LIFETIME"],
+        extra={"roles": list(user.roles)},
+    )
+    token = jwt.encode(
+        claims,
+        key_table().hardened_lookup(kid),
+        algorithm="HS256",
+        headers={"typ": "at+jwt", "kid": kid},
+    )
+    return jsonify(warning=WARNING, access_token=token, token_type="Bearer")
+
+
+@bp.get("/kid-sql/me")
+def kid_sql():
+    """Mistake: the secret is found by SQL with the kid pasted in (SQL injection)."""
+    token = _token()
+    header = _header(token)
+    kid = header.get("kid")
+    if not isinstance(kid, str) or strict_json.problem(kid):
+        raise Refused("the kid must be a string (a key name in the key table)")
+    if header.get("alg") != "HS256":
+        raise Refused("this endpoint's keys are HS256 keys")
+    try:
+        secret = key_table().vulnerable_lookup(kid)
+    except (sqlite3.Error, ValueError) as exc:  # the query the kid made is not valid SQL
+        raise Refused(f"the key lookup failed: {type(exc).__name__}: {str(exc)[:200]}") from None
+    if secret is None:
+        raise Refused(f"no key {kid[:40]!r} in the key table")
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(secret, bytes):
+        raise Refused(f"the key lookup gave a {type(secret).__name__}, not a secret")
+    try:
+        claims = _decode(token, secret, ["HS256"])
+    except jwt.PyJWTError as exc:  # also an empty secret: PyJWT refuses to HMAC with it
+        raise Refused(str(exc)) from None
+    return _accepted(claims, f"HS256 with the {len(secret)}-byte secret the key query returned")
+
+
+@bp.get("/x5c/me")
+def x5c_header():
+    """Mistake: verified with the key of the first certificate of the token's x5c chain, once
+    the chain hangs together (validity on the lab clock, each issued by the next), without
+    asking whether its root is a trust anchor this server holds."""
+    token = _token()
+    header = _header(token)
+    try:
+        leaf = x5c.unanchored_leaf(header.get("x5c"), lab_state().clock.now())
+        public_key, alg = x5c.algorithm_for(leaf)
+    except x5c.ChainProblem as exc:
+        raise Refused(f"no usable x5c chain: {exc}") from None
+    try:
+        claims = _decode(token, public_key, [alg])
+    except jwt.PyJWTError as exc:
+        raise Refused(str(exc)) from None
+    return _accepted(claims, f"{alg} with the key of the token's own certificate {x5c.named(leaf)}")
+
+
+def _claims_even_if_expired(token: str) -> dict:
+    """The claims of an access token this lab signed, every rule checked but expiry: this
+    refresh flow takes the expired token (it only says whom to refresh)."""
+    state = lab_state()
+    try:
+        return verify_access_token(token, state.keys, policy(), state.clock.now()).claims
+    except TokenRejected as exc:
+        if exc.rule != "expired":
+            raise InvalidGrant(f"the access token is refused: {exc}") from None
+    # Expiry is judged after the signature and every claim: check it all again at the moment
+    # the token expired, when it was fresh.
+    expired_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    try:
+        return verify_access_token(token, state.keys, policy(), expired_at).claims
+    except TokenRejected as exc:
+        raise InvalidGrant(f"the access token is refused: {exc}") from None
+
+
+@bp.post("/unbound-refresh/token")
+def unbound_refresh():
+    """A token endpoint with the password grant (an access token and one of the lab's refresh
+    tokens) and the refresh grant (``refresh_token`` and the old ``access_token``). Mistake:
+    the refresh grant checks only that the refresh token is valid, then issues the new token
+    for the subject and client of the access token, not for the refresh token's owner."""
+    body = json_object()
+    grant = string_field(body, "grant_type", max_length=32) if "grant_type" in body else "password"
+    state, config = lab_state(), current_app.config
+    if grant == "password":
+        user = password_login(body)
+        refresh_token = issue_refresh_token(
+            state.store, state.clock, user.username, lifetime=config["REFRESH_LIFETIME"]
+        )
+        login_still_current(user, undo=lambda: revoke_refresh_token(state.store, refresh_token))
+        client_id = config["TOKEN_CLIENT_ID"]
+    elif grant == "refresh_token":
+        old = _claims_even_if_expired(
+            string_field(body, "access_token", max_length=MAX_TOKEN_LENGTH)
+        )
+        user = get_user(state.store, old["sub"])  # Mistake: the access token's subject...
+        if user is None:
+            raise InvalidGrant("the access token's user no longer exists")
+        client_id = old["client_id"]  # ... and its client
+        try:  # ... while the refresh token is only checked, and rotated; its owner is ignored
+            _owner, refresh_token = use_refresh_token(
+                state.store, state.clock, string_field(body, "refresh_token", max_length=256)
+            )
+        except RefreshRejected as exc:
+            raise InvalidGrant(str(exc)) from None
+    else:
+        raise InvalidRequest(
+            f"grant_type must be 'password' or 'refresh_token', not {grant[:32]!r}"
+        )
+    claims = access_token_claims(
+        user.username,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=state.clock.now(),
+        lifetime=config["TOKEN_LIFETIME"],
+        client_id=client_id,
+        extra={"roles": list(user.roles), "token_version": user.token_version},
+    )
+    return jsonify(
+        warning=WARNING,
+        access_token=issue_access_token(state.keys, claims),
+        token_type="Bearer",
+        expires_in=config["TOKEN_LIFETIME"],
+        refresh_token=refresh_token,
+    )
 
 
 # --- sessions -------------------------------------------------------------------------------

