@@ -353,6 +353,20 @@ def _fixation(a: Attacker) -> AttackResult:
     )
 
 
+def _no_exposed_key(a: Attacker):
+    # The battery's fast mode: the JWKS modulus stands in for the 30-second gcd, after checking
+    # that it signed two fresh tokens (tests/test_modulus_recovery.py runs the real gcd).
+    from .modulus_recovery import forge_no_exposed_key
+
+    return forge_no_exposed_key(a, say=None)
+
+
+def _token_in_url(a: Attacker) -> AttackResult:
+    from .url_leak import token_in_url  # it builds on this module
+
+    return token_in_url(a)
+
+
 ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances first, then the rest
     JwtAttack(
         "signature not verified",
@@ -399,6 +413,13 @@ ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances fir
         _alg_confusion,
     ),
     JwtAttack(
+        "algorithm confusion, no exposed key",
+        "RFC 8725 sections 2.1 and 3.1: each key is used with exactly one algorithm; an "
+        "unpublished public key is still public (two signatures give its modulus away)",
+        "/vulnerable/alg-confusion/me",
+        _no_exposed_key,
+    ),
+    JwtAttack(
         "kid SQL injection",
         "RFC 8725 section 3.10: a kid must not open an SQL injection; OWASP SQL Injection "
         "Prevention Cheat Sheet, defense 1: parameterised queries (and only kids of your own set)",
@@ -413,6 +434,7 @@ ATTACKS: list[Callable[[Attacker], AttackResult]] = [  # JwtAttack instances fir
         _x5c,
     ),
     _unbound_refresh,  # token-shaped, but a grant: not a JwtAttack, so not in verifier_battery
+    _token_in_url,
     _predictable_session,
     _fixation,
 ]
