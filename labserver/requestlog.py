@@ -52,14 +52,15 @@ class LoggedRequest:
 
 
 #: Query parameters whose values the log abbreviates: credentials of RFC 6749, 6750, 7009, 7521,
-#: 7636 and 8693, and a password, should any client put one in a URL.
+#: 7636 and 8693, and a password, should any client put one in a URL. Not the authorization
+#: ``code``: it travels in the redirect's URL by design (one use, minutes, bound to its PKCE
+#: verifier), and chapter 04 shows it going through the browser in this log.
 REDACTED_PARAMETERS = frozenset(
     (
         "access_token",
         "refresh_token",
         "id_token",
         "client_secret",
-        "code",
         "code_verifier",
         "token",
         "password",
