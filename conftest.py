@@ -207,25 +207,34 @@ def _missing_browser(notebook: str) -> str:
     return "" if find_chromium() else f"this chapter drives Chromium, and there is {HOW_TO_GET_ONE}"
 
 
-def _kernel_env(config) -> dict[str, str]:
-    """Environment for a notebook kernel: the committed stubs first, if the learner's differ."""
+def _kernel_env(config) -> dict[str, str | None]:
+    """Environment for a notebook kernel: the committed stubs first, if the learner's differ; and
+    the course's capstone seed, not a class's (``None`` unsets a variable)."""
     course, state = _course(config), config.stash[_STATE]
+    # An instructor's LAB_CAPSTONE_SEED is for exercise 23's suite; notebook 11's saved outputs
+    # are those of the course's own seed.
+    changes: dict[str, str | None] = {"LAB_CAPSTONE_SEED": None}
     if not (course.uses_committed and course.yours("exercises")):
-        return {}
+        return changes
     if "stubs_dir" not in state:
         folder = Path(tempfile.mkdtemp(prefix="lab-course-stubs-"))
         state["stubs_dir"] = course.export(folder, folders=("exercises",)) / "exercises"
     stubs = state["stubs_dir"]
     return {
+        **changes,
         "LAB_EXERCISES_DIR": str(stubs),
         "PYTHONPATH": os.pathsep.join([str(stubs.parent), os.environ.get("PYTHONPATH", "")]),
     }
 
 
 @contextmanager
-def _environ(changes: dict[str, str]):
+def _environ(changes: dict[str, str | None]):
     saved = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
+    for name, value in changes.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
