@@ -12,6 +12,7 @@ outputs that strict nbval compares (see the root conftest.py).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -310,6 +311,7 @@ class _Worker:
 
 _WORKER = _Worker()
 _WORKER.start()
+atexit.register(_WORKER.stop)
 
 
 def check(exercise: str) -> CheckReport:

@@ -88,11 +88,15 @@ class KeyTable:
             vulnerable = self._described(found)
         except (sqlite3.Error, ValueError) as exc:
             vulnerable = f"SQL error: {type(exc).__name__}: {exc}"
-        hardened = (
-            self._described(self.hardened_lookup(kid))
-            if kid in self.kids
-            else "None: not a kid of this server's key ring, so no query runs"
-        )
+        # The parameterised query alone, even for a kid the key ring would stop first: the whole
+        # kid is one value to compare, never SQL.
+        try:
+            found = self._first("SELECT secret FROM keys WHERE kid = ?", (kid,))
+            hardened = self._described(found)
+        except (sqlite3.Error, ValueError) as exc:  # e.g. a lone surrogate, which SQLite refuses
+            hardened = f"refused before the query: {type(exc).__name__}: {exc}"
+        if kid not in self.kids:
+            hardened += "; and the key ring has no such kid, so the lab never even asks"
         return Lookups(kid, self.concatenated_sql(kid), vulnerable, hardened)
 
     def _described(self, value: Any) -> str:
@@ -120,6 +124,6 @@ class Lookups:
             f"kid {self.kid!r}\n"
             f"    concatenated:  {self.sql}\n"
             f"                   -> {self.vulnerable}\n"
-            f"    parameterised: SELECT secret FROM keys WHERE kid = ?, for a kid of the key ring\n"
+            f"    parameterised: SELECT secret FROM keys WHERE kid = ?  (the kid is one value)\n"
             f"                   -> {self.hardened}"
         )

@@ -135,7 +135,7 @@ def test_the_side_by_side_shows_both_lookups_without_the_secret():
     injected = str(table.side_by_side(KID_SQL_INJECTION))
     assert "kid = 'x' UNION SELECT 'known-secret' --'" in injected
     assert "-> 'known-secret' (a str the query made up)" in injected
-    assert "-> None: not a kid of this server's key ring, so no query runs" in injected
+    assert "-> None: no such row; and the key ring has no such kid" in injected
     genuine = table.side_by_side("kid-sql-1")
     assert genuine.vulnerable == genuine.hardened == "the secret of 'kid-sql-1' (32 random bytes)"
     assert "\\x01" not in str(genuine)

@@ -33,7 +33,7 @@ PAGE = "/vulnerable/url-token/page"
 ROWS = (
     ("unsafe-url", "unsafe-url"),
     ("no-referrer-when-downgrade", "no-referrer-when-downgrade (the default before 2020)"),
-    ("unset", "none: the browser's default"),
+    ("unset", "(no policy): the browser's default"),
     ("strict-origin-when-cross-origin", "strict-origin-when-cross-origin"),
     (REFERRER_POLICY, f"{REFERRER_POLICY} (the lab's own pages)"),
     ("no-referrer", "no-referrer"),
@@ -89,7 +89,7 @@ class RefererResult:
             sent = r.sent(self.lab_url)
             if sent == "whole URL":  # its path and the token, abbreviated (and no port)
                 path = r.referer[len(self.lab_url) :].split("&")[0]
-                sent = f"whole URL: {shorten(path)}&…"
+                sent = f"whole URL, token included: {shorten(path)}"
             lines.append(f"  {label:<{width}}{sent}")
         lines.append(f"The attacker replays the token from a Referer: {self.replay}")
         return "\n".join(lines)
