@@ -3,14 +3,15 @@
 ``lab.capstone`` is a small shop app (its index, ``GET /``, lists every endpoint and what it is
 for). A few of its endpoints carry flaws of chapter 09's catalogue, drawn from the class's seed;
 the others are correct. Nobody tells you which. Probe it with chapter 09's tools (``Attacker``,
-``tamper``, ``encode_unsigned``, ``hs256_with_key_bytes``, ``crack_hs256`` and ``words``), and
+``tamper``, ``encode_unsigned``, ``hs256_with_key_bytes``, ``crack_hs256``, ``words`` and
+``self_made_chain``), and
 write down what you could exploit, as findings:
 
     Finding(endpoint="/api/...", flaw="<a catalogue id>", exploit=...)
 
 * ``flaw`` is an id of ``labserver.capstone.CATALOGUE``: ``no-verify``, ``alg-none``,
-  ``weak-secret``, ``jwk-header``, ``jku``, ``kid-path``, ``alg-confusion``,
-  ``predictable-session``, ``session-fixation``.
+  ``weak-secret``, ``jwk-header``, ``jku``, ``kid-path``, ``alg-confusion``, ``kid-sql``,
+  ``x5c``, ``predictable-session``, ``session-fixation``.
 * For a token flaw, ``exploit`` is a forged token that the endpoint accepts with the role
   ``admin`` (a token flaw of ``/token`` itself is shown on ``/api/admin/report``).
 * For a session flaw, ``exploit`` is a ``Request`` (``from labserver.capstone import Request``)
@@ -32,6 +33,7 @@ from a terminal with
 from labserver.capstone import Finding, Request  # noqa: F401 - what findings() returns
 from labserver.experiments.attacks import Attacker, crack_hs256, words  # noqa: F401
 from labserver.forge import encode_unsigned, hs256_with_key_bytes, tamper  # noqa: F401
+from labserver.x5c import self_made_chain  # noqa: F401
 
 
 def findings(target):

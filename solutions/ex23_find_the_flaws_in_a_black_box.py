@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from labserver.capstone import Finding, Request
-from labserver.experiments.attacks import Attacker, crack_hs256, words
+from labserver.experiments.attacks import KID_SQL_INJECTION, Attacker, crack_hs256, words
 from labserver.forge import encode_unsigned, hs256_with_key_bytes, tamper
+from labserver.x5c import self_made_chain
 
 BEARER_ENDPOINTS = ("/api/profile", "/api/orders", "/api/admin/report")
 HEADER = {"typ": "at+jwt"}
@@ -56,6 +57,16 @@ def _alg_confusion(a, mine, claims):
     return hs256_with_key_bytes({**HEADER, "kid": rsa_jwk["kid"]}, claims, pem)
 
 
+def _kid_sql(a, mine, claims):
+    # the kid ends the key query's string and appends a SELECT of a secret of our choosing
+    return hs256_with_key_bytes({**HEADER, "kid": KID_SQL_INJECTION}, claims, b"known-secret")
+
+
+def _x5c(a, mine, claims):
+    leaf_key, chain = self_made_chain(claims["iat"])  # our own CA, valid around lab time
+    return jwt.encode(claims, leaf_key, algorithm="ES256", headers={**HEADER, "x5c": chain})
+
+
 #: The most permissive first: an endpoint that checks no signature takes every forgery.
 FORGERIES = (
     ("no-verify", _no_verify),
@@ -64,6 +75,8 @@ FORGERIES = (
     ("jku", _jku),
     ("kid-path", _kid_path),
     ("alg-confusion", _alg_confusion),
+    ("kid-sql", _kid_sql),
+    ("x5c", _x5c),
 )
 
 

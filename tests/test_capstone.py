@@ -63,7 +63,7 @@ def targets():
 def test_the_catalogue_has_every_chapter_09_flaw_and_each_has_a_behaviour():
     assert {f.id for f in CATALOGUE} >= {
         "no-verify", "alg-none", "weak-secret", "jwk-header", "jku", "kid-path", "alg-confusion",
-        "predictable-session", "session-fixation",
+        "kid-sql", "x5c", "predictable-session", "session-fixation",
     }  # fmt: skip
     assert check_catalogue() == [], "a flaw of the catalogue has no behaviour in the app"
     for flaw in CATALOGUE:
@@ -96,6 +96,9 @@ HARDENED_REASONS = {
     "jku": "unknown key: kid 'mine' is not one of this server's keys",
     "kid-path": "unknown key: kid '../pages/help.txt' is not one of this server's keys",
     "alg-confusion": "algorithm not allowed: kid 'rs256-1' is an RS256 key",
+    "kid-sql": "unknown key: kid \"x' UNION SELECT 'known-secret' --\" is not one of this "
+    "server's keys",
+    "x5c": "untrusted certificate chain: its root 'CN=Attacker Root CA' is not a trust anchor",
 }
 
 

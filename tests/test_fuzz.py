@@ -587,7 +587,7 @@ def test_raw_query_bytes_reach_the_url_token_routes_over_real_http(clock_module)
 
 # ---- chapter 11: the capstone's black box --------------------------------------------------------
 
-#: Every flaw of the catalogue is on in one of the first two layouts; the third is hardened.
+#: Every flaw of the catalogue is on in one of the first three layouts; the last is hardened.
 CAPSTONE_LAYOUTS = (
     {
         "/login": "predictable-session",
@@ -602,9 +602,30 @@ CAPSTONE_LAYOUTS = (
         "/api/orders": "kid-path",
         "/api/admin/report": "alg-confusion",
     },
+    {"/api/profile": "kid-sql", "/api/orders": "x5c"},
     None,
 )
 CAPSTONE_RULES = app_rules({"APP_ROLE": "capstone"})
+#: kids that break the kid-sql flaw's query, or make it return what is no secret.
+SQL_KIDS = (
+    "x' UNION SELECT 'known-secret' --",
+    "'",
+    "x'; DROP TABLE keys; --",
+    "x' UNION SELECT NULL --",
+    "x' UNION SELECT 42 --",
+    "x' UNION SELECT 1.5 --",
+    "x' UNION SELECT x'00' --",
+    "x' UNION SELECT '' --",
+    "x' UNION SELECT randomblob(1000000000) --",
+    "x' UNION SELECT * FROM (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) "
+    "SELECT n FROM r) --",
+    "x' UNION SELECT load_extension('x') --",
+    "x' ATTACH DATABASE 'x' AS y --",
+    "\ud800",
+    "x" * 5000,
+)
+#: x5c values that are no certificate chain.
+ODD_X5C = ("x", [], [1], ["!!"], ["eA=="], ["eA"], [{}], ["MIIB" * 3000], [None] * 10)
 
 
 def _capstone_tokens(target) -> dict[str, str]:
@@ -619,6 +640,7 @@ def _capstone_tokens(target) -> dict[str, str]:
 
     from labserver.chapters.capstone import AUDIENCE, ISSUER
     from labserver.forge import encode_unsigned, hs256_with_key_bytes
+    from labserver.x5c import self_made_chain
 
     state = target.app.extensions["capstone"]
     shim = types.SimpleNamespace(
@@ -645,6 +667,11 @@ def _capstone_tokens(target) -> dict[str, str]:
     for kid in ("../pages", "../keys", "..", "/etc/passwd", "../../x", "keys/../..", "é/\u202e"):
         odd.append(hs256_with_key_bytes({"kid": kid}, claims, b""))
     odd.append(hs256_with_key_bytes({"kid": "rs256-1"}, claims, b"x"))
+    for kid in SQL_KIDS:  # the kid-sql flaw's query, broken or made to return odd things
+        odd.append(hs256_with_key_bytes({"kid": kid}, claims, b"known-secret"))
+    leaf_key, chain = self_made_chain(claims["iat"])
+    for x5c in ODD_X5C + (chain, chain[:1], chain[::-1], chain * 3, [chain[1]]):
+        odd.append(jwt.encode(claims, leaf_key, "ES256", headers={"x5c": x5c}))
     odd.append(encode_unsigned({"alg": "none", "kid": "rs256-1"}, {**claims, "exp": "x"}))
     tokens.update({f"odd{i}": token for i, token in enumerate(odd)})
     return tokens

@@ -135,6 +135,36 @@ CATALOGUE: tuple[Flaw, ...] = (
         ),
     ),
     Flaw(
+        "kid-sql",
+        "kid SQL injection",
+        "WebGoat: JWT kid header (the final challenge: SQL injection)",
+        BEARER_PLACES,
+        "finds an HS256 token's secret with SQL built by pasting in its kid "
+        "(SELECT secret FROM keys WHERE kid = '<kid>')",
+        (
+            "A kid is a name to look up. Some endpoint may look it up carelessly.",
+            "This server keeps its HMAC secrets in an SQL key table (labserver.key_table). If "
+            "the kid is pasted into the query's text, the token writes the end of the query.",
+            "kid \"x' UNION SELECT 'known-secret' --\", and HS256 with b'known-secret' as the "
+            "key (hs256_with_key_bytes).",
+        ),
+    ),
+    Flaw(
+        "x5c",
+        "x5c chain never anchored",
+        "PortSwigger: JWT attacks topic, x5c header injection",
+        BEARER_PLACES,
+        "verifies with the key of the token's own x5c certificate once the chain hangs "
+        "together, never asking whether its root is one it trusts",
+        (
+            "Some endpoint may trust a certificate because it looks like one.",
+            "A header's x5c carries the signing key's certificate and its chain (RFC 7515 "
+            "section 4.1.6). Is the chain's root checked against a trust anchor?",
+            "self_made_chain(now) from labserver.x5c gives your own root CA, a leaf and its "
+            "key: sign admin claims ES256 with the leaf's key, headers={'x5c': chain}.",
+        ),
+    ),
+    Flaw(
         "predictable-session",
         "predictable session IDs",
         "OWASP WSTG-SESS-01 (session management schema); WebGoat: hijack a session",

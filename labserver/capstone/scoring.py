@@ -163,6 +163,11 @@ def _token_problem(finding: Finding, target, facts: dict) -> str | None:
             alg == "HS256" and header.get("kid") == facts["rsa_kid"],
             "it is not HS256 under the RSA key's kid",
         ),
+        "kid-sql": (
+            alg == "HS256" and "'" in str(header.get("kid", "")),
+            "it is not HS256 with a kid that ends the key query's quoted string",
+        ),
+        "x5c": ("x5c" in header, "its header has no x5c"),
     }
     ok, why = needs.get(flaw, (True, ""))
     return None if ok else f"not an exploit of {flaw}: {why}"
