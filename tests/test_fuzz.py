@@ -602,7 +602,12 @@ CAPSTONE_LAYOUTS = (
         "/api/orders": "kid-path",
         "/api/admin/report": "alg-confusion",
     },
-    {"/api/profile": "kid-sql", "/api/orders": "x5c"},
+    {
+        "/token/refresh": "unbound-refresh",
+        "/api/profile": "kid-sql",
+        "/api/orders": "token-in-url",
+        "/api/admin/report": "x5c",
+    },
     None,
 )
 CAPSTONE_RULES = app_rules({"APP_ROLE": "capstone"})
@@ -712,9 +717,43 @@ def _capstone_cases(target, tokens, rng) -> list[tuple[dict, tuple[bytes, str | 
     for alg in ("ES256", "HS256", "none", None, ["HS256"], "x" * 5000):
         body = {"username": "bob", "password": "builder", "alg": alg}
         bodies.append((json.dumps(body).encode(), "application/json"))
+    # refreshes: live refresh tokens with carol's leaked token, odd tokens and odd values
+    leaked = target.app.extensions["capstone"].leaked_token
+    login = {"username": "bob", "password": "builder"}
+    for old in [leaked, tokens["HS256"], *rng.sample(list(tokens.values()), 6), 42, None, ""]:
+        refresh = http.post("/token", json=login).json()["refresh_token"]
+        body = {"refresh_token": refresh, "access_token": old}
+        bodies.append((json.dumps(body).encode(), "application/json"))
     good = [{}, {"Authorization": f"Bearer {tokens['ES256']}"}, sessions["bob"]]
     cases = [(headers, rng.choice(bodies)) for headers in credentials]
     return cases + [(good[i % len(good)], body) for i, body in enumerate(bodies)]
+
+
+def _capstone_queries(tokens, rng) -> list[str]:
+    """Query strings with access tokens: genuine, odd, twice, empty, with other parameters."""
+    some = rng.sample(list(tokens.values()), 4)
+    queries = [f"?access_token={t}" for t in (tokens["ES256"], *some)]
+    return queries + [
+        f"?access_token={tokens['ES256']}&access_token=x",
+        "?access_token=",
+        "?access_token=%FF%FE",
+        "?access_token=x&n=5",
+        f"?refresh_token={tokens['ES256']}",
+        "?n=0",
+        "?n=-1",
+        "?n=99999999999999999999",
+        "?n=%D9%A3",
+        "?n=200",
+    ]
+
+
+def good_headers(tokens) -> list[dict]:
+    return [{}, {"Authorization": f"Bearer {tokens['ES256']}"}]
+
+
+def _lab_error_body(response) -> bool:
+    parsed = response.get_json(silent=True) if response.is_json else None
+    return parsed is not None and set(parsed) >= {"error", "error_description"}
 
 
 @pytest.mark.parametrize(
@@ -738,6 +777,14 @@ def test_no_input_to_the_capstone_gets_a_5xx(capstones, rule, method):
                 and not (parsed is not None and set(parsed) >= {"error", "error_description"})
             ):
                 failures.append(f"{response.status_code} {method} {path[:80]} {sent!r:.200}")
+        for query in _capstone_queries(tokens, rng):  # a token in the URL, as carol sends hers
+            path = fill_path(rule, rng) + query
+            response = client.open(path, method=method, headers=rng.choice(good_headers(tokens)))
+            sent_count += 1
+            if response.status_code >= 500 or (
+                response.status_code >= 400 and not _lab_error_body(response)
+            ):
+                failures.append(f"{response.status_code} {method} {path[:80]}")
         assert target.crashes == [], f"{len(target.crashes)} crashes, e.g. {target.crashes[:3]}"
     assert sent_count > 300 and not failures, (
         f"{len(failures)} of {sent_count}, e.g.:\n" + "\n".join(failures[:5])
