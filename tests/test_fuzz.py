@@ -643,7 +643,7 @@ def _capstone_tokens(target) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from jwt.warnings import InsecureKeyLengthWarning
 
-    from labserver.chapters.capstone import AUDIENCE, ISSUER
+    from labserver.capstone.verify import AUDIENCE, ISSUER
     from labserver.forge import encode_unsigned, hs256_with_key_bytes
     from labserver.x5c import self_made_chain
 

@@ -37,7 +37,7 @@ from ..capstone.state import (
     VICTIM,
     CapstoneState,
 )
-from ..capstone.verify import AUDIENCE, ISSUER, TOKEN_FLAWS, Refused  # noqa: F401 (the fuzz's)
+from ..capstone.verify import TOKEN_FLAWS, Refused
 from ..config import Option
 from ..http_errors import (
     AuthenticationRequired,
