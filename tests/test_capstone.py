@@ -63,13 +63,14 @@ def targets():
 def test_the_catalogue_has_every_chapter_09_flaw_and_each_has_a_behaviour():
     assert {f.id for f in CATALOGUE} >= {
         "no-verify", "alg-none", "weak-secret", "jwk-header", "jku", "kid-path", "alg-confusion",
-        "predictable-session", "session-fixation",
+        "kid-sql", "x5c", "unbound-refresh", "token-in-url", "predictable-session",
+        "session-fixation",
     }  # fmt: skip
     assert check_catalogue() == [], "a flaw of the catalogue has no behaviour in the app"
     for flaw in CATALOGUE:
         assert flaw.places and set(flaw.places) <= set(PLACES)
         assert len(flaw.hints) == 3 and all(flaw.hints) and flaw.anchor and flaw.behaviour
-        assert flaw.exploit in ("token", "session", "fixation")
+        assert flaw.exploit in ("token", "session", "fixation", "refresh", "stolen")
 
 
 @pytest.mark.parametrize("flaw", list(FIRST_SEED), ids=str)
@@ -96,11 +97,18 @@ HARDENED_REASONS = {
     "jku": "unknown key: kid 'mine' is not one of this server's keys",
     "kid-path": "unknown key: kid '../pages/help.txt' is not one of this server's keys",
     "alg-confusion": "algorithm not allowed: kid 'rs256-1' is an RS256 key",
+    "kid-sql": "unknown key: kid \"x' UNION SELECT 'known-secret' --\" is not one of this "
+    "server's keys",
+    "x5c": "untrusted certificate chain: its root 'CN=Attacker Root CA' is not a trust anchor",
 }
 
 
 @pytest.mark.parametrize("place", ["/api/profile", "/api/orders", "/api/admin/report"])
 def test_the_hardened_build_refuses_every_token_forgery_with_its_rule(place, targets):
+    # every forgery of the catalogue (the weak secret has a test of its own, below)
+    assert set(HARDENED_REASONS) == {f.id for f in CATALOGUE if f.exploit == "token"} - {
+        "weak-secret"
+    }
     target = targets(FIRST_SEED["kid-path"], hardened=True)
     a = Attacker(target)
     mine = a.token("bob", path="/token")
@@ -158,7 +166,13 @@ def test_the_flawed_builds_findings_score_nothing_on_the_hardened_build(targets)
     findings = SOLUTION.findings(flawed)
     report = hardened.score(findings)
     assert report.score == 0 and report.false_claims == len(findings) == 3, report.text()
-    assert all("the exploit does not work" in line.verdict for line in report.lines)
+    # the hardened build's HS256 secret is no word: a token signed with the word is not refused
+    # on replay but before it, as no exploit of a weak secret this build has
+    assert all(
+        "the exploit does not work" in line.verdict
+        or line.verdict.startswith("not an exploit of weak-secret")
+        for line in report.lines
+    ), report.text()
 
 
 def test_the_same_seed_gives_the_same_target_and_other_seeds_differ(targets):
@@ -340,3 +354,92 @@ def test_the_capstone_fails_closed_without_its_store(targets):
     assert login.status_code == account.status_code == 503
     assert login.json()["error"] == "store_unavailable"
     assert orders.status_code == 200  # a bearer endpoint needs no store
+
+
+def _leaked(target) -> str:
+    """carol's expired token, as the incident report quotes it."""
+    return target.client().get("/pages/incident.txt").text.split("Bearer ")[1].strip()
+
+
+def _refresh(target, user="bob", password="builder") -> str:
+    answer = target.client().post("/token", json={"username": user, "password": password})
+    return answer.json()["refresh_token"]
+
+
+def test_the_hardened_build_refuses_the_unbound_refresh(targets):
+    seed = FIRST_SEED["unbound-refresh"]
+    for target in (targets(seed), targets(seed, hardened=True)):
+        a, leaked = Attacker(target), _leaked(target)
+        assert a.call("/api/admin/report", leaked)[1]["error_description"].startswith("expired")
+        answer = target.client().post(
+            "/token/refresh", json={"refresh_token": _refresh(target), "access_token": leaked}
+        )
+        if not target.hardened:
+            assert answer.status_code == 200, answer.text
+            assert a.claims(answer.json()["access_token"])["sub"] == "carol"
+            continue
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+        assert answer.json()["error_description"].startswith(
+            "the refresh token is bound to its user 'bob', and the access token it would "
+            "replace belongs to 'carol'"
+        )
+        # bob's own expired token with his own refresh token, or none: a new token for bob
+        mine = a.token("bob", path="/token")
+        target.clock.advance(301)
+        for body in ({"access_token": mine}, {}):
+            answer = target.client().post(
+                "/token/refresh", json={"refresh_token": _refresh(target), **body}
+            )
+            assert (
+                answer.status_code == 200
+                and a.claims(answer.json()["access_token"])["sub"] == "bob"
+            )
+        forged = tamper(mine, sub="carol")
+        answer = target.client().post(
+            "/token/refresh", json={"refresh_token": _refresh(target), "access_token": forged}
+        )
+        assert answer.json()["error_description"].startswith("the access token is refused: bad")
+
+
+def _log(target) -> list[str]:
+    return target.client().get("/logs/access", params={"n": 200}).json()["lines"]
+
+
+def test_the_hardened_build_refuses_a_token_in_the_url(targets):
+    seed = FIRST_SEED["token-in-url"]
+    flawed, hardened = targets(seed), targets(seed, hardened=True)
+    assert draw(seed).flaws["/api/orders"] == "token-in-url"
+    for target in (flawed, hardened):
+        a = Attacker(target)
+        mine = a.token("bob", path="/token")
+        orders = target.client().get("/api/orders", params={"access_token": mine})
+        profile = target.client().get("/api/profile", params={"access_token": mine})
+        assert profile.status_code == 400  # every other endpoint refuses it, in every build
+        assert profile.json()["error_description"].startswith("access_token in the URL is refused")
+        carols = [line for line in _log(target) if "access_token" in line and "orders" in line]
+        assert len(carols) == 2  # bob's, and carol's dashboard's (it ran as the log was read)
+        stolen = carols[-1].split("access_token=")[1].split(" ")[0]
+        if target is flawed:
+            assert orders.status_code == 200 and carols[-1].endswith(" 200")
+            assert a.call("/api/admin/report", stolen)[1]["roles"] == ["user", "admin"]
+            report = target.score([Finding("/api/orders", "token-in-url", stolen)])
+            assert report.score == 1 and report.lines[0].points == 1, report.text()
+            assert (
+                target.score([Finding("/api/orders", "token-in-url", mine)]).lines[0].verdict
+                == "not an exploit of token-in-url: no URL of carol's held this token"
+            )
+        else:
+            assert orders.status_code == 400 and carols[-1].endswith(" 400")
+            assert orders.json()["error_description"].startswith(
+                "access_token in the URL is refused: URLs end up in logs"
+            )
+            assert stolen.endswith("…") and len(stolen) == 9  # what the log kept of it
+            assert a.call("/api/admin/report", stolen.rstrip("…"))[0] == 401
+
+
+def test_carols_dashboard_calls_once_a_minute_of_lab_time(targets):
+    target = targets(FIRST_SEED["token-in-url"])
+    dashboard = [line for line in _log(target) + _log(target) if "access_token" in line]
+    assert len(dashboard) == 2 and dashboard[0] == dashboard[1]  # the same call, seen twice
+    target.clock.advance(61)
+    assert len({line for line in _log(target) if "access_token" in line}) == 2

@@ -587,7 +587,7 @@ def test_raw_query_bytes_reach_the_url_token_routes_over_real_http(clock_module)
 
 # ---- chapter 11: the capstone's black box --------------------------------------------------------
 
-#: Every flaw of the catalogue is on in one of the first two layouts; the third is hardened.
+#: Every flaw of the catalogue is on in one of the first three layouts; the last is hardened.
 CAPSTONE_LAYOUTS = (
     {
         "/login": "predictable-session",
@@ -602,9 +602,35 @@ CAPSTONE_LAYOUTS = (
         "/api/orders": "kid-path",
         "/api/admin/report": "alg-confusion",
     },
+    {
+        "/token/refresh": "unbound-refresh",
+        "/api/profile": "kid-sql",
+        "/api/orders": "token-in-url",
+        "/api/admin/report": "x5c",
+    },
     None,
 )
 CAPSTONE_RULES = app_rules({"APP_ROLE": "capstone"})
+#: kids that break the kid-sql flaw's query, or make it return what is no secret.
+SQL_KIDS = (
+    "x' UNION SELECT 'known-secret' --",
+    "'",
+    "x'; DROP TABLE keys; --",
+    "x' UNION SELECT NULL --",
+    "x' UNION SELECT 42 --",
+    "x' UNION SELECT 1.5 --",
+    "x' UNION SELECT x'00' --",
+    "x' UNION SELECT '' --",
+    "x' UNION SELECT randomblob(1000000000) --",
+    "x' UNION SELECT * FROM (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) "
+    "SELECT n FROM r) --",
+    "x' UNION SELECT load_extension('x') --",
+    "x' ATTACH DATABASE 'x' AS y --",
+    "\ud800",
+    "x" * 5000,
+)
+#: x5c values that are no certificate chain.
+ODD_X5C = ("x", [], [1], ["!!"], ["eA=="], ["eA"], [{}], ["MIIB" * 3000], [None] * 10)
 
 
 def _capstone_tokens(target) -> dict[str, str]:
@@ -617,8 +643,9 @@ def _capstone_tokens(target) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from jwt.warnings import InsecureKeyLengthWarning
 
-    from labserver.chapters.capstone import AUDIENCE, ISSUER
+    from labserver.capstone.verify import AUDIENCE, ISSUER
     from labserver.forge import encode_unsigned, hs256_with_key_bytes
+    from labserver.x5c import self_made_chain
 
     state = target.app.extensions["capstone"]
     shim = types.SimpleNamespace(
@@ -645,6 +672,11 @@ def _capstone_tokens(target) -> dict[str, str]:
     for kid in ("../pages", "../keys", "..", "/etc/passwd", "../../x", "keys/../..", "é/\u202e"):
         odd.append(hs256_with_key_bytes({"kid": kid}, claims, b""))
     odd.append(hs256_with_key_bytes({"kid": "rs256-1"}, claims, b"x"))
+    for kid in SQL_KIDS:  # the kid-sql flaw's query, broken or made to return odd things
+        odd.append(hs256_with_key_bytes({"kid": kid}, claims, b"known-secret"))
+    leaf_key, chain = self_made_chain(claims["iat"])
+    for x5c in ODD_X5C + (chain, chain[:1], chain[::-1], chain * 3, [chain[1]]):
+        odd.append(jwt.encode(claims, leaf_key, "ES256", headers={"x5c": x5c}))
     odd.append(encode_unsigned({"alg": "none", "kid": "rs256-1"}, {**claims, "exp": "x"}))
     tokens.update({f"odd{i}": token for i, token in enumerate(odd)})
     return tokens
@@ -685,9 +717,43 @@ def _capstone_cases(target, tokens, rng) -> list[tuple[dict, tuple[bytes, str | 
     for alg in ("ES256", "HS256", "none", None, ["HS256"], "x" * 5000):
         body = {"username": "bob", "password": "builder", "alg": alg}
         bodies.append((json.dumps(body).encode(), "application/json"))
+    # refreshes: live refresh tokens with carol's leaked token, odd tokens and odd values
+    leaked = target.app.extensions["capstone"].leaked_token
+    login = {"username": "bob", "password": "builder"}
+    for old in [leaked, tokens["HS256"], *rng.sample(list(tokens.values()), 6), 42, None, ""]:
+        refresh = http.post("/token", json=login).json()["refresh_token"]
+        body = {"refresh_token": refresh, "access_token": old}
+        bodies.append((json.dumps(body).encode(), "application/json"))
     good = [{}, {"Authorization": f"Bearer {tokens['ES256']}"}, sessions["bob"]]
     cases = [(headers, rng.choice(bodies)) for headers in credentials]
     return cases + [(good[i % len(good)], body) for i, body in enumerate(bodies)]
+
+
+def _capstone_queries(tokens, rng) -> list[str]:
+    """Query strings with access tokens: genuine, odd, twice, empty, with other parameters."""
+    some = rng.sample(list(tokens.values()), 4)
+    queries = [f"?access_token={t}" for t in (tokens["ES256"], *some)]
+    return queries + [
+        f"?access_token={tokens['ES256']}&access_token=x",
+        "?access_token=",
+        "?access_token=%FF%FE",
+        "?access_token=x&n=5",
+        f"?refresh_token={tokens['ES256']}",
+        "?n=0",
+        "?n=-1",
+        "?n=99999999999999999999",
+        "?n=%D9%A3",
+        "?n=200",
+    ]
+
+
+def good_headers(tokens) -> list[dict]:
+    return [{}, {"Authorization": f"Bearer {tokens['ES256']}"}]
+
+
+def _lab_error_body(response) -> bool:
+    parsed = response.get_json(silent=True) if response.is_json else None
+    return parsed is not None and set(parsed) >= {"error", "error_description"}
 
 
 @pytest.mark.parametrize(
@@ -711,6 +777,14 @@ def test_no_input_to_the_capstone_gets_a_5xx(capstones, rule, method):
                 and not (parsed is not None and set(parsed) >= {"error", "error_description"})
             ):
                 failures.append(f"{response.status_code} {method} {path[:80]} {sent!r:.200}")
+        for query in _capstone_queries(tokens, rng):  # a token in the URL, as carol sends hers
+            path = fill_path(rule, rng) + query
+            response = client.open(path, method=method, headers=rng.choice(good_headers(tokens)))
+            sent_count += 1
+            if response.status_code >= 500 or (
+                response.status_code >= 400 and not _lab_error_body(response)
+            ):
+                failures.append(f"{response.status_code} {method} {path[:80]}")
         assert target.crashes == [], f"{len(target.crashes)} crashes, e.g. {target.crashes[:3]}"
     assert sent_count > 300 and not failures, (
         f"{len(failures)} of {sent_count}, e.g.:\n" + "\n".join(failures[:5])

@@ -3,7 +3,9 @@
 Each :class:`Flaw` says where it can sit (``places``: endpoints of the capstone app), which
 academy lab it anchors to, three hints of increasing detail, how the endpoint behaves with it,
 and what a working exploit is (``exploit``: ``"token"``, an admin token the endpoint accepts, or
-``"session"``/``"fixation"``, a request that opens the victim's session). The HTTP behaviour is
+``"session"``/``"fixation"``, a request that opens the victim's session; ``"refresh"``, a
+refresh request that gives the victim's token; ``"stolen"``, the victim's own token, read where
+it leaked). The HTTP behaviour is
 in :mod:`labserver.chapters.capstone`, keyed by the same ``id``; a test checks the two agree.
 
 A new attack becomes a capstone flaw with one entry here, one behaviour there and one probe in
@@ -15,7 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The endpoints a flaw can sit on, in the order the target's index lists them.
-PLACES = ("/login", "/token", "/api/profile", "/api/orders", "/api/admin/report")
+PLACES = (
+    "/login",
+    "/token",
+    "/token/refresh",
+    "/api/profile",
+    "/api/orders",
+    "/api/admin/report",
+)
 #: The endpoints that verify bearer tokens (each with its own verifier).
 BEARER_PLACES = ("/api/profile", "/api/orders", "/api/admin/report")
 
@@ -30,7 +39,7 @@ class Flaw:
     places: tuple[str, ...]
     behaviour: str  # how the endpoint behaves with the flaw
     hints: tuple[str, str, str]  # vague, then the idea and tool, then nearly the recipe
-    exploit: str = "token"  # "token", "session" (the victim's session ID) or "fixation"
+    exploit: str = "token"  # "token", "session", "fixation", "refresh" or "stolen" (see above)
 
 
 CATALOGUE: tuple[Flaw, ...] = (
@@ -133,6 +142,70 @@ CATALOGUE: tuple[Flaw, ...] = (
             "PEM of the JWKS's RS256 key (SubjectPublicKeyInfo), then hs256_with_key_bytes("
             "{'kid': 'rs256-1'}, admin claims, pem).",
         ),
+    ),
+    Flaw(
+        "kid-sql",
+        "kid SQL injection",
+        "WebGoat: JWT kid header (the final challenge: SQL injection)",
+        BEARER_PLACES,
+        "finds an HS256 token's secret with SQL built by pasting in its kid "
+        "(SELECT secret FROM keys WHERE kid = '<kid>')",
+        (
+            "A kid is a name to look up. Some endpoint may look it up carelessly.",
+            "This server keeps its HMAC secrets in an SQL key table (labserver.key_table). If "
+            "the kid is pasted into the query's text, the token writes the end of the query.",
+            "kid \"x' UNION SELECT 'known-secret' --\", and HS256 with b'known-secret' as the "
+            "key (hs256_with_key_bytes).",
+        ),
+    ),
+    Flaw(
+        "x5c",
+        "x5c chain never anchored",
+        "PortSwigger: JWT attacks topic, x5c header injection",
+        BEARER_PLACES,
+        "verifies with the key of the token's own x5c certificate once the chain hangs "
+        "together, never asking whether its root is one it trusts",
+        (
+            "Some endpoint may trust a certificate because it looks like one.",
+            "A header's x5c carries the signing key's certificate and its chain (RFC 7515 "
+            "section 4.1.6). Is the chain's root checked against a trust anchor?",
+            "self_made_chain(now) from labserver.x5c gives your own root CA, a leaf and its "
+            "key: sign admin claims ES256 with the leaf's key, headers={'x5c': chain}.",
+        ),
+    ),
+    Flaw(
+        "unbound-refresh",
+        "refresh token not bound to its user",
+        "WebGoat: Refreshing a token (the refresh token is not bound to its user)",
+        ("/token/refresh",),
+        "issues the new access token for the subject of the old access token sent along, not "
+        "for the refresh token's owner",
+        (
+            "A token that has expired may still be worth something somewhere.",
+            "The refresh endpoint takes the expired access token a refresh replaces. Whose "
+            "token does it issue: the refresh token's owner's, or that access token's subject's? "
+            "An expired token of carol's is in one of the shop's pages.",
+            "Request('POST', '/token/refresh', json={'refresh_token': your own (POST /token), "
+            "'access_token': carol's expired token from GET /pages/incident.txt}) gives a token "
+            "of carol's (use a second refresh token for the finding: each is used once).",
+        ),
+        exploit="refresh",
+    ),
+    Flaw(
+        "token-in-url",
+        "token accepted in a URL",
+        "PortSwigger: JWT attacks topic, tokens leaking through URLs",
+        ("/api/orders",),
+        "also takes the access token from the URL's query (?access_token=), which the access "
+        "log keeps whole; carol's dashboard sends hers that way every minute",
+        (
+            "Where does a server write down the URLs it was sent?",
+            "Read the access log (GET /logs/access). A client that puts its token in the URL "
+            "leaves it there, if the endpoint takes it that way (RFC 6750 section 2.3).",
+            "Find carol's line GET /api/orders?access_token=... 200 in GET /logs/access and "
+            "replay that token (parse_qs of the URL's query): your exploit is the token.",
+        ),
+        exploit="stolen",
     ),
     Flaw(
         "predictable-session",

@@ -3,8 +3,10 @@
     >>> lab.capstone.score([Finding("/api/orders", "alg-none", forged_token)])
 
 A :class:`Finding` names an endpoint, a flaw of the catalogue and an exploit: a forged bearer
-token (for the token flaws: it must be accepted with the role ``admin``), or a :class:`Request`
-(for the session flaws: it must open the victim carol's session). A finding scores +1 when its
+token (for the token flaws: it must be accepted with the role ``admin``), a :class:`Request`
+(for the session flaws: it must open the victim carol's session; for ``unbound-refresh``: a
+refresh that gives a token of carol's), or carol's own token, read where it leaked (for
+``token-in-url``: one her dashboard sent in a URL). A finding scores +1 when its
 exploit works *and* the flaw is the one on that endpoint; any other claim costs 1 (the total
 never goes below 0); a claim made twice counts once. The report never says more than the
 learner could see by sending the exploit themselves, so it is no oracle for where flaws are.
@@ -163,9 +165,23 @@ def _token_problem(finding: Finding, target, facts: dict) -> str | None:
             alg == "HS256" and header.get("kid") == facts["rsa_kid"],
             "it is not HS256 under the RSA key's kid",
         ),
+        "kid-sql": (
+            alg == "HS256" and "'" in str(header.get("kid", "")),
+            "it is not HS256 with a kid that ends the key query's quoted string",
+        ),
+        "x5c": ("x5c" in header, "its header has no x5c"),
     }
     ok, why = needs.get(flaw, (True, ""))
     return None if ok else f"not an exploit of {flaw}: {why}"
+
+
+def _stolen_problem(finding: Finding, facts: dict) -> str | None:
+    token = finding.exploit
+    if not isinstance(token, str) or token.count(".") != 2:
+        return "not an exploit: this flaw's exploit is the token you read from the log (a str)"
+    if hashlib.sha256(token.encode()).hexdigest() not in facts["url_tokens"]:
+        return f"not an exploit of {finding.flaw}: no URL of {facts['victim']}'s held this token"
+    return None
 
 
 def _send(target, req: Request, http=None):
@@ -178,8 +194,12 @@ def _send(target, req: Request, http=None):
 def _replay(finding: Finding, target, facts: dict) -> tuple[bool, str]:
     """(does the exploit work, what the target answered)."""
     kind = FLAWS[finding.flaw].exploit
-    if kind == "token":
-        path = finding.endpoint if finding.endpoint in BEARER_PLACES else ADMIN_PATH
+    if kind in ("token", "stolen"):
+        path = (
+            finding.endpoint
+            if kind == "token" and finding.endpoint in BEARER_PLACES
+            else ADMIN_PATH
+        )
         response = target.lab.client().get(
             path, headers={"Authorization": f"Bearer {finding.exploit}"}
         )
@@ -191,6 +211,8 @@ def _replay(finding: Finding, target, facts: dict) -> tuple[bool, str]:
             return False, f"accepted by {path}, but without the role admin: {roles}"
         return False, f"{path} answered {_answer(response)}"
     req = finding.exploit
+    if kind == "refresh":
+        return _refreshed(target, req, facts)
     if kind == "fixation":
         victim = target.lab.client("carol's browser")
         for name, value in req.cookies.items():
@@ -207,8 +229,42 @@ def _replay(finding: Finding, target, facts: dict) -> tuple[bool, str]:
     return False, f"{req.method} {req.path} answered {_answer(response)}"
 
 
+def _refreshed(target, req: Request, facts: dict) -> tuple[bool, str]:
+    """Does the refresh request give a genuine token of the victim's, with the role admin?"""
+    from .verify import Refused
+
+    response = _send(target, req)
+    if response.status_code != 200:
+        return False, f"{req.method} {req.path} answered {_answer(response)}"
+    try:
+        claims = facts["verifier"].verify(response.json()["access_token"])
+    except (Refused, KeyError, TypeError, ValueError):
+        return False, f"{req.method} {req.path} gave no token this target accepts"
+    roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
+    if claims["sub"] != facts["victim"] or "admin" not in roles:
+        return False, f"{req.method} {req.path} gave a token of {claims['sub'][:40]!r}, {roles}"
+    return True, f"{req.method} {req.path} gave a token of {claims['sub']}'s with roles {roles}"
+
+
+def _refresh_problem(finding: Finding) -> str | None:
+    req = finding.exploit
+    if not isinstance(req, Request):
+        return "not an exploit: this flaw's exploit is a Request (a refresh to send)"
+    body = req.json if isinstance(req.json, dict) else {}
+    if (req.method, req.path) != ("POST", "/token/refresh") or not all(
+        isinstance(body.get(name), str) for name in ("refresh_token", "access_token")
+    ):
+        return (
+            "not an exploit: the request is a POST /token/refresh with a refresh_token and an "
+            "access_token"
+        )
+    return None
+
+
 def _request_problem(finding: Finding) -> str | None:
     req = finding.exploit
+    if FLAWS[finding.flaw].exploit == "refresh":
+        return _refresh_problem(finding)
     if not isinstance(req, Request):
         return "not an exploit: this flaw's exploit is a Request (a session ID to send)"
     if not req.path.startswith("/") or req.path.startswith("//") or not req.cookies.get("sid"):
@@ -225,6 +281,8 @@ def _verdict(finding: Finding, target, facts: dict, truth: dict[str, str]) -> tu
         return -1, f"{finding.flaw} cannot sit on {finding.endpoint}"
     if FLAWS[finding.flaw].exploit == "token":
         problem = _token_problem(finding, target, facts)
+    elif FLAWS[finding.flaw].exploit == "stolen":
+        problem = _stolen_problem(finding, facts)
     else:
         problem = _request_problem(finding)
     if problem:

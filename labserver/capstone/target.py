@@ -1,7 +1,7 @@
 """A capstone target: which flaws sit where, drawn from a seed, and the handle to a running one.
 
     >>> draw(2026).flaws                 # the same for every run, machine and Python
-    {'/api/profile': 'jku', '/api/orders': 'jwk-header', '/api/admin/report': 'alg-none'}
+    {'/login': 'predictable-session', '/api/orders': 'kid-sql', '/api/admin/report': 'x5c'}
 
 ``draw(seed)`` is a plain description (:class:`Description`): the same seed gives the same
 flaws on the same endpoints and the same secrets where secrets matter (the weak HMAC secret),

@@ -11,9 +11,10 @@ directly, as old libraries did.
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jwt
@@ -23,8 +24,9 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode
 from jwt.warnings import InsecureKeyLengthWarning
 
-from .. import strict_json
+from .. import strict_json, x5c
 from ..access_tokens import numeric_date_problem
+from ..key_table import KeyTable
 from ..keys import SigningKey
 
 ISSUER, AUDIENCE = "capstone", "capstone-api"
@@ -44,14 +46,21 @@ class Refused(Exception):
 
 @dataclass
 class Verifier:
-    """One target's verifiers: its keys by kid, its folder (keys/ and pages/), its clock, and
-    its own URL (the only place a jku may point to)."""
+    """One target's verifiers: its keys by kid, its folder (keys/ and pages/), its clock, its
+    own URL (the only place a jku may point to), and its HMAC secrets as an SQLite key table
+    (:class:`~labserver.key_table.KeyTable`, which the ``kid-sql`` flaw queries)."""
 
     keys: dict[str, SigningKey]
     sandbox: Path
     now: Callable[[], float]
     own_url: Callable[[], str | None] = lambda: None
     tls_cert: Callable[[], str | None] = lambda: None
+    key_table: KeyTable | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.key_table is None:
+            hmac_keys = {k.kid: k.signing_key for k in self.keys.values() if k.alg == "HS256"}
+            self.key_table = KeyTable(hmac_keys)
 
     def verify(self, token: str, flaw: str | None = None) -> dict:
         """The claims of ``token`` as an endpoint with ``flaw`` (None: hardened) trusts them,
@@ -68,6 +77,8 @@ class Verifier:
             raise Refused(
                 f"algorithm not allowed: {str(alg)[:20]!r} (an unsigned token is never accepted)"
             )
+        if "x5c" in header:
+            raise Refused(_untrusted_chain(header["x5c"]))
         kid = header.get("kid")
         signer = self.keys.get(kid) if isinstance(kid, str) else None
         if signer is None:
@@ -81,6 +92,19 @@ class Verifier:
                 f"token says {alg[:20]!r} (one algorithm per key)"
             )
         return self.decode(token, signer.verifying_key, signer.alg)
+
+    def even_if_expired(self, token: str) -> dict:
+        """The hardened verifier's claims for ``token``, every rule kept but expiry: judged at
+        the moment it expired if it has (a refresh names the token it replaces)."""
+        header = read_header(token)
+        try:
+            exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        except (jwt.PyJWTError, ValueError, AttributeError) as exc:
+            raise Refused(f"malformed: {str(exc)[:100]}") from None
+        problem = numeric_date_problem("exp", exp)
+        if problem:
+            raise Refused(problem)
+        return replace(self, now=lambda: min(self.now(), exp - 1)).correctly(token, header)
 
     def decode(self, token: str, key, alg: str) -> dict:
         """PyJWT's signature check with ``key`` and ``alg`` only, then :meth:`checked`."""
@@ -133,6 +157,19 @@ def read_header(token: str) -> dict:
     if problem:
         raise Refused(f"malformed: the header is not strict JSON: {problem}")
     return header
+
+
+def _untrusted_chain(chain) -> str:
+    """Why the hardened verifier refuses a token that brings an ``x5c`` chain."""
+    try:
+        root = x5c.named(x5c.certificates(chain)[-1])
+    except x5c.ChainProblem as exc:
+        return f"no usable x5c chain: {str(exc)[:120]}"
+    return (
+        f"untrusted certificate chain: its root {root} is not a trust anchor of this server "
+        "(RFC 5280 path validation starts from one; this server holds none, and verifies with "
+        "its own keys by kid)"
+    )
 
 
 def _hs256_valid(token: str, secret: bytes) -> bool:
@@ -224,6 +261,36 @@ def _alg_confusion(v: Verifier, token: str, header: dict) -> dict | None:
     return v.unverified(token)
 
 
+def _kid_sql(v: Verifier, token: str, header: dict) -> dict | None:
+    if header.get("alg") != "HS256":
+        return None
+    kid = header.get("kid")
+    if not isinstance(kid, str) or strict_json.problem(kid):
+        raise Refused("unknown key: the kid must be a string (a key name in the key table)")
+    try:  # the flaw: the kid is pasted into the SQL text (labserver.key_table)
+        secret = v.key_table.vulnerable_lookup(kid)
+    except (sqlite3.Error, sqlite3.Warning, ValueError) as exc:
+        raise Refused(f"unknown key: the key lookup failed: {type(exc).__name__}") from None
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(secret, bytes) or not secret:
+        raise Refused(f"unknown key: no key {kid[:60]!r} in the key table")
+    if not _hs256_valid(token, secret):
+        raise Refused("bad signature: it does not verify with that key")
+    return v.unverified(token)
+
+
+def _x5c(v: Verifier, token: str, header: dict) -> dict | None:
+    if "x5c" not in header:
+        return None
+    try:  # the flaw: the chain hangs together, but its root is never checked against an anchor
+        leaf = x5c.unanchored_leaf(header["x5c"], v.now())
+        public_key, alg = x5c.algorithm_for(leaf)
+    except x5c.ChainProblem as exc:
+        raise Refused(f"no usable x5c chain: {str(exc)[:120]}") from None
+    return v.decode(token, public_key, alg)
+
+
 #: Each token flaw's own way in: claims, or None ("not my kind of token": the hardened
 #: verifier decides), or Refused.
 TOKEN_FLAWS: dict[str, Callable[[Verifier, str, dict], dict | None]] = {
@@ -233,4 +300,6 @@ TOKEN_FLAWS: dict[str, Callable[[Verifier, str, dict], dict | None]] = {
     "jku": _jku,
     "kid-path": _kid_path,
     "alg-confusion": _alg_confusion,
+    "kid-sql": _kid_sql,
+    "x5c": _x5c,
 }

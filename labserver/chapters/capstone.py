@@ -11,24 +11,33 @@ refuses each exploit with the rule it breaks.
 
 How a bearer endpoint verifies, per flaw, is :mod:`labserver.capstone.verify`; the session
 flaws are in :mod:`labserver.capstone.state` (the counter) and :func:`login` (fixation); the
-weak secret is the state's HS256 key.
+weak secret is the state's HS256 key; the unbound refresh is :func:`refresh`'s; the token in a
+URL is :func:`init_app`'s (the one endpoint that takes it opts out of
+:mod:`labserver.url_tokens`' refusal, which every other endpoint keeps) and :func:`_bearer`'s.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import secrets
-import warnings
 
-import jwt
 from flask import Blueprint, Response, current_app, jsonify, request
-from jwt.warnings import InsecureKeyLengthWarning
 from werkzeug.security import check_password_hash
 
+from .. import url_tokens
 from ..app import lab_state
 from ..capstone.catalogue import FLAWS
-from ..capstone.state import PAGES, SESSION_LIFETIME, VICTIM, CapstoneState
-from ..capstone.verify import AUDIENCE, ISSUER, TOKEN_FLAWS, Refused
+from ..capstone.state import (
+    DASHBOARD_EVERY,
+    PAGES,
+    SESSION_LIFETIME,
+    TOKEN_LIFETIME,
+    VICTIM,
+    CapstoneState,
+)
+from ..capstone.verify import TOKEN_FLAWS, Refused
 from ..config import Option
 from ..http_errors import (
     AuthenticationRequired,
@@ -60,28 +69,32 @@ OPTIONS = (
 
 WARNING = "DELIBERATELY VULNERABLE capstone target of the JWT lab: never copy this code"
 HARDENED_WARNING = "capstone target of the JWT lab, hardened build"
-TOKEN_LIFETIME = 300
 ALGORITHMS = ("ES256", "RS256", "HS256")
 MAX_FILES, MAX_FILE_BYTES = 100, 16 * 1024
+#: The most lines GET /logs/access returns.
+MAX_LOG_LINES = 200
 
 #: What GET / says of each endpoint: what it is for (never how it is wrong).
 ENDPOINTS = {
     "GET /": "this index",
     "GET /health": "liveness",
-    "GET /pages/<name>": "the shop's pages: help.txt, style.css",
+    "GET /pages/<name>": "the shop's pages: help.txt, style.css, incident.txt",
     "GET /cart": "your basket: an anonymous session (cookie sid) before you log in",
     "POST /login": "log in with {username, password}: a session (cookie sid)",
     "GET /account": "who you are, by your session cookie",
     "POST /logout": "end your session",
     "POST /token": "an access token (5 min) and a refresh token for {username, password}; "
     '"alg": ES256 (default), RS256, or HS256 for clients that can only do HMAC',
-    "POST /token/refresh": "a new access token for {refresh_token} (each is used once)",
+    "POST /token/refresh": "a new access token for {refresh_token} (each is used once), and "
+    "optionally the access token it replaces, expired or not, as access_token",
     "GET /.well-known/jwks.json": "the public keys access tokens are signed with",
     "GET /api/profile": "your profile (bearer token)",
     "GET /api/orders": "your orders (bearer token)",
     "GET /api/admin/report": "the sales report (bearer token with the role admin)",
     "POST /api/files": "host a small JSON file (bearer token): its URL comes back",
     "GET /files/<name>": "a hosted file",
+    "GET /logs/access": "the server's access log, its last n requests (?n=, default 20): a "
+    "debug page left on",
 }
 
 ORDERS = {
@@ -92,8 +105,20 @@ ORDERS = {
 
 
 def init_app(app) -> None:
-    """This target's state, drawn from its seed (see labserver.capstone.state)."""
-    app.extensions["capstone"] = CapstoneState(app)
+    """This target's state, drawn from its seed (see labserver.capstone.state); and no
+    credential in a URL (:mod:`labserver.url_tokens`), but where ``token-in-url`` is drawn:
+    that endpoint, in this app only, takes one, and the access log keeps its URLs whole."""
+    state = app.extensions["capstone"] = CapstoneState(app)
+    app.before_request(url_tokens.refuse_tokens_in_query)
+    for place, flaw_id in state.flaws.items():
+        if flaw_id == "token-in-url":
+            rule = next(r for r in app.url_map.iter_rules() if r.rule == place)
+            view = app.view_functions[rule.endpoint]
+            # a wrapper of this app's own: the blueprint's view stays unmarked for other apps
+            app.view_functions[rule.endpoint] = url_tokens.takes_token_in_query(
+                functools.wraps(view)(lambda *args, _view=view, **kwargs: _view(*args, **kwargs))
+            )
+            app.extensions["lab"].request_log.keep_full_urls_under(place)
 
 
 def _state() -> CapstoneState:
@@ -215,23 +240,8 @@ def logout():
 
 
 def _issue(username: str, roles, alg: str) -> dict:
-    state, now = _state(), int(lab_state().clock.now())
-    claims = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": username,
-        "roles": list(roles),
-        "iat": now,
-        "exp": now + TOKEN_LIFETIME,
-        "jti": secrets.token_urlsafe(16),
-    }
-    signer = {"ES256": state.es256, "RS256": state.rs256, "HS256": state.hs256}[alg]
-    with warnings.catch_warnings():  # a weak secret is short: on purpose, when it is drawn
-        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        token = jwt.encode(
-            claims, signer.signing_key, algorithm=alg, headers={"typ": "at+jwt", "kid": signer.kid}
-        )
-    state.remember(token)
+    state = _state()
+    token = state.sign(username, roles, alg, int(lab_state().clock.now()))
     refresh = secrets.token_urlsafe(32)
     name = key("capstone", state.instance, "refresh", refresh)
     state.store.hset(name, mapping={"user": username, "alg": alg})
@@ -255,10 +265,24 @@ def token():
     return jsonify(_issue(username, roles, alg))
 
 
+def _replaced_subject(body: dict) -> str | None:
+    """The subject of the access token the refresh replaces (``access_token``, optional): one
+    this target signed, every rule checked but expiry."""
+    if "access_token" not in body:
+        return None
+    old = string_field(body, "access_token", max_length=8 * 1024)
+    try:
+        return _state().verifier.even_if_expired(old)["sub"]
+    except Refused as exc:
+        raise InvalidGrant(f"the access token is refused: {exc}") from None
+
+
 @bp.post("/token/refresh")
 def refresh():
     """A new access token (and refresh token) for a refresh token, which is used up."""
-    given = string_field(json_object(), "refresh_token", max_length=200)
+    body = json_object()
+    given = string_field(body, "refresh_token", max_length=200)
+    replaced = _replaced_subject(body)
     state = _state()
     name = key("capstone", state.instance, "refresh", given)
     pipe = state.store.pipeline()
@@ -267,8 +291,18 @@ def refresh():
     record, _ = pipe.execute()
     if not record or record.get("user") not in state.users:
         raise InvalidGrant("unknown, used or expired refresh token")
+    user = record["user"]
+    if replaced is not None and replaced != user:
+        if state.flaws.get("/token/refresh") != "unbound-refresh":
+            raise InvalidGrant(
+                f"the refresh token is bound to its user {user!r}, and the access token it "
+                f"would replace belongs to {replaced[:64]!r} (RFC 6749 sections 6 and 10.4)"
+            )
+        user = replaced  # the flaw: the new token is for the old token's subject
+        if user not in state.users:
+            raise InvalidGrant("the access token's user does not exist")
     alg = record.get("alg") if record.get("alg") in ALGORITHMS else "ES256"
-    return jsonify(_issue(record["user"], state.users[record["user"]][1], alg))
+    return jsonify(_issue(user, state.users[user][1], alg))
 
 
 @bp.get("/.well-known/jwks.json")
@@ -279,6 +313,14 @@ def jwks():
 
 
 def _bearer() -> str:
+    """The bearer token: from the Authorization header, or, where the endpoint takes it from
+    the URL (``token-in-url``: the refusal of labserver.url_tokens let it through), from
+    ``?access_token=``."""
+    if "access_token" in request.args and _state().flaws.get(request.path) == "token-in-url":
+        values = request.args.getlist("access_token")
+        if len(values) > 1 or request.headers.get("Authorization") or not values[0]:
+            raise InvalidRequest("send one access_token, and no Authorization header with it")
+        return values[0]
     auth = authorization(request)
     if auth is None or auth.type != "bearer" or not auth.token:
         raise AuthenticationRequired(
@@ -356,8 +398,47 @@ def hosted(name: str):
     return jsonify(file)
 
 
-#: Flaws that are not a bearer endpoint's: the token endpoint's secret, the login's sessions.
-OTHER_FLAWS = ("weak-secret", "predictable-session", "session-fixation")
+@bp.get("/logs/access")
+def access_log():
+    """The last ``n`` requests as the server's log holds them (what anyone who reads its logs
+    gets), after carol's dashboard has made its call of the minute."""
+    n = request.args.get("n", "20")
+    if not (n.isascii() and n.isdigit() and 0 < int(n) <= MAX_LOG_LINES):
+        raise InvalidRequest(f"n must be a whole number from 1 to {MAX_LOG_LINES}")
+    _dashboard_polls()
+    entries = lab_state().request_log.last(int(n))
+    return jsonify(lines=[f"{e.method} {e.path} {e.status}" for e in entries])
+
+
+def _dashboard_polls() -> None:
+    """carol's dashboard: once a minute of lab time, her orders, the token in the URL (a client
+    that does what RFC 6750 section 2.3 says it SHOULD NOT; refused where the server refuses
+    it)."""
+    state, now = _state(), lab_state().clock.now()
+    with state.lock:
+        if state.dashboard_polled is not None and now - state.dashboard_polled < DASHBOARD_EVERY:
+            return
+        state.dashboard_polled = now
+    token = state.sign(VICTIM, state.users[VICTIM][1], "ES256", int(now))
+    with state.lock:
+        state.url_tokens.add(hashlib.sha256(token.encode()).hexdigest())
+    dashboard = current_app.test_client(use_cookies=False)
+    dashboard.get(
+        "/api/orders",
+        query_string={"access_token": token},
+        headers={"User-Agent": "carol's dashboard"},
+    )
+
+
+#: Flaws that are not a bearer endpoint's: the token endpoints', the login's sessions, and the
+#: token in a URL (the bearer is read from the query, then verified as the hardened way).
+OTHER_FLAWS = (
+    "weak-secret",
+    "unbound-refresh",
+    "token-in-url",
+    "predictable-session",
+    "session-fixation",
+)
 
 
 def check_catalogue() -> list[str]:
