@@ -44,6 +44,6 @@ def findings(target):
     (``lab.capstone``: ``target.url``, ``target.client()``; ``Attacker(target)`` works on it).
     Claim only what your exploit showed: a false claim costs a point."""
     raise NotImplementedError(
-        "a = Attacker(target); mine = a.token('bob', path='/token'); then, for each endpoint of "
-        "the index, try chapter 09's forgeries and return a Finding for each that works"
+        "probe each endpoint of the index from outside: a flaw shows where the target accepts "
+        "what its hardened build refuses; claim only what your own exploit showed to work"
     )
