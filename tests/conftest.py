@@ -120,3 +120,14 @@ def no_crashes(fed):
 
     yield
     assert_no_crashes(fed)
+
+
+@pytest.fixture
+def vlab(redis_url, clock):
+    """A lab with the deliberately vulnerable endpoints mounted."""
+    from labserver import start_lab
+
+    lab = start_lab(redis_url=redis_url or "", clock=clock, vulnerable=True, replace=False)
+    yield lab
+    lab.stop()
+    assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"

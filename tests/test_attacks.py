@@ -43,17 +43,6 @@ TOKEN_ENDPOINTS = [
 
 
 @pytest.fixture
-def vlab(redis_url, clock):
-    """A lab with the deliberately vulnerable endpoints mounted."""
-    from labserver import start_lab
-
-    lab = start_lab(redis_url=redis_url or "", clock=clock, vulnerable=True, replace=False)
-    yield lab
-    lab.stop()
-    assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"
-
-
-@pytest.fixture
 def results(vlab):
     from labserver.experiments.attacks import run_battery
 

@@ -22,17 +22,6 @@ SHA256 = hashes.SHA256()
 
 
 @pytest.fixture
-def vlab(redis_url, clock):
-    """A lab with the deliberately vulnerable endpoints mounted."""
-    from labserver import start_lab
-
-    lab = start_lab(redis_url=redis_url or "", clock=clock, vulnerable=True, replace=False)
-    yield lab
-    lab.stop()
-    assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"
-
-
-@pytest.fixture
 def attacker(vlab):
     return Attacker(vlab)
 

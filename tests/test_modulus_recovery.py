@@ -344,17 +344,6 @@ def test_the_subprocess_dies_with_its_kernel(heavy_pair, how):
 # --- the lab's real key ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def vlab(redis_url, clock):
-    """A lab with the deliberately vulnerable endpoints mounted."""
-    from labserver import start_lab
-
-    lab = start_lab(redis_url=redis_url or "", clock=clock, vulnerable=True, replace=False)
-    yield lab
-    lab.stop()
-    assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"
-
-
 def jwks_modulus(attacker: Attacker) -> int:
     return mr.published_modulus(attacker, "rs256-1")[0]
 

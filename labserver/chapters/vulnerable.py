@@ -260,19 +260,27 @@ def alg_none():
     return _accepted(claims, f"alg {header.get('alg')!r} accepted")
 
 
+def _claims_for(user, client_id: str | None = None, **extra) -> dict:
+    """The claims of a lab access token for ``user``, as the lab's own token endpoint makes them
+    (issuer, audience, lifetime from the config; times from the lab clock)."""
+    config = current_app.config
+    return access_token_claims(
+        user.username,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=lab_state().clock.now(),
+        lifetime=config["TOKEN_LIFETIME"],
+        **({"client_id": client_id} if client_id is not None else {}),
+        extra={"roles": list(user.roles), **extra},
+    )
+
+
 @bp.post("/weak-secret/token")
 def weak_secret_token():
     """A token endpoint whose HS256 secret is a word from a list."""
     user = password_login()
-    state, config = lab_state(), current_app.config
-    claims = access_token_claims(
-        user.username,
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=state.clock.now(),
-        lifetime=config["TOKEN_LIFETIME"],
-        extra={"roles": list(user.roles)},
-    )
+    config = current_app.config
+    claims = _claims_for(user)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)
         token = jwt.encode(
@@ -434,16 +442,8 @@ def key_table(app=None) -> KeyTable:
 def kid_sql_token():
     """A token endpoint signing HS256 with the key table's one real key, named in ``kid``."""
     user = password_login()
-    state, config = lab_state(), current_app.config
     (kid,) = key_table().kids
-    claims = access_token_claims(
-        user.username,
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=state.clock.now(),
-        lifetime=config["TOKEN_LIFETIME"],
-        extra={"roles": list(user.roles)},
-    )
+    claims = _claims_for(user)
     token = jwt.encode(
         claims,
         key_table().hardened_lookup(kid),
@@ -551,15 +551,7 @@ def unbound_refresh():
         raise InvalidRequest(
             f"grant_type must be 'password' or 'refresh_token', not {grant[:32]!r}"
         )
-    claims = access_token_claims(
-        user.username,
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=state.clock.now(),
-        lifetime=config["TOKEN_LIFETIME"],
-        client_id=client_id,
-        extra={"roles": list(user.roles), "token_version": user.token_version},
-    )
+    claims = _claims_for(user, client_id=client_id, token_version=user.token_version)
     return jsonify(
         warning=WARNING,
         access_token=issue_access_token(state.keys, claims),
