@@ -68,7 +68,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
-    except ValueError:  # a malformed or repeated extension
+    except (ValueError, x509.DuplicateExtension):  # a malformed or repeated extension
         return False
 
 
