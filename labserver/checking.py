@@ -214,6 +214,7 @@ def _run_fresh(argv: list[str], env: dict, root: Path, timeout: float) -> str:
             capture_output=True,
             text=True,
             timeout=timeout,
+            start_new_session=True,  # as the worker: the kernel is in no group the file can signal
         )
     except subprocess.TimeoutExpired:
         return "timeout"
@@ -250,6 +251,7 @@ class _Worker:
                 env=env,
                 text=True,
                 bufsize=1,
+                start_new_session=True,  # a file that signals its process group misses the kernel
             )
             self._ready = False
         except OSError:
@@ -290,6 +292,9 @@ class _Worker:
                 reply = self._reply(timeout + 10.0)
             except (OSError, ValueError):
                 reply = None
+            except BaseException:  # an interrupt: this job's answer must not reach the next check
+                self.stop()
+                raise
             if reply is None or reply.get("status") not in ("done", "timeout"):
                 # Not run again elsewhere: the file under test may be what ended the worker.
                 self.stop()

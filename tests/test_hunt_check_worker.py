@@ -1,0 +1,63 @@
+"""Found by hunting: a learner's file that signals its whole process group, and a check
+interrupted while it waits, harm neither the kernel nor the next check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from labserver import checking
+from labserver.checking import ROOT, run_suite
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the worker needs os.fork")
+
+KERNEL = (
+    "import sys\n"
+    "from labserver.checking import run_suite\n"
+    "print(run_suite('ex01', sys.argv[1]).text())\n"
+)
+
+
+def test_a_file_that_signals_its_process_group_does_not_kill_the_kernel(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "ex01_session_lookup.py").write_text(
+        "import os, signal\nos.killpg(os.getpgrp(), signal.SIGTERM)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LAB_CHECK_WORKER"}
+    kernel = subprocess.run(  # a kernel of its own, in a session of its own: not this pytest's
+        [sys.executable, "-c", KERNEL, str(folder)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert kernel.returncode == 0, (kernel.returncode, kernel.stderr[-500:])
+    assert "ex01 · could not be checked" in kernel.stdout
+
+
+def test_an_interrupted_check_leaves_no_answer_for_the_next_one(monkeypatch):
+    worker = checking._Worker()
+    monkeypatch.setattr(checking, "_WORKER", worker)
+    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+    select, calls = checking.select.select, []
+
+    def interrupted_once(*args):
+        calls.append(args)
+        if len(calls) == 2:  # the wait for the job's answer (the first is for "ready")
+            raise KeyboardInterrupt
+        return select(*args)
+
+    monkeypatch.setattr(checking.select, "select", interrupted_once)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_suite("ex01", "solutions")
+        report = run_suite("ex01", "solutions")
+        assert report.ok, report.text()
+    finally:
+        worker.stop()
