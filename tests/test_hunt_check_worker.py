@@ -61,3 +61,40 @@ def test_an_interrupted_check_leaves_no_answer_for_the_next_one(monkeypatch):
         assert report.ok, report.text()
     finally:
         worker.stop()
+
+
+FLOOD = (
+    "import sys\n"
+    "from labserver.store import key\n"
+    "def session_key(s): return key('session', s)\n"
+    "def lookup_session(*a, **k):\n"
+    "    for _ in range(500): sys.stdout.write('x' * 10_000 + '\\n')\n"
+    "    raise ValueError('flooded')\n"
+)
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["worker", "fresh-process"])
+def test_a_file_that_floods_stdout_is_a_report_and_the_kernel_reads_only_the_logs_end(
+    monkeypatch, tmp_path, fresh
+):
+    """Each failing check shows its captured output in pytest's log (here 5 MB a check, some
+    60 MB in all): the kernel reads only the log's last lines, never the whole of it."""
+    import tracemalloc
+
+    worker = checking._Worker()
+    monkeypatch.setattr(checking, "_WORKER", worker)
+    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+    if fresh:
+        monkeypatch.setenv("LAB_CHECK_WORKER", "0")  # the fallback: python -m pytest
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "ex01_session_lookup.py").write_text(FLOOD)
+    tracemalloc.start()
+    try:
+        report = run_suite("ex01", str(folder))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        worker.stop()
+    assert report.total > 0 and not report.ok and not report.error, report.text()
+    assert peak < 8 * 1024 * 1024, f"the kernel held {peak / 2**20:.0f} MiB while checking"
