@@ -98,3 +98,23 @@ def test_a_file_that_floods_stdout_is_a_report_and_the_kernel_reads_only_the_log
         worker.stop()
     assert report.total > 0 and not report.ok and not report.error, report.text()
     assert peak < 8 * 1024 * 1024, f"the kernel held {peak / 2**20:.0f} MiB while checking"
+
+
+def test_a_huge_exception_message_is_cut_short_in_the_report(monkeypatch, tmp_path):
+    worker = checking._Worker()
+    monkeypatch.setattr(checking, "_WORKER", worker)
+    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "ex01_session_lookup.py").write_text(
+        "def session_key(s):\n    raise ValueError('x' * 1_000_000)\n"
+        "def lookup_session(*a, **k):\n    raise ValueError('y' * 1_000_000)\n"
+        "def new_session_id(*a, **k):\n    raise ValueError('z' * 1_000_000)\n"
+    )
+    try:
+        report = run_suite("ex01", str(folder))
+    finally:
+        worker.stop()
+    assert report.total > 0 and not report.ok and not report.error, report.text()[:500]
+    assert len(report.text()) < 10_000
+    assert all(len(r.problem) + len(r.hint) < 2_100 for r in report.results)
