@@ -4,8 +4,11 @@ interrupted while it waits, harm neither the kernel nor the next check."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +121,46 @@ def test_a_huge_exception_message_is_cut_short_in_the_report(monkeypatch, tmp_pa
     assert report.total > 0 and not report.ok and not report.error, report.text()[:500]
     assert len(report.text()) < 10_000
     assert all(len(r.problem) + len(r.hint) < 2_100 for r in report.results)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed and waiting for init to reap it, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_process_the_file_forks_ends_with_its_check(monkeypatch, tmp_path):
+    worker = checking._Worker()
+    monkeypatch.setattr(checking, "_WORKER", worker)
+    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    pid_file = tmp_path / "forked.pid"
+    (folder / "ex01_session_lookup.py").write_text(
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(120)\n"
+        "    os._exit(0)\n"
+    )
+    try:
+        report = run_suite("ex01", str(folder))
+    finally:
+        worker.stop()
+    assert report.total > 0 or report.error, report.text()
+    for _ in range(500):  # the fork writes its pid at once; SIGKILL takes effect at once
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.01)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    alive = _alive(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "the process the learner's file forked outlived its check"
