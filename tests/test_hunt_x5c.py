@@ -69,3 +69,22 @@ def test_the_x5c_endpoint_refuses_a_repeated_extension_with_a_401(vlab):
     answer = vlab.http.get("/vulnerable/x5c/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401, answer.text
     assert "not a CA" in answer.json()["error_description"]
+
+
+def test_the_capstones_x5c_flaw_refuses_a_repeated_extension_with_a_401():
+    from labserver import LabClock
+    from labserver.capstone import start_capstone
+
+    target = start_capstone(3, clock=LabClock.frozen(), flaws={"/api/admin/report": "x5c"})
+    try:
+        http = target.client()
+        mine = http.post("/token", json={"username": "bob", "password": "builder"}).json()
+        claims = jwt.decode(mine["access_token"], options={"verify_signature": False})
+        key, chain = _chain_with_a_repeated_extension(target.clock.now())
+        token = jwt.encode({**claims, "roles": ["admin"]}, key, "ES256", headers={"x5c": chain})
+        answer = http.get("/api/admin/report", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401, answer.text
+        assert "not a CA" in answer.json()["error_description"]
+    finally:
+        target.stop()
+    assert target.crashes == []
