@@ -20,9 +20,12 @@ from labserver.access_tokens import access_token_claims
 _UNASSIGNED, _BASIC_CONSTRAINTS = bytes.fromhex("0603551d63"), bytes.fromhex("0603551d13")
 
 
-def _chain_with_a_repeated_extension(now: float) -> tuple[ec.EllipticCurvePrivateKey, list[str]]:
+def _chain_with_a_repeated_extension(
+    now: float, root_extension: x509.ExtensionType | None = None
+) -> tuple[ec.EllipticCurvePrivateKey, list[str]]:
     """A leaf and a CA whose basicConstraints extension appears twice (the second one made by
-    renaming an unassigned extension in the DER): RFC 5280 section 4.2 forbids that."""
+    renaming an unassigned extension in the DER): RFC 5280 section 4.2 forbids that. Or, with
+    ``root_extension``, a CA that has that extension instead."""
     when = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
     day = datetime.timedelta(days=1)
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Root")])
@@ -45,13 +48,26 @@ def _chain_with_a_repeated_extension(now: float) -> tuple[ec.EllipticCurvePrivat
 
     value = x509.BasicConstraints(ca=True, path_length=None).public_bytes()
     extra = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.99"), value)
-    root = certificate(True, [extra]).replace(_UNASSIGNED, _BASIC_CONSTRAINTS)
+    if root_extension is None:
+        root = certificate(True, [extra]).replace(_UNASSIGNED, _BASIC_CONSTRAINTS)
+    else:
+        root = certificate(True, [root_extension])
     chain = [certificate(False), root]
     return key, [base64.b64encode(der).decode() for der in chain]
 
 
 def test_a_ca_with_a_repeated_extension_is_a_chain_problem():
     _key, chain = _chain_with_a_repeated_extension(1_800_000_000)
+    with pytest.raises(x5c.ChainProblem, match="certificate 1 is not a CA"):
+        x5c.unanchored_leaf(chain, 1_800_000_000)
+
+
+#: subjectAltName = [x400Address {}]: a GeneralName cryptography does not support.
+X400_SAN = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.17"), bytes.fromhex("3002a300"))
+
+
+def test_a_ca_with_a_general_name_cryptography_cannot_read_is_a_chain_problem():
+    key, chain = _chain_with_a_repeated_extension(1_800_000_000, root_extension=X400_SAN)
     with pytest.raises(x5c.ChainProblem, match="certificate 1 is not a CA"):
         x5c.unanchored_leaf(chain, 1_800_000_000)
 
