@@ -14,8 +14,16 @@ _results: list[dict] = []
 _collect_errors: list[str] = []
 
 
+#: The longest problem or hint a report line keeps (an exception's message may be megabytes).
+MAX_LINE = 1000
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "…"
+
+
 def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+    return _cut(text.strip().splitlines()[0]) if text.strip() else ""
 
 
 def _describe(excinfo) -> tuple[str, str]:
@@ -27,7 +35,7 @@ def _describe(excinfo) -> tuple[str, str]:
         hint, _, explanation = text.partition("\nassert ")
         if not explanation:  # raised by hand with a message: the message is the hint
             return "the check failed", _first_line(text)
-        return _first_line("assert " + explanation), hint.strip()
+        return _first_line("assert " + explanation), _cut(hint.strip())
     message = _first_line(str(exc))
     if isinstance(exc, NotImplementedError):
         return "NotImplementedError: the function is still the stub", message

@@ -50,6 +50,7 @@ def _run_child(job: dict) -> None:
     """In the forked child: run pytest as the job says, then leave without cleanup."""
     code = 70
     try:
+        os.setpgid(0, 0)  # a group of its own: whatever the learner's file forks ends with it
         os.chdir(job["cwd"])
         os.environ.clear()
         os.environ.update(job["env"])
@@ -65,17 +66,29 @@ def _run_child(job: dict) -> None:
         os._exit(code)
 
 
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # nothing of the check is left
+        pass
+
+
 def _run(job: dict) -> dict:
     pid = os.fork()
     if pid == 0:
         _run_child(job)
+    try:
+        os.setpgid(pid, pid)  # as the child does: whichever runs first, before it forks
+    except OSError:  # the child has already done it, or already exited
+        pass
     deadline = time.monotonic() + float(job["timeout"])
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
+            _kill_group(pid)  # processes the file forked and left running
             return {"status": "done", "code": os.waitstatus_to_exitcode(status)}
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
+            _kill_group(pid)
             os.waitpid(pid, 0)
             return {"status": "timeout"}
         time.sleep(0.005)

@@ -206,18 +206,32 @@ def run_suite(
 
 def _run_fresh(argv: list[str], env: dict, root: Path, timeout: float) -> str:
     """Run pytest in a new Python process; "timeout", or the last lines it wrote."""
+    log = Path(env["LAB_CHECK_REPORT"]).with_suffix(".log")  # a file: the output may be huge
     try:
-        run = subprocess.run(
-            [sys.executable, "-m", "pytest", *argv],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        with log.open("wb") as output:
+            subprocess.run(
+                [sys.executable, "-m", "pytest", *argv],
+                cwd=root,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                start_new_session=True,  # as the worker: the kernel is in no group it can signal
+            )
     except subprocess.TimeoutExpired:
         return "timeout"
-    return " | ".join((run.stderr or run.stdout).strip().splitlines()[-3:])
+    return " | ".join(_last_lines(log))
+
+
+def _last_lines(path: Path, count: int = 3, size: int = 64 * 1024) -> list[str]:
+    """The last ``count`` lines of ``path``, read from its last ``size`` bytes only: a file that
+    floods stdout fills pytest's log with its captured output, gigabytes of it."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read().decode(errors="replace").strip().splitlines()[-count:]
+    except OSError:  # no log at all
+        return []
 
 
 class _Worker:
@@ -250,6 +264,7 @@ class _Worker:
                 env=env,
                 text=True,
                 bufsize=1,
+                start_new_session=True,  # a file that signals its process group misses the kernel
             )
             self._ready = False
         except OSError:
@@ -290,14 +305,16 @@ class _Worker:
                 reply = self._reply(timeout + 10.0)
             except (OSError, ValueError):
                 reply = None
+            except BaseException:  # an interrupt: this job's answer must not reach the next check
+                self.stop()
+                raise
             if reply is None or reply.get("status") not in ("done", "timeout"):
                 # Not run again elsewhere: the file under test may be what ended the worker.
                 self.stop()
                 return "the checking process ended during the checks (does the file exit?)"
             if reply["status"] == "timeout":
                 return "timeout"
-            lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-            return " | ".join(lines[-3:])
+            return " | ".join(_last_lines(log))
 
     def stop(self) -> None:
         """Stop the worker (the next check starts a new one)."""

@@ -20,13 +20,18 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 #: Longest string or blob a query may make (bytes), and longest SQL text (characters).
 MAX_VALUE, MAX_SQL = 64 * 1024, 4096
-#: A query is stopped after this many progress-handler calls of 1,000 SQLite VM steps each.
-MAX_STEPS = 2_000
+#: A query is stopped after MAX_STEPS progress-handler calls, one every PROGRESS_EVERY SQLite VM
+#: steps, or once it has run MAX_SECONDS: one step may be one slow function call (a LIKE over 64
+#: KiB, a printf that counts to a billion), so a few steps a row can run for minutes.
+PROGRESS_EVERY, MAX_STEPS, MAX_SECONDS = 10, 200_000, 0.5
+#: Longest LIKE or GLOB pattern (SQLite's default, 50,000, makes one LIKE take a second).
+MAX_PATTERN = 256
 
 
 class KeyTable:
@@ -35,7 +40,7 @@ class KeyTable:
     def __init__(self, keys: dict[str, bytes]) -> None:
         self.kids = frozenset(keys)
         self._lock = threading.Lock()  # one connection, shared by the server's threads
-        self._steps = 0
+        self._steps, self._deadline = 0, 0.0
         db = sqlite3.connect(":memory:", check_same_thread=False)
         db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret BLOB NOT NULL)")
         db.executemany("INSERT INTO keys VALUES (?, ?)", keys.items())
@@ -44,7 +49,8 @@ class KeyTable:
         db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)
         db.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL)
         db.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        db.set_progress_handler(self._over_budget, 1000)
+        db.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_PATTERN)
+        db.set_progress_handler(self._over_budget, PROGRESS_EVERY)
         self._db = db
 
     @classmethod
@@ -54,11 +60,12 @@ class KeyTable:
 
     def _over_budget(self) -> bool:
         self._steps += 1
-        return self._steps > MAX_STEPS  # True stops the query: OperationalError "interrupted"
+        # True stops the query: OperationalError "interrupted"
+        return self._steps > MAX_STEPS or time.monotonic() > self._deadline
 
     def _first(self, sql: str, parameters: tuple = ()) -> Any:
         with self._lock:
-            self._steps = 0
+            self._steps, self._deadline = 0, time.monotonic() + MAX_SECONDS
             row = self._db.execute(sql, parameters).fetchone()
         return None if row is None else row[0]
 
@@ -103,7 +110,7 @@ class KeyTable:
         if value is None:
             return "None: no such row"
         with self._lock:
-            self._steps = 0
+            self._steps, self._deadline = 0, time.monotonic() + MAX_SECONDS
             owner = self._db.execute("SELECT kid FROM keys WHERE secret = ?", (value,)).fetchone()
         if owner:
             return f"the secret of {owner[0]!r} ({len(value)} random bytes)"

@@ -68,7 +68,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
-    except ValueError:  # a malformed or repeated extension
+    # a malformed or repeated extension, or a general name cryptography cannot read (x400Address)
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
         return False
 
 

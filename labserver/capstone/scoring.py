@@ -315,6 +315,9 @@ def score(findings: list[Finding] | Callable, target) -> ScoreReport:
         if not isinstance(finding, Finding):
             report.lines.append(Line(-1, "?", "?", f"not a Finding: {type(finding).__name__}"))
             continue
+        if not isinstance(finding.endpoint, str) or not isinstance(finding.flaw, str):
+            report.lines.append(Line(-1, "?", "?", "a Finding's endpoint and flaw are str"))
+            continue
         claim = (finding.endpoint, finding.flaw)
         if claim in seen:
             report.lines.append(Line(0, *map(str, claim), "claimed again above: counted once"))
@@ -322,7 +325,8 @@ def score(findings: list[Finding] | Callable, target) -> ScoreReport:
         seen.add(claim)
         try:
             points, verdict = _verdict(finding, target, facts, description.flaws)
-        except (ValueError, TypeError, AttributeError, OSError) as exc:
+        # RecursionError: a deeply nested Request.json cannot even be encoded
+        except (ValueError, TypeError, AttributeError, OSError, RecursionError) as exc:
             points, verdict = -1, f"the exploit could not be replayed: {type(exc).__name__}"
         report.lines.append(
             Line(points, str(finding.endpoint)[:40], str(finding.flaw)[:40], verdict)

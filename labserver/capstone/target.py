@@ -54,6 +54,14 @@ class Description:
 def _check_seed(seed) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, str)):
         raise TypeError(f"a capstone seed is an int or a str, not {type(seed).__name__}")
+    if isinstance(seed, str) and not seed.isascii():
+        try:
+            seed.encode()  # random.Random seeds from the UTF-8 bytes
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"a capstone seed must be UTF-8 text, and {seed[:40]!r} has a lone surrogate "
+                "(as Python reads a non-UTF-8 byte of $LAB_CAPSTONE_SEED)"
+            ) from None
 
 
 def draw(

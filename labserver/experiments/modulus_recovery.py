@@ -61,6 +61,10 @@ NO_GMPY2 = (
     "this key: run `.venv/bin/python -m pip install -r requirements.txt` (it pins gmpy2)"
 )
 
+#: The longest signature the attack takes: RSA-8192. s^e grows as e times the key's size (about
+#: 67 MB per token at 8192 bits), so a longer "signature" would only exhaust memory.
+MAX_SIGNATURE_BYTES = 1024
+
 #: Small primes below this are divided out of the gcd: n itself has no factor this small.
 COFACTOR_BOUND = 1 << 16
 
@@ -124,7 +128,7 @@ def parse_rs256(token: str, which: str = "the token") -> SignedToken:
     try:
         header = json.loads(base64url_decode(parts[0].encode()))
         signature = base64url_decode(parts[2].encode())
-    except (ValueError, TypeError, UnicodeError):
+    except (ValueError, TypeError, UnicodeError, RecursionError):  # RecursionError: deep JSON
         raise RecoveryError(f"{which}'s header or signature is not base64url JSON") from None
     if not isinstance(header, dict):
         raise RecoveryError(f"{which}'s header is not a JSON object")
@@ -133,11 +137,19 @@ def parse_rs256(token: str, which: str = "the token") -> SignedToken:
         why = {
             "PS256": "RSA-PSS pads with a random salt, so m cannot be computed from the token",
             "HS256": "an HMAC has no public key to recover",
-        }.get(alg, "only RSA PKCS#1 v1.5 signatures have an m the attacker can compute")
-        raise RecoveryError(f"{which} is signed {alg!r}, not RS256: {why}")
+        }.get(
+            alg if isinstance(alg, str) else None,
+            "only RSA PKCS#1 v1.5 signatures have an m the attacker can compute",
+        )
+        raise RecoveryError(f"{which} is signed {repr(alg)[:40]}, not RS256: {why}")
     if len(signature) < 64:
         raise RecoveryError(
             f"{which}'s signature has {len(signature)} bytes: no RSA key is this small"
+        )
+    if len(signature) > MAX_SIGNATURE_BYTES:
+        raise RecoveryError(
+            f"{which}'s signature has {len(signature)} bytes: the attack takes RSA keys of at "
+            f"most {8 * MAX_SIGNATURE_BYTES} bits ({MAX_SIGNATURE_BYTES} bytes)"
         )
     return SignedToken(
         f"{parts[0]}.{parts[1]}".encode(), int.from_bytes(signature, "big"), len(signature), header
