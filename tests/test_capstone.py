@@ -246,6 +246,18 @@ def test_the_victims_session_is_found_by_counting_down(targets):
     assert report.lines[0].verdict.endswith("not the victim's session (carol logged in before you)")
 
 
+def test_the_scorer_changes_nothing_on_the_target(targets):
+    """A claim that would log carol out is refused unsent: her session still opens after it."""
+    target = targets(3, flaws=LAYOUT)
+    victim = str(draw(3).first_session)
+    logout = Request("POST", "/logout", cookies={"sid": victim})
+    report = target.score([Finding("/login", "predictable-session", logout)])
+    assert report.lines[0].points == -1, report.text()
+    assert "a session exploit is a GET" in report.lines[0].verdict
+    found = Request(cookies={"sid": victim})
+    assert target.score([Finding("/login", "predictable-session", found)]).score == 1
+
+
 def test_hints_unlock_one_at_a_time_in_order(targets):
     target = targets(3, flaws=LAYOUT)
     hints = [target.hint() for _ in range(10)]

@@ -269,6 +269,10 @@ def _request_problem(finding: Finding) -> str | None:
         return "not an exploit: this flaw's exploit is a Request (a session ID to send)"
     if not req.path.startswith("/") or req.path.startswith("//") or not req.cookies.get("sid"):
         return "not an exploit: the request needs a path of the target and a sid cookie"
+    if not isinstance(req.method, str) or req.method.upper() != "GET":
+        # The scorer changes nothing on the target: a POST /logout with carol's session ID
+        # would end it and spoil the findings after it.
+        return "not an exploit: a session exploit is a GET that reads a page (e.g. GET /account)"
     return None
 
 
