@@ -162,7 +162,9 @@ class RequestLog:
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
         if query:
-            full = path.startswith(self._full_urls_under)  # False for an empty tuple
+            full = any(
+                path == p or path.startswith(p.rstrip("/") + "/") for p in self._full_urls_under
+            )
             path += "?" + (query if full else redact_query(query))
         number = self.arrived() if number is None else number
         arrived = next(_ARRIVALS) if arrived is None else arrived

@@ -35,3 +35,19 @@ def test_the_log_keeps_every_cookie_a_request_carried_even_two_of_one_name(app_a
     client, log = app_and_log
     client.get("/health", headers={"Cookie": "session=a; x=1; session=b"})
     assert log.entries[0].cookies == ("session", "x", "session")
+
+
+def test_full_urls_are_kept_under_a_path_not_under_a_longer_name():
+    """A prefix keeps /api/orders and /api/orders/1 whole, not /api/ordersX (a path, not a name)."""
+    from labserver.requestlog import RequestLog
+
+    log = RequestLog(lambda: 0.0)
+    log.keep_full_urls_under("/api/orders")
+    for path in ("/api/orders", "/api/orders/1", "/api/ordersX", "/api"):
+        log.record({"PATH_INFO": path, "QUERY_STRING": "access_token=abcdefghijkl"}, 200)
+    assert [e.path.split("=")[1] for e in log.entries] == [
+        "abcdefghijkl",
+        "abcdefghijkl",
+        "abcdefgh…",
+        "abcdefgh…",
+    ]
