@@ -22,6 +22,6 @@ def key_for_token(token, jwks):
     * no kid in the token, or no such key: raise ``jwt.InvalidTokenError``.
     """
     raise NotImplementedError(
-        "kid = jwt.get_unverified_header(token).get('kid'); loop over jwks['keys'] for the JWK "
-        "with that kid; jwt.PyJWK(jwk) gives .algorithm_name and .key"
+        "the token's header names its key (kid) but is not yet trusted: use it only to pick the "
+        "key set's entry with that kid, and take the algorithm from that key, never the header"
     )

@@ -19,9 +19,9 @@ def crack(token, candidates):
     or None when no word does, when the header's ``alg`` is not HS256, or when ``token`` is not
     a token at all (never raise). Never verify claims here: only the signature decides."""
     raise NotImplementedError(
-        "check jwt.get_unverified_header(token)['alg'] first; split with token.rpartition('.'); "
-        "compare hmac.new(word.encode(), signing_input, hashlib.sha256)"
-        ".digest() with jwt.utils.base64url_decode(signature) using hmac.compare_digest"
+        "an HS256 signature is the HMAC-SHA256 of the token's first two parts as they are, keyed "
+        "with the secret: a guess is right when its HMAC equals the decoded signature (compare in "
+        "constant time); only an HS256 token can be cracked this way"
     )
 
 
@@ -30,7 +30,7 @@ def mint_admin(token, secret, now):
     set to ``["admin"]``, ``iat`` set to ``now`` and ``exp`` to ``now + 300`` (both int); its
     header keeps the original's ``typ`` (and ``kid``, if it had one)."""
     raise NotImplementedError(
-        "jwt.decode(token, options={'verify_signature': False}) reads the claims; "
-        "jwt.get_unverified_header(token) the header; jwt.encode(claims, secret, 'HS256', "
-        "headers=...) signs"
+        "start from the original token's claims and header (reading them needs no key), change "
+        "what the task says, and sign again with the cracked secret: the server checks nothing "
+        "else"
     )

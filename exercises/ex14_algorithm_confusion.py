@@ -22,8 +22,9 @@ Check your work in the notebook with ``check("ex14")``, or from a terminal with
 def pem_from_jwk(jwk):
     """Return the PEM bytes (SubjectPublicKeyInfo) of the RSA public key in ``jwk`` (a dict)."""
     raise NotImplementedError(
-        "jwt.PyJWK(jwk).key is a cryptography public key; call .public_bytes(Encoding.PEM, "
-        "PublicFormat.SubjectPublicKeyInfo) from cryptography.hazmat.primitives.serialization"
+        "the server's HMAC secret is its public key written out as PEM text, byte for byte: turn "
+        "the JWK into a public key object, then serialize it the way the server stores it "
+        "(SubjectPublicKeyInfo)"
     )
 
 
@@ -31,7 +32,7 @@ def forge_hs256(claims, pem, kid):
     """Return a compact JWS with header ``{"alg": "HS256", "typ": "at+jwt", "kid": kid}`` and
     payload ``claims``, whose signature is HMAC-SHA256 keyed with ``pem`` (bytes)."""
     raise NotImplementedError(
-        "encode each part with jwt.utils.base64url_encode(json.dumps(part, separators=(',', "
-        "':')).encode()), "
-        "then hmac.new(pem, signing_input, hashlib.sha256).digest()"
+        "a JWS is base64url(header) '.' base64url(payload) '.' base64url(signature), with no "
+        "padding; for HS256 the signature is the HMAC-SHA256 of the first two parts, here keyed "
+        "with the PEM bytes"
     )
