@@ -172,7 +172,6 @@ def grade(
     csv_path: Path | None = None,
     memory_mb: int = 2048,
     file_mb: int = 64,
-    root: Path | None = None,
     progress=sys.stderr,
 ) -> str:
     """Grade every learner's folder; return the table (and write the CSV). Raises ValueError
@@ -180,15 +179,16 @@ def grade(
 
     Lowers this process's resource limits for good (see :func:`limit_resources`): it is meant
     for the command's own process, not for a kernel or a test run."""
-    root = root or ROOT
-    known = exercises(root)
-    names = only or list(known)
+    known = exercises(ROOT)
+    names = list(dict.fromkeys(only or known))
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"no exercise {unknown[0]!r}; there are: {', '.join(known)}")
     for folder in folders:
         if not folder.is_dir():
             raise ValueError(f"{folder}: not a folder (each DIR is one learner's exercises/)")
+    if csv_path is not None and not csv_path.parent.is_dir():  # said now, not after the run
+        raise ValueError(f"--csv {csv_path}: no folder {csv_path.parent}")
     folders = [f.resolve() for f in folders]
     learners = learner_names(folders)
     limit_resources(memory_mb, file_mb)

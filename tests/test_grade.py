@@ -143,7 +143,8 @@ def test_every_exercise_for_a_solved_learner(tmp_path):
     copy_of("solutions", tmp_path / "alice" / "exercises")  # named after the parent folder
     run = grade(str(tmp_path / "alice" / "exercises"))
     assert run.returncode == 0, run.stderr[-2000:]
-    assert f"alice: {len(grading.exercises(ROOT))} of 23 pass\n" in run.stdout + "\n"
+    count = len(grading.exercises(ROOT))
+    assert count == 23 and f"alice: {count} of {count} pass\n" in run.stdout
     assert "First failing check" not in run.stdout
 
 
@@ -154,6 +155,7 @@ def test_every_exercise_for_a_solved_learner(tmp_path):
         (["{tmp}/a", "--exercises", "ex01,ex99"], "no exercise 'ex99'"),
         (["{tmp}/a/exercises", "{tmp}/b/a"], "two folders have the learner name 'a'"),
         (["{tmp}/a", "--timeout", "0"], "--timeout must be a positive"),
+        (["{tmp}/a", "--csv", "{tmp}/no/g.csv"], "no folder"),
         ([], "the following arguments are required: DIR"),
     ],
 )
