@@ -110,22 +110,23 @@ def table(grades: list[Grade], learners: list[str], names: list[str]) -> str:
     """The class table (an exercise per row, a learner per column), the legend, a summary line
     per learner, and the first failing check of each ✗/!/⏱ as a numbered note."""
     cell = {(g.learner, g.exercise): g for g in grades}
+    notes: list[str] = []
+    marks: dict[tuple[str, str], str] = {}
+    for exercise in names:  # numbered row by row, as they are read
+        for learner in learners:
+            g = cell[learner, exercise]
+            marks[learner, exercise] = SYMBOLS[g.status]
+            if g.first_failure:
+                notes.append(f"[{len(notes) + 1}] {learner} {exercise}: {g.first_failure}")
+                marks[learner, exercise] += str(len(notes))
     width = max(len(n) for n in names)
-    cols = [max(len(name), 2) for name in learners]
+    cols = [max(len(n), *(len(marks[n, e]) for e in names)) for n in learners]
     lines = [
         " " * width + "  " + "  ".join(n.ljust(w) for n, w in zip(learners, cols, strict=True))
     ]
-    notes: list[str] = []
     for exercise in names:
-        row = []
-        for learner, w in zip(learners, cols, strict=True):
-            g = cell[learner, exercise]
-            mark = SYMBOLS[g.status]
-            if g.first_failure:
-                notes.append(f"[{len(notes) + 1}] {learner} {exercise}: {g.first_failure}")
-                mark += str(len(notes))
-            row.append(mark.ljust(w))
-        lines.append(exercise.ljust(width) + "  " + "  ".join(row).rstrip())
+        row = [marks[n, exercise].ljust(w) for n, w in zip(learners, cols, strict=True)]
+        lines.append((exercise.ljust(width) + "  " + "  ".join(row)).rstrip())
     lines += ["", LEGEND, ""]
     for learner in learners:
         mine = [g for g in grades if g.learner == learner]
