@@ -9,6 +9,7 @@ sync-course          rewrite the course map and prev/next links in the notebooks
 decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
 time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
 cookie HEADER        what a Set-Cookie header asks of a browser, and why it might fail
+grade DIR...         every exercise suite against each learner's exercises/ folder: a class table
 """
 
 from __future__ import annotations
@@ -84,6 +85,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="the address of the response that sets it")
     p.add_argument("--api-url", help="an address the cookie should be sent to")
 
+    p = commands.add_parser(
+        "grade", help="every exercise suite against each learner's folder: a class table"
+    )
+    p.add_argument(
+        "folders", nargs="+", type=Path, metavar="DIR", help="one learner's copy of exercises/"
+    )
+    p.add_argument("--csv", type=Path, help="also write one row per learner and exercise here")
+    p.add_argument("--exercises", help="only these, comma-separated (e.g. ex01,ex04; default: all)")
+    p.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds one suite may take (default 30)"
+    )
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=2048,
+        metavar="MB",
+        help="address space a check may use (default 2048; 0: no limit)",
+    )
+
     args = parser.parse_args(argv)
     # An argument may hold bytes that are not text (Python hands them over as lone surrogates):
     # the tools explain what they are given, and printing it back must never be what fails.
@@ -149,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         report = inspect(args.header, url=args.url, api_url=args.api_url)
         print(report.text())
         return 0 if report.ok else 1
+    elif args.command == "grade":
+        return _grade(parser, args)
     elif args.command == "sync-course":
         from .course import out_of_sync
 
@@ -186,6 +208,28 @@ def _serve(args) -> int:
         pass
     finally:
         server.server_close()
+    return 0
+
+
+def _grade(parser, args) -> int:
+    """``grade``: the class table on stdout, progress on stderr; 0 whatever the learners did."""
+    from .grading import grade
+
+    if not args.timeout > 0:
+        parser.error("--timeout must be a positive number of seconds")
+    only = [e.strip() for e in args.exercises.split(",") if e.strip()] if args.exercises else None
+    try:
+        print(
+            grade(
+                args.folders,
+                only=only,
+                timeout=args.timeout,
+                csv_path=args.csv,
+                memory_mb=args.memory,
+            )
+        )
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))  # exit code 2
     return 0
 
 

@@ -46,10 +46,24 @@ def _warm_up() -> None:
             pass
 
 
-def _run_child(job: dict) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: be killed when the worker dies. A file that kills its parent (the worker) would
+    otherwise leave this process running on its own, an endless loop and all."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the timeout is all there is
+        return
+    if os.getppid() != parent:  # it died before the prctl
+        os._exit(70)
+
+
+def _run_child(job: dict, parent: int) -> None:
     """In the forked child: run pytest as the job says, then leave without cleanup."""
     code = 70
     try:
+        _die_with_parent(parent)
         os.setpgid(0, 0)  # a group of its own: whatever the learner's file forks ends with it
         os.chdir(job["cwd"])
         os.environ.clear()
@@ -74,9 +88,10 @@ def _kill_group(pgid: int) -> None:
 
 
 def _run(job: dict) -> dict:
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _run_child(job)
+        _run_child(job, parent)
     try:
         os.setpgid(pid, pid)  # as the child does: whichever runs first, before it forks
     except OSError:  # the child has already done it, or already exited
