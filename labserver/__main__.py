@@ -4,7 +4,8 @@ open                 open the course in JupyterLab at notebook 00 (what `make la
 execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
 bench                what each request costs, and what the lab costs, as ratios (`make bench`)
 config               every lab config key with its default and meaning
-serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 10's fleet)
+serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 10's fleet;
+                     --workers N: N gunicorn worker processes on one Redis)
 sync-course          rewrite the course map and prev/next links in the notebooks
 decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
 time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
@@ -14,6 +15,7 @@ cookie HEADER        what a Set-Cookie header asks of a browser, and why it migh
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="lab", help="SERVICE_NAME, shown in request logs and /edge/me")
     p.add_argument(
         "--jwks-url", help="EDGE_JWKS_URL: verify tokens at /edge/me with this issuer's keys"
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="gunicorn worker processes sharing REDIS_URL and the signing keys (POSIX only; "
+        "default 1: werkzeug's threaded server in this process)",
     )
 
     p = commands.add_parser("sync-course", help="rewrite course map and prev/next links")
@@ -173,6 +182,8 @@ def _serve(args) -> int:
         "SERVICE_NAME": args.name,
         **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {}),
     }
+    if args.workers > 1:
+        return _serve_workers(args, config, url)
     app = create_app(config, store=connect(url))
     server = make_server("127.0.0.1", args.port, app, quiet=False)
     print(
@@ -187,6 +198,48 @@ def _serve(args) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _serve_workers(args, config: dict, url: str | None) -> int:
+    """``serve --workers N``: gunicorn's N processes, after checking what they must share."""
+    from .store import UNREACHABLE, connect
+
+    if os.name != "posix":
+        print(
+            "serve --workers needs gunicorn, which runs on Linux and macOS only (it forks); "
+            "on Windows use one process (no --workers) or WSL",
+            file=sys.stderr,
+        )
+        return 2
+    if not url:
+        print(
+            f"serve --workers {args.workers} needs REDIS_URL: each process would have its own "
+            "embedded store, so a session made by one worker would be unknown to the others",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        connect(url).ping()
+    except (*UNREACHABLE, ValueError) as exc:
+        print(
+            f"serve --workers: the Redis at REDIS_URL={url} cannot be reached ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    from .workers import serve
+
+    return serve(config, port=args.port, workers=args.workers, redis_url=url)
+
+
+def _positive(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _read_key(value: str | None):
