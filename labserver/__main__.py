@@ -227,7 +227,10 @@ def _serve_workers(args, config: dict, url: str | None) -> int:
         )
         return 2
     from .workers import serve
+    from .wsgi import config_from_env
 
+    # As labserver.wsgi: lab config keys from LAB_<KEY> variables; the flags win.
+    config = {**config_from_env(), **config}
     return serve(config, port=args.port, workers=args.workers, redis_url=url)
 
 
