@@ -270,3 +270,24 @@ def test_several_workers_need_a_real_redis():
     )
     assert run.returncode == 2
     assert "needs REDIS_URL" in run.stderr and "embedded store" in run.stderr
+
+
+def test_the_worker_count_is_a_whole_number_of_at_least_one():
+    run = subprocess.run(
+        [sys.executable, "-m", "labserver", "serve", "--port", "0", "--workers", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "--workers: must be a whole number of at least 1, not '0'" in run.stderr
+
+
+@pytest.mark.redis
+def test_the_wsgi_app_makes_every_key_before_gunicorn_forks(redis_url):
+    # With gunicorn --preload, this runs in the master: RSA too, or each worker makes its own.
+    from labserver.wsgi import make_app
+
+    keys = make_app({"REDIS_URL": redis_url}).extensions["lab"].keys
+    assert all(keys.get(kid)._material is not None for kid in keys.kids)

@@ -5,12 +5,12 @@
 For each worker count, ``serve --workers N`` (gunicorn, sync workers; N = 1 too) runs on one
 real Redis: ``REDIS_URL``, or else a throwaway ``redis-server`` on a free loopback port (Debian's
 ``redis-server`` must be installed). Clients in two processes of eight threads each send
-``GET /session/me`` with a session cookie (one store read per request) and ``GET /api/me`` with
-an ES256 bearer token (no store read but the user's token version), one new connection per
-request, as gunicorn's sync workers close each one. It prints the median requests per second of
-``--rounds`` runs, and each as a ratio to the first worker count. The load generator shares the
-machine's cores with the workers: on a 2-core machine the figures say what a laptop does, not
-what a server would.
+``GET /session/me`` with a session cookie (the session is read from the store) and
+``GET /api/me`` with an ES256 bearer token (nothing is read from the store), one new connection
+per request, as gunicorn's sync workers close each one. It prints the median requests per
+second of ``--rounds`` runs (and their range), and each median as a ratio to the first worker
+count's. The load generator shares the machine's cores with the workers: on a 2-core machine
+the figures say what a laptop does, not what a server would.
 """
 
 from __future__ import annotations
@@ -174,8 +174,11 @@ def credentials(url: str) -> dict[str, dict]:
     }
 
 
-def measure(worker_counts: list[int], seconds: float, rounds: int) -> dict[int, dict[str, float]]:
-    """Median requests per second per worker count and endpoint."""
+def measure(
+    worker_counts: list[int], seconds: float, rounds: int
+) -> dict[int, dict[str, list[float]]]:
+    """Requests per second of each round, per worker count and endpoint (rounds interleaved,
+    so that a busy moment of the machine spreads over every worker count)."""
     results: dict[int, dict[str, list[float]]] = {n: {} for n in worker_counts}
     with redis_server() as redis_url:
         for _ in range(rounds):
@@ -185,21 +188,23 @@ def measure(worker_counts: list[int], seconds: float, rounds: int) -> dict[int, 
                         results[workers].setdefault(path, []).append(
                             rate(url, path, headers, seconds)
                         )
-    return {n: {p: statistics.median(v) for p, v in r.items()} for n, r in results.items()}
+    return results
 
 
-def table(medians: dict[int, dict[str, float]]) -> str:
-    """The medians as a table, each also as a ratio to the first worker count."""
+def table(results: dict[int, dict[str, list[float]]]) -> str:
+    """Medians (with the rounds' range) per worker count, and each median as a ratio to the
+    first worker count's."""
+    paths = ("/session/me", "/api/me")
+    medians = {n: {p: statistics.median(r[p]) for p in paths} for n, r in results.items()}
     first = next(iter(medians.values()))
-    lines = [
-        f"{'workers':>7}  {'session /session/me':>24}  {'JWT /api/me':>24}",
-    ]
+    lines = [f"{'workers':>7}  {'session /session/me':>34}  {'JWT /api/me':>34}"]
     for workers, rates in medians.items():
         cells = [
-            f"{rates[p]:7.0f} req/s  x{rates[p] / first[p]:4.2f}"
-            for p in ("/session/me", "/api/me")
+            f"{rates[p]:5.0f} req/s ({min(results[workers][p]):4.0f}-"
+            f"{max(results[workers][p]):4.0f})  x{rates[p] / first[p]:4.2f}"
+            for p in paths
         ]
-        lines.append(f"{workers:>7}  {cells[0]:>24}  {cells[1]:>24}")
+        lines.append(f"{workers:>7}  {cells[0]:>34}  {cells[1]:>34}")
     return "\n".join(lines)
 
 
