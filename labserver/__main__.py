@@ -15,7 +15,6 @@ cookie HEADER        what a Set-Cookie header asks of a browser, and why it migh
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -50,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("config", help="every lab config key with its default and meaning")
 
+    from .workers import worker_count
+
     p = commands.add_parser(
         "serve", help="run one lab app in the foreground (chapter 10's separate processes)"
     )
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--workers",
-        type=_positive,
+        type=worker_count,
         default=1,
         help="gunicorn worker processes sharing REDIS_URL and the signing keys (POSIX only; "
         "default 1: werkzeug's threaded server in this process)",
@@ -183,7 +184,9 @@ def _serve(args) -> int:
         **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {}),
     }
     if args.workers > 1:
-        return _serve_workers(args, config, url)
+        from .workers import serve_from_cli
+
+        return serve_from_cli(config, port=args.port, workers=args.workers, redis_url=url)
     app = create_app(config, store=connect(url))
     server = make_server("127.0.0.1", args.port, app, quiet=False)
     print(
@@ -198,51 +201,6 @@ def _serve(args) -> int:
     finally:
         server.server_close()
     return 0
-
-
-def _serve_workers(args, config: dict, url: str | None) -> int:
-    """``serve --workers N``: gunicorn's N processes, after checking what they must share."""
-    from .store import UNREACHABLE, connect
-
-    if os.name != "posix":
-        print(
-            "serve --workers needs gunicorn, which runs on Linux and macOS only (it forks); "
-            "on Windows use one process (no --workers) or WSL",
-            file=sys.stderr,
-        )
-        return 2
-    if not url:
-        print(
-            f"serve --workers {args.workers} needs REDIS_URL: each process would have its own "
-            "embedded store, so a session made by one worker would be unknown to the others",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        connect(url).ping()
-    except (*UNREACHABLE, ValueError) as exc:
-        print(
-            f"serve --workers: the Redis at REDIS_URL={url} cannot be reached ({exc})",
-            file=sys.stderr,
-        )
-        return 2
-    from .workers import serve
-    from .wsgi import config_from_env
-
-    # As labserver.wsgi: lab config keys from LAB_<KEY> variables; the flags win.
-    config = {**config_from_env(), **config}
-    return serve(config, port=args.port, workers=args.workers, redis_url=url)
-
-
-def _positive(value: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
-    return number
 
 
 def _read_key(value: str | None):

@@ -19,9 +19,11 @@ client can see which process answered. gunicorn runs on POSIX systems only (it u
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
+import sys
 
 #: The response header naming the worker process that answered.
 WORKER_HEADER = "X-Lab-Worker-Pid"
@@ -70,6 +72,45 @@ def with_worker_pid(app, *, refuse_key_changes: bool = True):
         return app(environ, start)
 
     return middleware
+
+
+def worker_count(value: str) -> int:
+    """argparse type of ``serve --workers``: a whole number of at least 1."""
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def serve_from_cli(config: dict, *, port: int, workers: int, redis_url: str | None) -> int:
+    """``serve --workers N`` (N > 1): check what the workers must share, then :func:`serve`.
+    Returns 2, having said why in one line, when gunicorn cannot run or the store is missing."""
+    from .store import UNREACHABLE, connect
+    from .wsgi import config_from_env
+
+    if os.name != "posix":
+        return _refuse(
+            "serve --workers needs gunicorn, which runs on Linux and macOS only (it forks); "
+            "on Windows use one process (no --workers) or WSL"
+        )
+    if not redis_url:
+        return _refuse(
+            f"serve --workers {workers} needs REDIS_URL: each process would have its own "
+            "embedded store, so a session made by one worker would be unknown to the others"
+        )
+    try:
+        connect(redis_url).ping()
+    except (*UNREACHABLE, ValueError) as exc:
+        return _refuse(
+            f"serve --workers: the Redis at REDIS_URL={redis_url} cannot be reached ({exc})"
+        )
+    # As labserver.wsgi: lab config keys from LAB_<KEY> variables; the flags win.
+    config = {**config_from_env(), **config}
+    return serve(config, port=port, workers=workers, redis_url=redis_url)
+
+
+def _refuse(reason: str) -> int:
+    print(reason, file=sys.stderr)
+    return 2
 
 
 def serve(config: dict, *, port: int, workers: int, redis_url: str) -> int:
