@@ -4,7 +4,8 @@ open                 open the course in JupyterLab at notebook 00 (what `make la
 execute-notebooks    re-run notebooks and save their outputs (what `make notebooks` runs)
 bench                what each request costs, and what the lab costs, as ratios (`make bench`)
 config               every lab config key with its default and meaning
-serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 10's fleet)
+serve --port N       one lab app in the foreground, on REDIS_URL (several make chapter 10's fleet;
+                     --workers N: N gunicorn worker processes on one Redis)
 sync-course          rewrite the course map and prev/next links in the notebooks
 decode TOKEN         a JWT's header, claims, times and warnings, offline (--key to verify)
 time VALUE           epoch seconds or milliseconds, or an ISO date, in every form
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("config", help="every lab config key with its default and meaning")
 
+    from .workers import worker_count
+
     p = commands.add_parser(
         "serve", help="run one lab app in the foreground (chapter 10's separate processes)"
     )
@@ -56,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="lab", help="SERVICE_NAME, shown in request logs and /edge/me")
     p.add_argument(
         "--jwks-url", help="EDGE_JWKS_URL: verify tokens at /edge/me with this issuer's keys"
+    )
+    p.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        help="gunicorn worker processes sharing REDIS_URL and the signing keys (POSIX only; "
+        "default 1: werkzeug's threaded server in this process)",
     )
 
     p = commands.add_parser("sync-course", help="rewrite course map and prev/next links")
@@ -195,6 +205,10 @@ def _serve(args) -> int:
         "SERVICE_NAME": args.name,
         **({"EDGE_JWKS_URL": args.jwks_url} if args.jwks_url else {}),
     }
+    if args.workers > 1:
+        from .workers import serve_from_cli
+
+        return serve_from_cli(config, port=args.port, workers=args.workers, redis_url=url)
     app = create_app(config, store=connect(url))
     server = make_server("127.0.0.1", args.port, app, quiet=False)
     print(

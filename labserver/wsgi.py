@@ -4,9 +4,12 @@ For chapter 10's separate-process variant: several processes of the lab app shar
 ``REDIS_URL`` names the store (required here: processes cannot share the embedded one); any
 lab config key can be set as ``LAB_<KEY>``, e.g. ``LAB_SERVICE_NAME=api-1`` or
 ``LAB_EDGE_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json``. Values are read as JSON when
-they parse (numbers, true/false), else as text. ``python -m labserver serve`` does the same with
-werkzeug's threaded server; a production server works too, e.g.
-``gunicorn -w 2 -b 127.0.0.1:8001 labserver.wsgi:app``.
+they parse (numbers, true/false), else as text. ``python -m labserver serve --workers N`` runs
+the lab under gunicorn with N processes (see :mod:`labserver.workers`); gunicorn's own command
+works too, with ``--preload``: ``gunicorn --preload -w 2 -b 127.0.0.1:8001 labserver.wsgi:app``.
+``--preload`` imports this module once, in gunicorn's master, so that every worker inherits the
+same signing keys; without it each worker makes its own, and a JWT verifies only in the worker
+that issued it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ def make_app(environ=os.environ):
             "labserver.wsgi needs REDIS_URL: separate processes share a real Redis, not the "
             "embedded store"
         )
-    return create_app(config_from_env(environ), store=connect(url))
+    from .workers import shared_keys
+
+    # Every key made now (RSA too): with --preload, before gunicorn forks its workers.
+    return create_app(config_from_env(environ), store=connect(url), keys=shared_keys())
 
 
 app = make_app() if os.environ.get("REDIS_URL") else None

@@ -1,0 +1,293 @@
+"""``serve --workers 3``: the lab under gunicorn, three processes on one real Redis, over HTTP.
+
+Sessions work across workers through the shared store; JWTs verify in every worker with the
+keys the master made before forking; a SIGKILLed worker loses nothing stored; and each worker
+keeps its own copy of an issuer's JWKS, with its own rate limit. Each response names its worker
+in ``X-Lab-Worker-Pid``. The server runs in its own process group, killed whole at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jwt
+import psutil
+import pytest
+import requests
+
+from labserver.users import PASSWORDS
+from labserver.workers import WORKER_HEADER
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="gunicorn runs on POSIX systems only")
+
+DEADLINE = 30.0  # seconds for the fleet to start, and for a loop to meet the workers it wants
+
+
+class Fleet:
+    """``python -m labserver serve --workers N`` in a process group of its own."""
+
+    def __init__(self, redis_url: str, workers: int = 3, *args: str, env: dict | None = None):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "labserver", "serve", "--port", "0"]
+            + ["--workers", str(workers), *args],
+            cwd=ROOT,
+            env={**os.environ, "REDIS_URL": redis_url, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: the master and every worker
+        )
+        self.output: list[str] = []
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
+        end = time.monotonic() + DEADLINE
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise AssertionError("no 'on http://' line:\n" + "".join(self.output)) from None
+            if " on http://127.0.0.1:" in line:
+                self.url = line.split(" on ", 1)[1].split()[0]
+                break
+        while len(self.workers()) < workers:  # gunicorn forks them after printing the line
+            if time.monotonic() > end:
+                self.stop()
+                raise AssertionError(f"{workers} workers did not start:\n" + "".join(self.output))
+            time.sleep(0.05)
+
+    def _read(self, lines: queue.Queue) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+            lines.put(line)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        # A new connection per request (gunicorn's sync workers close each one anyway), so any
+        # worker may accept it.
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, timeout=10, **kwargs)
+
+    def until(self, request, done, what: str) -> dict[int, requests.Response]:
+        """Repeat ``request()`` until ``done(answers)``, where answers maps each worker PID
+        that answered to its latest response; fails after :data:`DEADLINE` seconds."""
+        answers: dict[int, requests.Response] = {}
+        end = time.monotonic() + DEADLINE
+        while not done(answers):
+            assert time.monotonic() < end, f"{what}: only workers {sorted(answers)} answered"
+            response = request()
+            answers[int(response.headers[WORKER_HEADER])] = response
+        return answers
+
+    def workers(self) -> set[int]:
+        """The PIDs of the master's worker processes now."""
+        return {child.pid for child in psutil.Process(self.process.pid).children()}
+
+    def stop(self) -> None:
+        """SIGTERM to the whole group (gunicorn stops its workers), then SIGKILL to whatever is
+        left of it, so that no process outlives the test."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def fleet(redis_url, store):
+    """Three gunicorn workers on the test's real Redis (``store`` empties its lab keys)."""
+    fleet = Fleet(redis_url, 3, env={"LAB_REFRESH_TOKENS": "true"})
+    yield fleet
+    fleet.stop()
+
+
+def token(fleet: Fleet, alg: str = "ES256", **extra) -> requests.Response:
+    body = {"username": "alice", "password": PASSWORDS["alice"], "alg": alg, **extra}
+    response = fleet.post("/oauth/token", json=body)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def pid(response: requests.Response) -> int:
+    return int(response.headers[WORKER_HEADER])
+
+
+@pytest.mark.redis
+def test_requests_are_served_by_several_worker_processes(fleet):
+    answers = fleet.until(lambda: fleet.get("/health"), lambda a: len(a) >= 2, "two workers")
+    assert all(r.json() == {"status": "ok"} for r in answers.values())
+    assert set(answers) <= fleet.workers()  # the master's children; it only supervises
+
+
+@pytest.mark.redis
+def test_a_session_made_by_one_worker_is_accepted_by_another(fleet):
+    login = fleet.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    assert login.status_code == 200, login.text
+    answers = fleet.until(
+        lambda: fleet.get("/session/me", cookies=login.cookies),
+        lambda a: set(a) - {pid(login)},
+        "another worker",
+    )
+    for response in answers.values():
+        assert response.status_code == 200, response.text
+        assert response.json()["username"] == "bob"
+
+
+@pytest.mark.redis
+def test_without_a_cookie_no_worker_knows_the_caller(fleet):
+    # The check above could pass for a fleet that accepts anything: it does not.
+    assert fleet.get("/session/me").status_code == 401
+    forged = {"session": "not-a-session-any-worker-made"}
+    answers = fleet.until(
+        lambda: fleet.get("/session/me", cookies=forged), lambda a: len(a) >= 2, "two workers"
+    )
+    assert {r.status_code for r in answers.values()} == {401}
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "EdDSA"])
+def test_a_jwt_issued_by_one_worker_is_accepted_by_every_worker(fleet, alg):
+    # RS256 keys are otherwise made on first use, which after the fork would be once per worker.
+    issued = token(fleet, alg)
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    answers = fleet.until(
+        lambda: fleet.get("/api/me", headers=bearer), lambda a: len(a) == 3, "every worker"
+    )
+    for response in answers.values():
+        assert response.status_code == 200, response.text
+        assert response.json()["verified_with"]["alg"] == alg
+
+
+@pytest.mark.redis
+def test_key_rotation_is_refused_because_it_would_split_the_workers(fleet):
+    for method, path in (("POST", "/admin/keys/rotate"), ("DELETE", "/admin/keys/es256-1")):
+        response = requests.request(method, fleet.url + path, json={"alg": "ES256"}, timeout=10)
+        assert response.status_code == 409
+        assert "rotating or retiring a key in one worker" in response.json()["error_description"]
+
+
+@pytest.mark.redis
+def test_sigkill_of_a_worker_loses_nothing_stored(fleet):
+    login = fleet.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    refresh = fleet.until(
+        lambda: token(fleet), lambda a: pid(login) in a, "the worker that made the session"
+    )[pid(login)].json()["refresh_token"]
+    victim = pid(login)  # it made both the session and the refresh token
+    originals = fleet.workers()
+    assert victim in originals and len(originals) == 3
+    os.kill(victim, signal.SIGKILL)
+
+    end = time.monotonic() + DEADLINE
+    while len(replacements := fleet.workers() - originals) < 1:
+        assert time.monotonic() < end, "gunicorn did not replace the killed worker"
+        time.sleep(0.05)  # polling for the new process, not waiting for an expiry
+    answers = fleet.until(
+        lambda: fleet.get("/session/me", cookies=login.cookies),
+        lambda a: replacements & set(a),
+        "the replacement worker",
+    )
+    assert victim not in answers
+    assert {r.status_code for r in answers.values()} == {200}
+    refreshed = fleet.post(
+        "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] != refresh  # rotated, as on any worker
+
+
+@pytest.mark.redis
+def test_each_worker_keeps_its_own_copy_of_the_jwks_and_its_own_rate_limit(redis_url, store):
+    from labserver import start_lab
+
+    issuer = start_lab(redis_url="", replace=False)  # another service, with its own keys
+    edge = None
+    try:
+        edge = Fleet(
+            redis_url,
+            3,
+            "--jwks-url",
+            issuer.url + "/.well-known/jwks.json",
+            env={"LAB_EDGE_JWKS_MIN_INTERVAL": "3600"},
+        )
+        access = issuer.http.post(
+            "/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"]}
+        ).json()["access_token"]
+        answers = edge.until(
+            lambda: edge.get("/edge/me", headers={"Authorization": f"Bearer {access}"}),
+            lambda a: len(a) == 3,
+            "every worker",
+        )
+        assert {r.status_code for r in answers.values()} == {200}
+
+        # A made-up kid: a fetch, if the rate limit allows. It is sent once, to one worker.
+        header = jwt.get_unverified_header(access)
+        head = base64.urlsafe_b64encode(json.dumps({**header, "kid": "made-up"}).encode())
+        unknown = ".".join([head.decode().rstrip("="), *access.split(".")[1:]])
+        refused = edge.get("/edge/me", headers={"Authorization": f"Bearer {unknown}"})
+        assert refused.status_code == 401
+
+        keys = edge.until(lambda: edge.get("/edge/keys"), lambda a: len(a) == 3, "every worker")
+        counts = {
+            p: (r.json()["fetches"], r.json()["skipped_by_rate_limit"]) for p, r in keys.items()
+        }
+        # One JWKS fetch per worker: the issuer serves the fleet's size, not one.
+        assert {fetches for fetches, _ in counts.values()} == {1}
+        # Only the worker that saw the made-up kid has counted it against its rate limit.
+        assert counts[pid(refused)][1] == 1
+        assert [skipped for p, (_, skipped) in counts.items() if p != pid(refused)] == [0, 0]
+    finally:
+        if edge is not None:
+            edge.stop()
+        issuer.stop()
+
+
+def test_several_workers_need_a_real_redis():
+    run = subprocess.run(
+        [sys.executable, "-m", "labserver", "serve", "--port", "0", "--workers", "2"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "needs REDIS_URL" in run.stderr and "embedded store" in run.stderr
+
+
+def test_the_worker_count_is_a_whole_number_of_at_least_one():
+    run = subprocess.run(
+        [sys.executable, "-m", "labserver", "serve", "--port", "0", "--workers", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "--workers: must be a whole number of at least 1, not '0'" in run.stderr
+
+
+@pytest.mark.redis
+def test_the_wsgi_app_makes_every_key_before_gunicorn_forks(redis_url):
+    # With gunicorn --preload, this runs in the master: RSA too, or each worker makes its own.
+    from labserver.wsgi import make_app
+
+    keys = make_app({"REDIS_URL": redis_url}).extensions["lab"].keys
+    assert all(keys.get(kid)._material is not None for kid in keys.kids)
