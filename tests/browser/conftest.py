@@ -48,12 +48,27 @@ def browser(playwright_api):
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """One lab per test file of chapters 07 and 08's experiments; neither it nor the attacker's
-    site (if a test started it) may have crashed."""
+def lab(request):
+    """One lab per test file of chapters 07 and 08's experiments (started with the file's
+    ``LAB_OPTIONS``, if it has any); neither it nor the attacker's site (if a test started it)
+    may have crashed."""
     from labserver import start_lab
 
-    with start_lab(redis_url="", replace=False) as lab:
+    options = getattr(request.module, "LAB_OPTIONS", {})
+    with start_lab(redis_url="", replace=False, **options) as lab:
         yield lab
         assert lab.crashes == []
         assert lab.attacker.crashes == []
+
+
+def rewriting_headers(wsgi_app, rewrite):
+    """``wsgi_app`` with every response's headers replaced by ``rewrite(environ, headers)``: how
+    the mutation tests make the lab answer as a wrong server would."""
+
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            return start_response(status, rewrite(environ, headers), exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app

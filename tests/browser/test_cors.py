@@ -12,6 +12,8 @@ import pytest
 
 from labserver.browser.cors import cors_experiment
 
+from .conftest import rewriting_headers
+
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
 
@@ -54,28 +56,20 @@ def test_the_custom_header_needs_a_preflight_the_lab_refuses(lab, profile):
     assert str(cors_experiment(lab, profile)) == text, "a re-run prints the same table"
 
 
-def _granting_cors(wsgi_app):
-    """The lab's app, answering every request as a permissive CORS policy would."""
-
-    def app(environ, start_response):
-        def start(status, headers, exc_info=None):
-            headers = [h for h in headers if not h[0].lower().startswith("access-control-")]
-            headers += [
-                ("Access-Control-Allow-Origin", environ.get("HTTP_ORIGIN", "*")),
-                ("Access-Control-Allow-Credentials", "true"),
-                ("Access-Control-Allow-Methods", "GET, POST"),
-                ("Access-Control-Allow-Headers", "x-csrf, x-csrf-token"),
-            ]
-            return start_response(status, headers, exc_info)
-
-        return wsgi_app(environ, start)
-
-    return app
+def _granting_cors(environ, headers):
+    """Every request answered as a permissive CORS policy would."""
+    headers = [h for h in headers if not h[0].lower().startswith("access-control-")]
+    return headers + [
+        ("Access-Control-Allow-Origin", environ.get("HTTP_ORIGIN", "*")),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Allow-Methods", "GET, POST"),
+        ("Access-Control-Allow-Headers", "x-csrf, x-csrf-token"),
+    ]
 
 
 def test_the_check_fails_on_a_lab_that_grants_cors(lab, profile, monkeypatch):
     """Mutation: with CORS granted, the request with the header is sent and its answer read."""
-    monkeypatch.setattr(lab.app, "wsgi_app", _granting_cors(lab.app.wsgi_app))
+    monkeypatch.setattr(lab.app, "wsgi_app", rewriting_headers(lab.app.wsgi_app, _granting_cors))
     result = cors_experiment(lab, profile)
     found = problems(result)
     assert any(p.startswith("cross-site bff + header: (200, 401") for p in found), found

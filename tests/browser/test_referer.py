@@ -13,6 +13,8 @@ import pytest
 
 from labserver.browser.referer import referer_experiment
 
+from .conftest import rewriting_headers
+
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
 
@@ -27,15 +29,8 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """The conftest's lab, with chapter 9's vulnerable endpoints mounted."""
-    from labserver import start_lab
-
-    with start_lab(redis_url="", replace=False, vulnerable=True) as lab:
-        yield lab
-        assert lab.crashes == []
-        assert lab.attacker.crashes == []
+#: The conftest's lab, with chapter 9's vulnerable endpoints (alice's page) mounted.
+LAB_OPTIONS = {"vulnerable": True}
 
 
 @pytest.fixture(scope="module")
@@ -72,22 +67,15 @@ def test_a_lax_policy_sends_the_token_to_another_site_and_the_default_does_not(l
     assert str(referer_experiment(lab, profile)) == text, "a re-run prints the same table"
 
 
-def _no_referrer_pages(wsgi_app):
-    """The lab's app, answering every page with ``Referrer-Policy: no-referrer``."""
-
-    def app(environ, start_response):
-        def start(status, headers, exc_info=None):
-            headers = [h for h in headers if h[0].lower() != "referrer-policy"]
-            return start_response(status, headers + [("Referrer-Policy", "no-referrer")], exc_info)
-
-        return wsgi_app(environ, start)
-
-    return app
+def _no_referrer(environ, headers):
+    """Every page answers with ``Referrer-Policy: no-referrer``."""
+    headers = [h for h in headers if h[0].lower() != "referrer-policy"]
+    return headers + [("Referrer-Policy", "no-referrer")]
 
 
 def test_the_check_fails_when_every_page_sends_no_referrer(lab, profile, monkeypatch):
     """Mutation: no page sends its URL anywhere, so nothing leaks and nothing is replayed."""
-    monkeypatch.setattr(lab.app, "wsgi_app", _no_referrer_pages(lab.app.wsgi_app))
+    monkeypatch.setattr(lab.app, "wsgi_app", rewriting_headers(lab.app.wsgi_app, _no_referrer))
     result = referer_experiment(lab, profile)
     found = problems(result)
     assert any(p.startswith("unsafe-url: none") for p in found), found
