@@ -94,6 +94,19 @@ JSON_ATOMS = (
 )
 
 
+def lab_claims(lab, subject: str = "alice", *, now: float | None = None, **options) -> dict:
+    """The claims of an access token of ``lab`` for ``subject`` (the lab's issuer and audience,
+    issued ``now``, by default the lab clock's, for 300 s unless ``lifetime`` says otherwise)."""
+    config = lab.app.config
+    return access_token_claims(
+        subject,
+        issuer=config["TOKEN_ISSUER"],
+        audience=config["TOKEN_AUDIENCE"],
+        now=lab.clock.now() if now is None else now,
+        **{"lifetime": 300, **options},
+    )
+
+
 def json_text(pairs: list[tuple[str, str]]) -> bytes:
     """A JSON object as text from (key, value-text) pairs; keys may repeat."""
     return ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}").encode(
@@ -283,13 +296,7 @@ def forged_odd_claim_tokens(lab) -> list[str]:
 def odd_header_tokens(lab) -> list[str]:
     """Tokens with odd ``kid``, ``jwk``, ``jku``, ``alg`` and ``typ`` headers (for the vulnerable
     endpoints)."""
-    claims = access_token_claims(
-        "alice",
-        issuer=lab.app.config["TOKEN_ISSUER"],
-        audience=lab.app.config["TOKEN_AUDIENCE"],
-        now=lab.clock.now(),
-        lifetime=300,
-    )
+    claims = lab_claims(lab)
     payload = json.dumps(claims)
     headers = [
         {"alg": "HS256", "kid": "a\u0000b"},
@@ -342,13 +349,7 @@ def odd_header_tokens(lab) -> list[str]:
 def sql_and_x5c_header_tokens(lab) -> list[str]:
     """Tokens whose ``kid`` breaks the kid-sql endpoint's SQL (or makes it return what is no
     secret), or whose ``x5c`` is no certificate chain (for those two vulnerable endpoints)."""
-    claims = access_token_claims(
-        "alice",
-        issuer=lab.app.config["TOKEN_ISSUER"],
-        audience=lab.app.config["TOKEN_AUDIENCE"],
-        now=lab.clock.now(),
-        lifetime=300,
-    )
+    claims = lab_claims(lab)
     payload = json.dumps(claims)
     headers = [
         # kids that break the kid-sql endpoint's SQL, or make it return what is no secret
@@ -479,14 +480,7 @@ def refresh_bodies(lab, access_tokens: list[str]) -> list[tuple[bytes, str | Non
     access token the lab signed."""
     from labserver.refresh_tokens import issue_refresh_token
 
-    config, now = lab.app.config, lab.clock.now()
-    expired = access_token_claims(
-        "alice",
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=now - 3600,
-        lifetime=300,
-    )
+    expired = lab_claims(lab, now=lab.clock.now() - 3600)
     tokens = [issue_access_token(lab.keys, expired), *access_tokens]
     refresh = [issue_refresh_token(lab.store, lab.clock, user) for user in ("bob", "alice")]
     return [

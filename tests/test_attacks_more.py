@@ -16,6 +16,7 @@ from labserver.access_tokens import TokenRejected, verify_access_token
 from labserver.experiments.attacks import KID_SQL_INJECTION, Attacker, hs256_with_key_bytes
 from labserver.users import PASSWORDS
 from labserver.x5c import self_made_chain
+from tests.fuzzing import lab_claims
 
 REFRESH = "/vulnerable/unbound-refresh/token"
 SHA256 = hashes.SHA256()
@@ -418,17 +419,10 @@ def test_the_unbound_endpoint_takes_only_access_tokens_the_lab_signed(vlab, atta
 
 
 def test_the_unbound_endpoint_copies_the_client_and_the_lab_does_not(vlab, attacker):
-    from labserver.access_tokens import access_token_claims, issue_access_token
+    from labserver.access_tokens import issue_access_token
 
     config = vlab.app.config
-    claims = access_token_claims(
-        "alice",
-        issuer=config["TOKEN_ISSUER"],
-        audience=config["TOKEN_AUDIENCE"],
-        now=vlab.clock.now(),
-        lifetime=60,
-        client_id="someone-elses-app",
-    )
+    claims = lab_claims(vlab, lifetime=60, client_id="someone-elses-app")
     leaked = issue_access_token(vlab.keys, claims)
     body = {"grant_type": "refresh_token", "access_token": leaked}
     vulnerable = attacker.client().post(
@@ -446,19 +440,9 @@ def test_the_unbound_endpoint_copies_the_client_and_the_lab_does_not(vlab, attac
 def test_the_unbound_endpoint_refuses_a_deleted_user_without_spending_the_refresh_token(
     vlab, attacker
 ):
-    from labserver.access_tokens import access_token_claims, issue_access_token
+    from labserver.access_tokens import issue_access_token
 
-    config = vlab.app.config
-    ghost = issue_access_token(
-        vlab.keys,
-        access_token_claims(
-            "ghost",
-            issuer=config["TOKEN_ISSUER"],
-            audience=config["TOKEN_AUDIENCE"],
-            now=vlab.clock.now(),
-            lifetime=60,
-        ),
-    )
+    ghost = issue_access_token(vlab.keys, lab_claims(vlab, "ghost", lifetime=60))
     bob = _login(attacker)
     body = {"grant_type": "refresh_token", "refresh_token": bob["refresh_token"]}
     answer = attacker.client().post(REFRESH, json={**body, "access_token": ghost})

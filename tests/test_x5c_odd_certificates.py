@@ -1,4 +1,4 @@
-"""Found by hunting: an x5c chain whose CA certificate repeats an extension is a ChainProblem
+"""An x5c chain whose CA certificate repeats an extension is a ChainProblem
 (a 401 from the x5c endpoint), not a 500."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from labserver import x5c
-from labserver.access_tokens import access_token_claims
+from tests.fuzzing import lab_claims
 
 #: DER of an OID, as it sits in an extension: 2.5.29.99 (unassigned) and 2.5.29.19 (basic
 #: constraints). Both encode to 5 bytes, so one can be swapped for the other.
@@ -74,13 +74,7 @@ def test_a_ca_with_a_general_name_cryptography_cannot_read_is_a_chain_problem():
 
 def test_the_x5c_endpoint_refuses_a_repeated_extension_with_a_401(vlab):
     key, chain = _chain_with_a_repeated_extension(vlab.clock.now())
-    claims = access_token_claims(
-        "alice",
-        issuer=vlab.app.config["TOKEN_ISSUER"],
-        audience=vlab.app.config["TOKEN_AUDIENCE"],
-        now=vlab.clock.now(),
-        lifetime=300,
-    )
+    claims = lab_claims(vlab)
     token = jwt.encode(claims, key, "ES256", headers={"x5c": chain})
     answer = vlab.http.get("/vulnerable/x5c/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401, answer.text
