@@ -32,13 +32,7 @@ PORTSWIGGER = "PortSwigger"
 WEBGOAT = "WebGoat"
 JUICE_SHOP = "Juice Shop"
 
-#: How each academy titles its labs, around the short names below.
-TITLES = {
-    PORTSWIGGER: 'the Web Security Academy\'s JWT labs ("JWT authentication bypass via ...")',
-    WEBGOAT: "the JWT lesson's assignments",
-    JUICE_SHOP: "the JWT challenges",
-}
-
+# PortSwigger's labs are named by what follows "JWT authentication bypass via" in their titles.
 ANCHORS: tuple[Anchor, ...] = (
     Anchor(PORTSWIGGER, "unverified signature", "09",
            "The signature is never checked"),
