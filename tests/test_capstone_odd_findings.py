@@ -1,4 +1,4 @@
-"""Found by hunting: the capstone's scorer never crashes on odd findings a learner may pass."""
+"""The capstone's scorer never crashes on odd findings a learner may pass."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Found by hunting: garbage tokens that made the modulus recovery raise something other than
+"""Garbage tokens that made the modulus recovery raise something other than
 RecoveryError, or start a computation it could never finish."""
 
 from __future__ import annotations

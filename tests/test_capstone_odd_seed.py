@@ -1,4 +1,4 @@
-"""Found by hunting: a seed that is no UTF-8 text (a lone surrogate, as Python makes of a
+"""A seed that is no UTF-8 text (a lone surrogate, as Python makes of a
 non-UTF-8 byte in $LAB_CAPSTONE_SEED) is explained, not a UnicodeEncodeError from random."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Found by hunting: kids whose injected SQL held the key table (and a server thread) for as
+"""Kids whose injected SQL held the key table (and a server thread) for as
 long as the attacker liked, in a few VM steps each of which is one slow function call."""
 
 from __future__ import annotations

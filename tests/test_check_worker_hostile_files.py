@@ -1,4 +1,4 @@
-"""Found by hunting: a learner's file that signals its whole process group, and a check
+"""A learner's file that signals its whole process group, and a check
 interrupted while it waits, harm neither the kernel nor the next check."""
 
 from __future__ import annotations
