@@ -1,0 +1,276 @@
+"""The BFF page behind a hub: JupyterLab at ``/user/alice/`` with jupyter-server-proxy, as on
+JupyterHub or Binder, and the lab reached in Chromium only through ``/user/alice/proxy/PORT/``.
+
+The lab runs in this test process (``start_lab()``); JupyterLab runs as a subprocess on another
+loopback port with the hub's base URL and environment variables, throwaway Jupyter folders and an
+empty root folder (nothing of the learner's Jupyter settings or of the course's notebooks is read
+or written). The tests check that
+
+* the proxy wants Jupyter's login, and every request it forwards carries ``X-Forwarded-Prefix``;
+* through the proxy, the page's login form and its "Call the API through the BFF" button work;
+* the ``bff`` cookie is scoped to the prefix: the browser would not send it to another user's
+  server on the same host (``/user/bob/...``), and a lab that sets ``Path=/`` fails that check.
+
+Skipped without Chromium, unless ``LAB_REQUIRE_BROWSER=1`` (CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+import pytest
+import requests
+
+from labserver import PASSWORDS, start_lab
+from labserver.jupyter import jupyter_env
+
+from .conftest import ARTIFACTS, rewriting_headers
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+
+PREFIX = "/user/alice/"
+#: How long JupyterLab may take to answer /api/status (it took 2 to 5 s on 2 busy cores).
+START_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hub_environment(home: Path, port: int) -> dict[str, str]:
+    """The environment of a single-user server that JupyterHub spawned for alice (no real hub:
+    nothing listens at the API URL), with Jupyter's own folders under ``home``."""
+    env = jupyter_env()
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
+        env[name] = str(home / name.lower())
+    for name in [n for n in env if n.startswith("JUPYTERHUB_")]:
+        del env[name]  # none of this machine's own, if it runs under a hub itself
+    env.update(
+        JUPYTERHUB_USER="alice",
+        JUPYTERHUB_SERVICE_PREFIX=PREFIX,
+        JUPYTERHUB_BASE_URL="/",
+        JUPYTERHUB_API_URL=f"http://127.0.0.1:{_free_port()}/hub/api",
+        JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}{PREFIX}",
+        JUPYTERHUB_PUBLIC_URL=f"http://127.0.0.1:{port}{PREFIX}",
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+class HubJupyterLab:
+    """JupyterLab on a free loopback port under ``PREFIX``, as a hub's single-user server."""
+
+    def __init__(self, home: Path) -> None:
+        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}{PREFIX}"  # ends with "/"
+        root = home / "root"
+        root.mkdir()
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={PREFIX}",
+            f"--ServerApp.root_dir={root}",
+            f"--IdentityProvider.token={self.token}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        self.log_path = home / "jupyterlab.log"
+        self.log = open(self.log_path, "w")
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=hub_environment(home, self.port),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        while time.monotonic() - started < START_TIMEOUT and self.process.poll() is None:
+            try:
+                status = requests.get(
+                    self.url + "api/status",
+                    headers={"Authorization": f"token {self.token}"},
+                    timeout=2,
+                )
+                if status.ok:
+                    self.start_seconds = time.monotonic() - started
+                    print(f"JupyterLab answered after {self.start_seconds:.1f} s")
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"JupyterLab did not answer within {START_TIMEOUT:.0f} s:\n" + self.log_path.read_text()
+        )
+
+    def stop(self) -> list[str]:
+        """Stop JupyterLab and everything it started (kernels run in process groups of their
+        own); return what was still alive after JupyterLab's own shutdown and had to be killed."""
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # it shuts its kernels down itself
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        _, alive = psutil.wait_procs(children, timeout=5)
+        survivors = []
+        for child in alive:
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    survivors.append(" ".join(child.cmdline()))
+                    child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.log.close()
+        return survivors
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    server = HubJupyterLab(tmp_path_factory.mktemp("hub-jupyterlab"))
+    try:
+        yield server
+    finally:
+        survivors = server.stop()
+        print("JupyterLab log, last lines:\n" + server.log_path.read_text()[-3000:])
+    assert survivors == [], f"outlived JupyterLab: {survivors}"
+
+
+@pytest.fixture
+def lab():
+    """The lab, with what each request that reached it said in ``X-Forwarded-Prefix``."""
+    with start_lab(redis_url="", replace=False) as lab:
+        lab.forwarded = []
+        wsgi_app = lab.app.wsgi_app
+
+        def recording(environ, start_response):
+            lab.forwarded.append(
+                (environ["PATH_INFO"], environ.get("HTTP_X_FORWARDED_PREFIX", "(none)"))
+            )
+            return wsgi_app(environ, start_response)
+
+        lab.app.wsgi_app = recording
+        yield lab
+        lab.app.wsgi_app = wsgi_app
+        assert lab.crashes == []
+
+
+@pytest.fixture
+def page(browser, jupyterlab, request):
+    """A fresh browser context, logged in to Jupyter with the token URL (Jupyter's login cookie
+    then rides along with every request under ``PREFIX``)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{jupyterlab.url}api/status?token={jupyterlab.token}")
+    assert any(c["path"] == PREFIX for c in context.cookies()), "logged in to Jupyter"
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+
+
+def proxied(jupyterlab, lab) -> str:
+    """The lab's root as the learner's browser reaches it: ``{prefix}proxy/{port}/``."""
+    return f"{jupyterlab.url}proxy/{urlsplit(lab.url).port}/"
+
+
+def log_in_and_call_the_api(page, root: str) -> None:
+    page.goto(root + "bff/")
+    expect(page.locator("#status")).to_have_text("Not logged in", timeout=15_000)
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORDS["alice"])
+    page.click("button[type=submit]")
+    expect(page.locator("#status")).to_have_text("Logged in as alice", timeout=15_000)
+    page.get_by_role("button", name="Call the API through the BFF").click()
+    expect(page.locator("#out")).to_contain_text('"sub": "alice"')
+    expect(page.locator("#out")).to_have_text(re.compile(r"^200\s"))
+
+
+def test_the_proxy_wants_jupyters_login(jupyterlab, lab):
+    root = proxied(jupyterlab, lab)
+    anonymous = requests.get(root + "bff/", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith(f"{PREFIX}login?next=")
+    assert lab.forwarded == [], "nothing reached the lab without Jupyter's login"
+
+    with_token = requests.get(
+        root + "bff/", headers={"Authorization": f"token {jupyterlab.token}"}, timeout=10
+    )
+    assert with_token.status_code == 200
+    assert lab.forwarded == [("/bff/", f"{PREFIX}proxy/{urlsplit(lab.url).port}")], (
+        "the proxy strips the prefix and says what it was in X-Forwarded-Prefix"
+    )
+
+
+def test_the_bff_page_works_through_the_proxy(page, jupyterlab, lab):
+    root = proxied(jupyterlab, lab)
+    log_in_and_call_the_api(page, root)
+
+    port = urlsplit(lab.url).port
+    prefix = f"{PREFIX}proxy/{port}"
+    assert {p for _, p in lab.forwarded} == {prefix}, "every request came through the proxy"
+    assert ("/bff/api/me", prefix) in lab.forwarded
+
+    (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
+    assert bff["path"] == prefix + "/", "scoped to this learner's lab, not the whole host"
+    assert bff["httpOnly"]
+    host = f"http://127.0.0.1:{jupyterlab.port}"
+    assert "bff" in {c["name"] for c in page.context.cookies(f"{root}bff/api/me")}
+    assert "bff" not in {c["name"] for c in page.context.cookies(f"{host}/user/bob/")}
+    assert "bff" not in {c["name"] for c in page.context.cookies(f"{host}/user/bob/proxy/{port}/")}
+
+
+def _cookie_path_slash(environ, headers):
+    """A lab that sets its cookies as Flask does by default: ``Path=/``."""
+    return [
+        (name, re.sub(r"(?i); *Path=[^;]*", "", value) + "; Path=/")
+        if name.lower() == "set-cookie"
+        else (name, value)
+        for name, value in headers
+    ]
+
+
+def test_a_path_slash_cookie_would_reach_every_users_server(page, jupyterlab, lab):
+    """Mutation: with ``Path=/`` the page still works, but the browser would send the cookie to
+    ``/user/bob/`` too: the check above can fail."""
+    lab.app.wsgi_app = rewriting_headers(lab.app.wsgi_app, _cookie_path_slash)
+    log_in_and_call_the_api(page, proxied(jupyterlab, lab))
+    (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
+    assert bff["path"] == "/"
+    host = f"http://127.0.0.1:{jupyterlab.port}"
+    assert "bff" in {c["name"] for c in page.context.cookies(f"{host}/user/bob/")}
