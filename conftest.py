@@ -208,12 +208,17 @@ def _missing_browser(notebook: str) -> str:
 
 
 def _kernel_env(config) -> dict[str, str | None]:
-    """Environment for a notebook kernel: the committed stubs first, if the learner's differ; and
-    the course's capstone seed, not a class's (``None`` unsets a variable)."""
+    """Environment for a notebook kernel: the committed stubs first, if the learner's differ; the
+    course's capstone seed, not a class's; and a laptop's links, not a hub's (``None`` unsets a
+    variable)."""
+    from labserver.hosting import HOSTING_VARIABLES
+
     course, state = _course(config), config.stash[_STATE]
     # An instructor's LAB_CAPSTONE_SEED is for exercise 23's suite; notebook 11's saved outputs
-    # are those of the course's own seed.
+    # are those of the course's own seed. On a hub, links go through its proxy: the saved
+    # outputs show a laptop's.
     changes: dict[str, str | None] = {"LAB_CAPSTONE_SEED": None}
+    changes.update(dict.fromkeys(HOSTING_VARIABLES))
     if not (course.uses_committed and course.yours("exercises")):
         return changes
     if "stubs_dir" not in state:

@@ -25,6 +25,7 @@ import requests
 from . import store as store_module
 from .app import create_app
 from .clock import LabClock
+from .hosting import BrowserLink, browser_url
 from .keys import KeyRing
 from .requestlog import RequestLog
 from .server import READ_TIMEOUT, ServerThread
@@ -94,6 +95,11 @@ class Lab:
             http.verify = str(self._tls.cert_path)  # trust the lab's own certificate, only it
         self._clients.append(http)
         return http
+
+    def link(self, path: str = "/") -> BrowserLink:
+        """The address of ``path`` for your own browser: :attr:`url` on a laptop, and through
+        Jupyter's proxy on a hub (JupyterHub, Binder). ``lab.http`` keeps calling :attr:`url`."""
+        return browser_url(self.url, path)
 
     @property
     def federation(self):
@@ -224,7 +230,12 @@ class Lab:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         store = store_module.describe(self.store)
-        return f"<Lab {state} at {self.url} · store: {store} · {self.clock!r}>"
+        try:
+            link = self.link()
+        except ValueError as exc:  # a bad LAB_BROWSER_LINK: say so, as the repr must not fail
+            link = str(exc)
+        seen = "" if link == self.url + "/" else f" · in your browser: {link}"
+        return f"<Lab {state} at {self.url}{seen} · store: {store} · {self.clock!r}>"
 
 
 def start_lab(

@@ -449,6 +449,9 @@ def credential_headers(
     sets += [{"X-CSRF-Token": v, **next(iter(sessions.values()))} for v in ODD_HEADER_VALUES[:3]]
     sets += [{"X-CSRF": "1", "Origin": v} for v in ("é", "null", "http://evil.example")]
     sets += [{"User-Agent": v} for v in ODD_HEADER_VALUES[:2]]
+    # A proxy's prefix (cookie paths, the BFF's origins), odd or with an odd scheme beside it.
+    proxied = {"X-Forwarded-Prefix": "/user/alice/proxy/1", "X-Forwarded-Proto": "é"}
+    sets += [{"X-Forwarded-Prefix": v} for v in ("é", "/a;Domain=x")] + [proxied]
     return sets
 
 

@@ -55,6 +55,7 @@ from ..app import lab_state
 from ..auth import login_still_current, password_login, require_credential
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
+from ..hosting import browser_origins
 from ..http_errors import (
     AuthenticationRequired,
     BadGateway,
@@ -137,6 +138,14 @@ def _own_origin() -> str:
     return own
 
 
+def _page_origin(req: Request) -> str:
+    """The origin of the BFF's own page for this request: the lab's address, or through a proxy
+    (JupyterHub's, Binder's) the origin the browser used, when the request says it is that."""
+    own = _own_origin()
+    origin = req.headers.get("Origin")
+    return origin if origin in browser_origins(req, own) else own
+
+
 def _api_url() -> str:
     """Where the API is: configured, or this same lab; never taken from the request."""
     return (current_app.config["BFF_API_URL"] or _own_origin()).rstrip("/")
@@ -173,7 +182,7 @@ def _session(req: Request, *, csrf: bool) -> tuple[str, dict]:
     if session_id is None:
         raise AuthenticationRequired("no BFF session: log in at /bff/ first")
     if csrf:  # before the lookup: a refused request must not even keep the session alive
-        problem = csrf_problem(req.headers, _own_origin())
+        problem = csrf_problem(req.headers, _page_origin(req))
         if problem:
             raise CsrfRejected(problem)
     state, config = lab_state(), current_app.config
@@ -358,7 +367,7 @@ def login():
     """The lab shortcut: check the password (a form, or JSON) here; start a BFF session holding
     a refresh token of the lab's own token endpoint."""
     origin = request.headers.get("Origin")
-    if origin is not None and origin != _own_origin():
+    if origin is not None and origin != _page_origin(request):
         raise CsrfRejected(f"a login from another origin ({origin[:80]}) is refused")
     if _identity_provider() is not None:
         raise Forbidden(

@@ -46,6 +46,7 @@ from ..auth import (
     require_role,
 )
 from ..config import Option
+from ..hosting import cookie_path
 from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
@@ -122,12 +123,12 @@ def store_ttl() -> int:
 
 def cookie_attributes(req: Request) -> dict:
     """The lab's one policy for session cookies (this chapter's and the BFF's): ``HttpOnly``,
-    ``Path=/``, ``SameSite`` from ``SESSION_SAMESITE``, ``Secure`` from
-    ``SESSION_COOKIE_SECURE``."""
+    ``Path=/`` (under a proxy's prefix: see :func:`~labserver.hosting.cookie_path`), ``SameSite``
+    from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE``."""
     configured = _config("SESSION_COOKIE_SECURE")
     secure = req.is_secure if configured == "auto" else bool(configured)
     return {
-        "path": "/",
+        "path": cookie_path(req),
         "httponly": True,
         "secure": secure,
         "samesite": _config("SESSION_SAMESITE"),

@@ -4,8 +4,14 @@
 
 const out = document.getElementById("out");
 
+// The BFF's paths, relative to this page (/bff/): a proxy may serve the lab under a prefix
+// (JupyterHub's /user/NAME/proxy/PORT/), and a relative URL keeps it.
+function relative(path) {
+  return path.replace(/^\/bff\//, "");
+}
+
 async function bff(path, options = {}) {
-  const response = await fetch(path, {
+  const response = await fetch(relative(path), {
     ...options,
     credentials: "same-origin",
     headers: { "X-CSRF": "1", ...(options.headers || {}) },

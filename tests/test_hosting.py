@@ -1,0 +1,154 @@
+"""Links for the learner's browser on a laptop and behind a hub, and the lab behind a proxy's
+prefix: cookie paths, the BFF's origin check, relative page URLs (labserver/hosting.py)."""
+
+import re
+from html.parser import HTMLParser
+from importlib import resources
+
+import pytest
+
+from labserver import PASSWORDS
+from labserver.hosting import BrowserLink, browser_url
+
+HUB = {"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}
+FORM = {"username": "alice", "password": PASSWORDS["alice"]}
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, "http://127.0.0.1:8000/bff/"),
+        (HUB, "/user/alice/proxy/8000/bff/"),
+        ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice"}, "/user/alice/proxy/8000/bff/"),
+        (
+            {**HUB, "LAB_BROWSER_LINK": "https://jupyter.example.org/proxy/{port}"},
+            "https://jupyter.example.org/proxy/8000/bff/",
+        ),
+        (
+            {"LAB_BROWSER_LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/", **HUB},
+            "/user/alice/proxy/8000/bff/",
+        ),
+    ],
+    ids=["laptop", "hub", "hub-prefix-without-slash", "template", "template-with-the-hub's"],
+)
+def test_a_link_for_the_browser_follows_the_environment(environ, expected):
+    assert browser_url("http://127.0.0.1:8000", "/bff/", environ=environ) == expected
+
+
+def test_a_laptop_link_keeps_the_labs_scheme():
+    assert browser_url("https://127.0.0.1:8443", environ={}) == "https://127.0.0.1:8443/"
+
+
+@pytest.mark.parametrize("template", ["{nope}", "{port", "{0}", "{port.real.x}"])
+def test_a_bad_template_is_explained(template):
+    with pytest.raises(ValueError, match="LAB_BROWSER_LINK=.*cannot be formatted"):
+        browser_url("http://127.0.0.1:8000", environ={"LAB_BROWSER_LINK": template})
+
+
+def test_a_link_shows_as_a_link_in_jupyterlab_and_as_text_elsewhere():
+    link = BrowserLink('/user/a"b/proxy/1/')
+    assert repr(link) == str(link) == '/user/a"b/proxy/1/'
+    assert link._repr_html_() == (
+        '<a href="/user/a&quot;b/proxy/1/" target="_blank">/user/a&quot;b/proxy/1/</a>'
+    )
+
+
+def test_the_lab_links_through_the_proxy_on_a_hub_and_says_so(lab, monkeypatch):
+    monkeypatch.delenv("LAB_BROWSER_LINK", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    assert lab.link("/bff/") == lab.url + "/bff/"
+    assert "in your browser" not in repr(lab)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+    port = lab.url.rsplit(":", 1)[1]
+    assert lab.link("/bff/") == f"/user/alice/proxy/{port}/bff/"
+    assert f"in your browser: /user/alice/proxy/{port}/ " in repr(lab)
+    monkeypatch.setenv("LAB_BROWSER_LINK", "{nope}")
+    assert "LAB_BROWSER_LINK='{nope}' cannot be formatted" in repr(lab)
+
+
+def prefix(lab) -> str:
+    return "/user/alice/proxy/" + lab.url.rsplit(":", 1)[1]
+
+
+def path_of(set_cookie: str) -> str:
+    return re.search(r"Path=([^;]*)", set_cookie).group(1)
+
+
+def cookie_of(response) -> dict[str, str]:
+    """The response's cookie as a ``Cookie`` header: requests' jar, rightly, keeps a cookie of
+    the proxy's path from the lab's own paths."""
+    return {"Cookie": response.headers["Set-Cookie"].split(";", 1)[0]}
+
+
+@pytest.mark.parametrize("login", ["/session/login", "/bff/login"])
+def test_cookies_are_scoped_to_the_proxys_prefix_and_cleared_there(lab, login):
+    direct = lab.client().post(login, json=FORM)
+    assert path_of(direct.headers["Set-Cookie"]) == "/"
+    proxied = {"X-Forwarded-Prefix": prefix(lab)}
+    r = lab.client().post(login, json=FORM, headers=proxied)
+    assert r.status_code == 200, r.text
+    assert path_of(r.headers["Set-Cookie"]) == prefix(lab) + "/"
+    logout = "/session/logout" if login == "/session/login" else "/bff/logout"
+    csrf = {"X-CSRF": "1", "X-CSRF-Token": r.json().get("csrf_token", "")}
+    cleared = lab.client().post(logout, headers={**proxied, **csrf, **cookie_of(r)})
+    assert cleared.status_code == 200, cleared.text
+    assert path_of(cleared.headers["Set-Cookie"]) == prefix(lab) + "/"
+    assert "Max-Age=0" in cleared.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/a;Domain=evil.example", "/a,b", '/a"b', "/a b", "/é", "//", "a/b", "/" + "a" * 600],
+)
+def test_an_odd_prefix_is_refused_with_its_rule(lab, value):
+    headers = {"X-Forwarded-Prefix": value.encode().decode("latin-1")}
+    r = lab.client().post("/session/login", json=FORM, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert "X-Forwarded-Prefix must be a path" in r.json()["error_description"]
+
+
+def proxied_login(lab, origin: str, host: str = "hub.example.org", **extra: str):
+    headers = {"Host": host, "Origin": origin, **extra}
+    return lab.client().post("/bff/login", data=FORM, headers=headers, allow_redirects=False)
+
+
+def test_through_the_proxy_the_bff_takes_the_origin_the_browser_used(lab):
+    through = {"X-Forwarded-Prefix": prefix(lab)}
+    https = {**through, "X-Forwarded-Proto": "https"}
+    assert proxied_login(lab, "http://hub.example.org", **through).status_code == 303
+    assert proxied_login(lab, "https://hub.example.org", **https).status_code == 303
+    assert proxied_login(lab, "http://127.0.0.1:9", **through).status_code == 403
+    assert proxied_login(lab, "https://hub.example.org", **through).status_code == 403
+    # Without the proxy's header the Host is not trusted: the lab's own address is the origin.
+    assert proxied_login(lab, "http://hub.example.org").status_code == 403
+
+
+def test_through_the_proxy_the_bffs_csrf_check_takes_the_browsers_origin(lab):
+    through = {"X-Forwarded-Prefix": prefix(lab), "Host": "hub.example.org"}
+    login = lab.client().post("/bff/login", json=FORM, headers=through)
+    call = {**through, **cookie_of(login), "X-CSRF": "1", "Sec-Fetch-Site": "same-origin"}
+    other = lab.client().get("/bff/me", headers={**call, "Origin": "http://evil.example"})
+    assert other.status_code == 403, other.text
+    me = lab.client().get("/bff/me", headers={**call, "Origin": "http://hub.example.org"})
+    assert me.status_code == 200 and me.json()["username"] == "alice"
+
+
+class _Urls(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [v for k, v in attrs if k in ("href", "src", "action") and v]
+
+
+def test_the_bff_page_uses_only_relative_urls_so_a_proxys_prefix_is_kept():
+    web = resources.files("labserver").joinpath("web")
+    parser = _Urls()
+    parser.feed(web.joinpath("bff.html").read_text())
+    assert parser.urls, "no URL found in bff.html: the parser is broken"
+    assert [u for u in parser.urls if u.startswith("/") or "//" in u] == []
+    script = web.joinpath("bff.js").read_text()
+    assert "fetch(relative(path)" in script
+    assert re.findall(r"fetch\((?!relative\()", script) == []
