@@ -204,9 +204,14 @@ def page(browser, jupyterlab, request):
     context.close()
 
 
-def proxied(jupyterlab, lab) -> str:
-    """The lab's root as the learner's browser reaches it: ``{prefix}proxy/{port}/``."""
-    return f"{jupyterlab.url}proxy/{urlsplit(lab.url).port}/"
+def proxied(jupyterlab, lab, monkeypatch) -> str:
+    """The lab's root as the learner's browser reaches it: the course's own link for it
+    (``lab.link()``) in the hub's environment, ``{prefix}proxy/{port}/``, on Jupyter's origin."""
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", PREFIX)
+    monkeypatch.delenv("LAB_BROWSER_LINK", raising=False)
+    link = lab.link("/")
+    assert link == f"{PREFIX}proxy/{urlsplit(lab.url).port}/"
+    return f"http://127.0.0.1:{jupyterlab.port}{link}"
 
 
 def log_in_and_call_the_api(page, root: str) -> None:
@@ -221,8 +226,8 @@ def log_in_and_call_the_api(page, root: str) -> None:
     expect(page.locator("#out")).to_have_text(re.compile(r"^200\s"))
 
 
-def test_the_proxy_wants_jupyters_login(jupyterlab, lab):
-    root = proxied(jupyterlab, lab)
+def test_the_proxy_wants_jupyters_login(jupyterlab, lab, monkeypatch):
+    root = proxied(jupyterlab, lab, monkeypatch)
     anonymous = requests.get(root + "bff/", allow_redirects=False, timeout=10)
     assert anonymous.status_code == 302
     assert anonymous.headers["Location"].startswith(f"{PREFIX}login?next=")
@@ -237,14 +242,17 @@ def test_the_proxy_wants_jupyters_login(jupyterlab, lab):
     )
 
 
-def test_the_bff_page_works_through_the_proxy(page, jupyterlab, lab):
-    root = proxied(jupyterlab, lab)
+def test_the_bff_page_works_through_the_proxy(page, jupyterlab, lab, monkeypatch):
+    root = proxied(jupyterlab, lab, monkeypatch)
     log_in_and_call_the_api(page, root)
 
     port = urlsplit(lab.url).port
     prefix = f"{PREFIX}proxy/{port}"
-    assert {p for _, p in lab.forwarded} == {prefix}, "every request came through the proxy"
-    assert ("/bff/api/me", prefix) in lab.forwarded
+    print("path, X-Forwarded-Prefix of each request the lab answered:", lab.forwarded)
+    browsers = [(path, p) for path, p in lab.forwarded if path.startswith("/bff/")]
+    assert {p for _, p in browsers} == {prefix}, "each of the browser's requests came by the proxy"
+    assert ("/bff/login", prefix) in browsers and ("/bff/api/me", prefix) in browsers
+    assert ("/api/me", "(none)") in lab.forwarded, "the BFF calls the API on loopback, unproxied"
 
     (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
     assert bff["path"] == prefix + "/", "scoped to this learner's lab, not the whole host"
@@ -265,11 +273,11 @@ def _cookie_path_slash(environ, headers):
     ]
 
 
-def test_a_path_slash_cookie_would_reach_every_users_server(page, jupyterlab, lab):
+def test_a_path_slash_cookie_would_reach_every_users_server(page, jupyterlab, lab, monkeypatch):
     """Mutation: with ``Path=/`` the page still works, but the browser would send the cookie to
     ``/user/bob/`` too: the check above can fail."""
     lab.app.wsgi_app = rewriting_headers(lab.app.wsgi_app, _cookie_path_slash)
-    log_in_and_call_the_api(page, proxied(jupyterlab, lab))
+    log_in_and_call_the_api(page, proxied(jupyterlab, lab, monkeypatch))
     (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
     assert bff["path"] == "/"
     host = f"http://127.0.0.1:{jupyterlab.port}"
