@@ -30,17 +30,12 @@ from pathlib import Path
 import pytest
 
 from labserver.jupyter import FIRST_NOTEBOOK
+from labserver.selfcheck import supported_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
 #: repo2docker's base image (``Repo2Docker.base_image``), which apt.txt's names are for.
 BASE_IMAGE = "buildpack-deps:24.04"
 PLAYWRIGHT_PLATFORM = "ubuntu24.04-x64"
-
-
-def supported_pythons() -> list[str]:
-    match = re.search(r"^SUPPORTED_PYTHONS\s*:?=\s*(.+)$", (ROOT / "Makefile").read_text(), re.M)
-    assert match, "the Makefile names its SUPPORTED_PYTHONS"
-    return match.group(1).split()
 
 
 def runtime_python() -> str:
