@@ -103,6 +103,7 @@ class HubJupyterLab:
         ]
         if os.geteuid() == 0:
             command.append("--allow-root")
+        self.runtime_dir = home / "jupyter_runtime_dir"  # kernels' connection files
         self.log_path = home / "jupyterlab.log"
         self.log = open(self.log_path, "w")
         started = time.monotonic()
@@ -157,6 +158,7 @@ class HubJupyterLab:
             except psutil.NoSuchProcess:
                 pass
         self.log.close()
+        print(f"stopped JupyterLab and its {len(children)} child processes; killed {survivors}")
         return survivors
 
 
@@ -214,6 +216,14 @@ def proxied(jupyterlab, lab, monkeypatch) -> str:
     return f"http://127.0.0.1:{jupyterlab.port}{link}"
 
 
+def cookies_sent(page, url: str) -> str:
+    """The ``Cookie`` header Chromium sends with a request for ``url`` (the page navigates
+    there; under another user's prefix Jupyter answers 404, and that does not matter)."""
+    with page.expect_request(url) as sent:
+        page.goto(url)
+    return sent.value.all_headers().get("cookie", "")
+
+
 def log_in_and_call_the_api(page, root: str) -> None:
     page.goto(root + "bff/")
     expect(page.locator("#status")).to_have_text("Not logged in", timeout=15_000)
@@ -258,9 +268,10 @@ def test_the_bff_page_works_through_the_proxy(page, jupyterlab, lab, monkeypatch
     assert bff["path"] == prefix + "/", "scoped to this learner's lab, not the whole host"
     assert bff["httpOnly"]
     host = f"http://127.0.0.1:{jupyterlab.port}"
-    assert "bff" in {c["name"] for c in page.context.cookies(f"{root}bff/api/me")}
-    assert "bff" not in {c["name"] for c in page.context.cookies(f"{host}/user/bob/")}
-    assert "bff" not in {c["name"] for c in page.context.cookies(f"{host}/user/bob/proxy/{port}/")}
+    assert "bff=" in cookies_sent(page, f"{root}bff/me")
+    assert "bff=" not in cookies_sent(page, f"{host}/user/bob/proxy/{port}/bff/me"), (
+        "another user's server on the same host never gets alice's cookie"
+    )
 
 
 def _cookie_path_slash(environ, headers):
@@ -280,5 +291,48 @@ def test_a_path_slash_cookie_would_reach_every_users_server(page, jupyterlab, la
     log_in_and_call_the_api(page, proxied(jupyterlab, lab, monkeypatch))
     (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
     assert bff["path"] == "/"
-    host = f"http://127.0.0.1:{jupyterlab.port}"
-    assert "bff" in {c["name"] for c in page.context.cookies(f"{host}/user/bob/")}
+    host, port = f"http://127.0.0.1:{jupyterlab.port}", urlsplit(lab.url).port
+    assert "bff=" in cookies_sent(page, f"{host}/user/bob/proxy/{port}/bff/me")
+
+
+KERNEL_CODE = """
+import os
+from labserver import start_lab
+lab = start_lab(redis_url="")
+print(os.environ["JUPYTERHUB_SERVICE_PREFIX"], lab.link("/bff/"))
+"""
+
+
+def test_the_link_a_kernel_prints_on_the_hub_opens_the_page(page, jupyterlab):
+    """A kernel of that JupyterLab (it inherits the hub's variables) starts a lab and prints its
+    link for the learner's browser; Chromium opens it, logs in and calls the API. The kernel is
+    stopped with JupyterLab (the fixture checks that nothing outlives it)."""
+    from jupyter_client import BlockingKernelClient
+
+    started = requests.post(
+        jupyterlab.url + "api/kernels",
+        json={"name": "python3"},
+        headers={"Authorization": f"token {jupyterlab.token}"},
+        timeout=30,
+    )
+    assert started.status_code == 201, started.text
+    client = BlockingKernelClient(
+        connection_file=str(jupyterlab.runtime_dir / f"kernel-{started.json()['id']}.json")
+    )
+    client.load_connection_file()
+    client.start_channels()
+    printed = []
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(
+            KERNEL_CODE,
+            timeout=60,
+            output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+        )
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok", reply["content"]
+    prefix, link = "".join(printed).split()
+    assert prefix == PREFIX
+    assert re.fullmatch(rf"{PREFIX}proxy/\d+/bff/", link), link
+    log_in_and_call_the_api(page, f"http://127.0.0.1:{jupyterlab.port}{link.removesuffix('bff/')}")
