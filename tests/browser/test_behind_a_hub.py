@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from labserver import PASSWORDS, start_lab
 from labserver.jupyter import jupyter_env
 
 from .conftest import ARTIFACTS, rewriting_headers
+from .jupyter_folders import free_port, throwaway_folders
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
@@ -45,32 +45,18 @@ PREFIX = "/user/alice/"
 START_TIMEOUT = 20.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def hub_environment(home: Path, port: int) -> dict[str, str]:
     """The environment of a single-user server that JupyterHub spawned for alice (no real hub:
     nothing listens at the API URL), with Jupyter's own folders under ``home``."""
     env = jupyter_env()
-    for name in (
-        "JUPYTER_CONFIG_DIR",
-        "JUPYTER_DATA_DIR",
-        "JUPYTER_RUNTIME_DIR",
-        "IPYTHONDIR",
-        "JUPYTERLAB_SETTINGS_DIR",
-        "JUPYTERLAB_WORKSPACES_DIR",
-    ):
-        env[name] = str(home / name.lower())
+    env.update(throwaway_folders(home))
     for name in [n for n in env if n.startswith("JUPYTERHUB_")]:
         del env[name]  # none of this machine's own, if it runs under a hub itself
     env.update(
         JUPYTERHUB_USER="alice",
         JUPYTERHUB_SERVICE_PREFIX=PREFIX,
         JUPYTERHUB_BASE_URL="/",
-        JUPYTERHUB_API_URL=f"http://127.0.0.1:{_free_port()}/hub/api",
+        JUPYTERHUB_API_URL=f"http://127.0.0.1:{free_port()}/hub/api",
         JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}{PREFIX}",
         JUPYTERHUB_PUBLIC_URL=f"http://127.0.0.1:{port}{PREFIX}",
     )
@@ -82,7 +68,7 @@ class HubJupyterLab:
     """JupyterLab on a free loopback port under ``PREFIX``, as a hub's single-user server."""
 
     def __init__(self, home: Path) -> None:
-        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}{PREFIX}"  # ends with "/"
         root = home / "root"
         root.mkdir()

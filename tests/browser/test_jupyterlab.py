@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,15 +40,10 @@ playwright = pytest.importorskip("playwright.sync_api")
 from labserver.course_copy import here  # noqa: E402
 
 from .conftest import ARTIFACTS  # noqa: E402
+from .jupyter_folders import free_port, throwaway_folders  # noqa: E402
 
 NB00 = "00_start_the_lab.ipynb"
 NB02 = "02_read_and_verify_jwt_claims.ipynb"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _code_cells(path: Path) -> int:
@@ -63,17 +57,9 @@ class JupyterLab:
 
     def __init__(self, home: Path, course: Path, disable_widgets: bool = False) -> None:
         self.home, self.course = home, course
-        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.port, self.token = free_port(), secrets.token_hex(16)
         env = dict(os.environ)
-        for name in (
-            "JUPYTER_CONFIG_DIR",
-            "JUPYTER_DATA_DIR",
-            "JUPYTER_RUNTIME_DIR",
-            "IPYTHONDIR",
-            "JUPYTERLAB_SETTINGS_DIR",
-            "JUPYTERLAB_WORKSPACES_DIR",
-        ):
-            env[name] = str(home / name.lower())
+        env.update(throwaway_folders(home))
         # The test's own JupyterLab settings: never autosave (the copy's notebooks then stay as
         # they were copied, which the test checks), and render every cell (no lazy windowing).
         settings = home / "jupyterlab_settings_dir" / "@jupyterlab"
