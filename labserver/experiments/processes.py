@@ -275,7 +275,17 @@ class Fleet:
     def every(self, request: Callable[[], requests.Response]) -> dict[int, requests.Response]:
         """Repeat ``request()`` until every worker running now has answered it: PID -> its
         latest response. ``request`` must be safe to repeat."""
-        return self.until(request, lambda a: self.workers() <= set(a), "every worker")
+        return {pid: answers[-1] for pid, answers in self.spread(request).items()}
+
+    def spread(
+        self, request: Callable[[], requests.Response]
+    ) -> dict[int, list[requests.Response]]:
+        """As :meth:`every`, with all of each worker's responses: PID -> its responses."""
+        answers: dict[int, list[requests.Response]] = {}
+        self.until(
+            lambda: _noted(request(), answers), lambda a: self.workers() <= set(a), "every worker"
+        )
+        return answers
 
     def on(self, pids: set[int], request: Callable[[], requests.Response]) -> requests.Response:
         """Repeat ``request()`` until one of the workers ``pids`` answers; its response."""
@@ -303,14 +313,21 @@ class Fleet:
         self.on(new, lambda: self.get("/health"))
         return new
 
+    def left(self) -> int:
+        """How many of the fleet's processes (master and workers) are alive: 0 after stop."""
+        return alive_in_group(self.process.pid)
+
     @property
     def running(self) -> bool:
         """True until :meth:`stop` (or until the master exits)."""
         return self._finalizer.alive and self.process.poll() is None
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
         """SIGTERM to the whole group (gunicorn stops its workers), then SIGKILL to whatever is
-        left of it, so that no process outlives the fleet. Safe twice."""
+        left of it, so that no process outlives the fleet; ``graceful=False``: SIGKILL at once
+        (gunicorn's graceful stop takes about half a second). Safe twice."""
+        if not graceful and self._finalizer.alive:
+            _signal_group(self.process, signal.SIGKILL)
         self._finalizer()
 
     def __enter__(self) -> Fleet:
@@ -324,17 +341,44 @@ class Fleet:
         return f"<Fleet {getattr(self, 'url', '?')} · gunicorn · {state}>"
 
 
+def _noted(response: requests.Response, answers: dict) -> requests.Response:
+    answers.setdefault(worker(response), []).append(response)
+    return response
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
+        if not _signal_group(process, sig):
             break  # the whole group is gone
         try:
             process.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             pass
     process.wait(timeout=10)
+    end = time.monotonic() + 10
+    while alive_in_group(process.pid) and time.monotonic() < end:
+        time.sleep(0.01)  # killed workers: gone in a moment, once the kernel has reaped them
+
+
+def alive_in_group(pgid: int) -> int:
+    """How many processes of the process group ``pgid`` are alive (zombies are not)."""
+    alive = 0
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                alive += 1
+        except (OSError, psutil.Error):
+            pass  # it ended meanwhile
+    return alive
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> bool:
+    """Send ``sig`` to the process group of ``process``; False if no process is left in it."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _die_with(parent: int):
