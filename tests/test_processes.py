@@ -235,3 +235,16 @@ def test_the_fleet_dies_with_the_process_that_started_it():
             os.killpg(master, signal.SIGKILL)
         except (ProcessLookupError, NameError):
             pass
+
+
+def test_a_process_with_a_store_and_an_open_connection_still_exits():
+    # TcpFakeServer's connection threads are not daemon threads: left so, the interpreter (a
+    # notebook kernel) would wait at exit for a connection that a worker never closes.
+    code = (
+        "from labserver.experiments.processes import SharedStore\n"
+        "store = SharedStore(redis_url='')\n"
+        "client = store.client()\n"
+        "client.set('lab:k', 'v')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True)
+    assert run.returncode == 0, run.stderr

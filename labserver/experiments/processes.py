@@ -70,7 +70,9 @@ class SharedStore:
 
             self._server = fakeredis.TcpFakeServer(("127.0.0.1", 0))
             self.kind = "fakeredis (TcpFakeServer), in this process, on a loopback port"
-        self._server.daemon_threads = True  # and stop() joins them (block_on_close)
+        # Daemon threads, or an open connection would keep the interpreter from exiting (fakeredis
+        # makes them non-daemon); stop() still joins them (block_on_close).
+        self._server.daemon_threads = True
         self._server.block_on_close = True
         port = self._server.server_address[1]
         self.url = _local_url(upstream, port) if upstream else f"redis://127.0.0.1:{port}/0"
