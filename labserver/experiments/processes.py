@@ -17,7 +17,6 @@ the master dies; :meth:`Fleet.stop` and :meth:`SharedStore.stop` run at interpre
 
 from __future__ import annotations
 
-import atexit
 import base64
 import json
 import os
@@ -80,8 +79,9 @@ class SharedStore:
             target=self._server.serve_forever, args=(_POLL,), name="shared-store", daemon=True
         )
         self._thread.start()
-        self._finalizer = weakref.finalize(self, _stop_server, self._server, self._thread)
-        atexit.register(self._finalizer)
+        self._finalizer = weakref.finalize(
+            self, _stop_server, self._server, self._thread
+        )  # at exit too
 
     @property
     def running(self) -> bool:
@@ -215,8 +215,7 @@ class Fleet:
         if isinstance(first, BaseException):
             raise first
         self.process: subprocess.Popen = first
-        self._finalizer = weakref.finalize(self, _kill_group, self.process)
-        atexit.register(self._finalizer)
+        self._finalizer = weakref.finalize(self, _kill_group, self.process)  # also at exit
         end = time.monotonic() + DEADLINE
         while True:
             try:
