@@ -113,6 +113,20 @@ def _refuse(reason: str) -> int:
     return 2
 
 
+def die_with_master(server, worker) -> None:
+    """gunicorn's ``post_fork`` hook: on Linux, the kernel kills this worker when the master
+    dies, even by SIGKILL (``PR_SET_PDEATHSIG``). Without it an orphaned worker keeps serving
+    the port until its next check of its parent, up to half gunicorn's timeout later."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != worker.ppid:  # the master died before the line above ran
+        os._exit(70)
+
+
 def serve(config: dict, *, port: int, workers: int, redis_url: str) -> int:
     """Run the lab app for ``config`` under gunicorn on 127.0.0.1:``port`` (0: a free port)
     with ``workers`` processes on the Redis at ``redis_url``, until Ctrl+C or SIGTERM."""
@@ -137,6 +151,7 @@ def serve(config: dict, *, port: int, workers: int, redis_url: str) -> int:
                 "worker_class": "sync",
                 "accesslog": "-",  # the request log in the terminal, as werkzeug's serve prints
                 "when_ready": when_ready,
+                "post_fork": die_with_master,
                 "proc_name": f"labserver-{name}",
                 # gunicorn 27's control socket is one file per user (~/.gunicorn/gunicorn.ctl):
                 # several labs would fight over it, and the lab does not use it.

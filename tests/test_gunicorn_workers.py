@@ -3,7 +3,8 @@
 Sessions work across workers through the shared store; JWTs verify in every worker with the
 keys the master made before forking; a SIGKILLed worker loses nothing stored; and each worker
 keeps its own copy of an issuer's JWKS, with its own rate limit. Each response names its worker
-in ``X-Lab-Worker-Pid``. The server runs in its own process group, killed whole at the end.
+in ``X-Lab-Worker-Pid``. The server (``labserver.experiments.processes.Fleet``) runs in its own
+process group, killed whole at the end.
 """
 
 from __future__ import annotations
@@ -11,104 +12,20 @@ from __future__ import annotations
 import base64
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import jwt
-import psutil
 import pytest
 import requests
 
+from labserver.experiments.processes import DEADLINE, ROOT, Fleet
 from labserver.users import PASSWORDS
 from labserver.workers import WORKER_HEADER
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="gunicorn runs on POSIX systems only")
-
-DEADLINE = 30.0  # seconds for the fleet to start, and for a loop to meet the workers it wants
-
-
-class Fleet:
-    """``python -m labserver serve --workers N`` in a process group of its own."""
-
-    def __init__(self, redis_url: str, workers: int = 3, *args: str, env: dict | None = None):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "labserver", "serve", "--port", "0"]
-            + ["--workers", str(workers), *args],
-            cwd=ROOT,
-            env={**os.environ, "REDIS_URL": redis_url, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group: the master and every worker
-        )
-        self.output: list[str] = []
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
-        end = time.monotonic() + DEADLINE
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, end - time.monotonic()))
-            except queue.Empty:
-                self.stop()
-                raise AssertionError("no 'on http://' line:\n" + "".join(self.output)) from None
-            if " on http://127.0.0.1:" in line:
-                self.url = line.split(" on ", 1)[1].split()[0]
-                break
-        while len(self.workers()) < workers:  # gunicorn forks them after printing the line
-            if time.monotonic() > end:
-                self.stop()
-                raise AssertionError(f"{workers} workers did not start:\n" + "".join(self.output))
-            time.sleep(0.05)
-
-    def _read(self, lines: queue.Queue) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            lines.put(line)
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        # A new connection per request (gunicorn's sync workers close each one anyway), so any
-        # worker may accept it.
-        return requests.get(self.url + path, timeout=10, **kwargs)
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return requests.post(self.url + path, timeout=10, **kwargs)
-
-    def until(self, request, done, what: str) -> dict[int, requests.Response]:
-        """Repeat ``request()`` until ``done(answers)``, where answers maps each worker PID
-        that answered to its latest response; fails after :data:`DEADLINE` seconds."""
-        answers: dict[int, requests.Response] = {}
-        end = time.monotonic() + DEADLINE
-        while not done(answers):
-            assert time.monotonic() < end, f"{what}: only workers {sorted(answers)} answered"
-            response = request()
-            answers[int(response.headers[WORKER_HEADER])] = response
-        return answers
-
-    def workers(self) -> set[int]:
-        """The PIDs of the master's worker processes now."""
-        return {child.pid for child in psutil.Process(self.process.pid).children()}
-
-    def stop(self) -> None:
-        """SIGTERM to the whole group (gunicorn stops its workers), then SIGKILL to whatever is
-        left of it, so that no process outlives the test."""
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture
