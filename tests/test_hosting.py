@@ -143,12 +143,14 @@ class _Urls(HTMLParser):
         self.urls += [v for k, v in attrs if k in ("href", "src", "action") and v]
 
 
-def test_the_bff_page_uses_only_relative_urls_so_a_proxys_prefix_is_kept():
+@pytest.mark.parametrize(
+    "page, script, call", [("bff", "bff", "relative("), ("spa", "spa", "ROOT + ")]
+)
+def test_the_pages_use_only_relative_urls_so_a_proxys_prefix_is_kept(page, script, call):
     web = resources.files("labserver").joinpath("web")
     parser = _Urls()
-    parser.feed(web.joinpath("bff.html").read_text())
-    assert parser.urls, "no URL found in bff.html: the parser is broken"
+    parser.feed(web.joinpath(f"{page}.html").read_text())
+    assert parser.urls, f"no URL found in {page}.html: the parser is broken"
     assert [u for u in parser.urls if u.startswith("/") or "//" in u] == []
-    script = web.joinpath("bff.js").read_text()
-    assert "fetch(relative(path)" in script
-    assert re.findall(r"fetch\((?!relative\()", script) == []
+    calls = re.findall(r"fetch\(([^,)]*)", web.joinpath(f"{script}.js").read_text())
+    assert calls and all(c.startswith(call) for c in calls), calls

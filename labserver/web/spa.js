@@ -3,10 +3,13 @@
 "use strict";
 
 const out = document.getElementById("out");
+// The lab's root, relative to this page (/browser/spa/): a proxy may serve the lab under a prefix
+// (JupyterHub's /user/NAME/proxy/PORT/), and a relative URL keeps it.
+const ROOT = "../../";
 
 async function call() {
   const token = localStorage.getItem("access_token");
-  const response = await fetch("/api/me", {
+  const response = await fetch(ROOT + "api/me", {
     headers: token ? { Authorization: "Bearer " + token } : {},
   });
   const body = await response.json();
@@ -17,7 +20,7 @@ async function call() {
 document.getElementById("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  const response = await fetch("/oauth/token", {
+  const response = await fetch(ROOT + "oauth/token", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
