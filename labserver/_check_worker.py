@@ -20,6 +20,8 @@ import signal
 import sys
 import time
 
+from .lifetime import die_with_parent
+
 
 def _warm_up() -> None:
     """Import what the suites import, so that each forked child finds it loaded."""
@@ -46,24 +48,11 @@ def _warm_up() -> None:
             pass
 
 
-def _die_with_parent(parent: int) -> None:
-    """Linux: be killed when the worker dies. A file that kills its parent (the worker) would
-    otherwise leave this process running on its own, an endless loop and all."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the timeout is all there is
-        return
-    if os.getppid() != parent:  # it died before the prctl
-        os._exit(70)
-
-
 def _run_child(job: dict, parent: int) -> None:
     """In the forked child: run pytest as the job says, then leave without cleanup."""
     code = 70
     try:
-        _die_with_parent(parent)
+        die_with_parent(parent)  # Linux; elsewhere the timeout is all there is
         os.setpgid(0, 0)  # a group of its own: whatever the learner's file forks ends with it
         os.chdir(job["cwd"])
         os.environ.clear()

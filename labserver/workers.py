@@ -115,16 +115,11 @@ def _refuse(reason: str) -> int:
 
 def die_with_master(server, worker) -> None:
     """gunicorn's ``post_fork`` hook: on Linux, the kernel kills this worker when the master
-    dies, even by SIGKILL (``PR_SET_PDEATHSIG``). Without it an orphaned worker keeps serving
-    the port until its next check of its parent, up to half gunicorn's timeout later."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
+    dies, even by SIGKILL. Without it an orphaned worker keeps serving the port until its next
+    check of its parent, up to half gunicorn's timeout later."""
+    from .lifetime import die_with_parent
 
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != worker.ppid:  # the master died before the line above ran
-        os._exit(70)
+    die_with_parent(worker.ppid)
 
 
 def serve(config: dict, *, port: int, workers: int, redis_url: str) -> int:

@@ -501,14 +501,9 @@ class BackgroundRecovery:
 def _die_with_parent(parent: int) -> None:
     """Be killed when ``parent`` dies: PR_SET_PDEATHSIG on Linux; elsewhere (and as well) a
     thread that exits when stdin closes. The GIL-holding gcd delays only the second."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
+    from ..lifetime import die_with_parent
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != parent:  # it died before the line above ran
-        os._exit(3)
+    die_with_parent(parent, exit_code=3)
 
     def watch() -> None:
         sys.stdin.read()

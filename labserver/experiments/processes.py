@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 import requests
 
+from ..lifetime import preexec_die_with_parent
 from ..workers import WORKER_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,7 +244,7 @@ class Fleet:
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,  # its own process group: the master and every worker
-                preexec_fn=_die_with(os.getpid()),
+                preexec_fn=preexec_die_with_parent(),
             )
         except OSError as exc:
             lines.put(exc)
@@ -380,19 +381,3 @@ def _signal_group(process: subprocess.Popen, sig: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def _die_with(parent: int):
-    """A preexec_fn: on Linux, the child is killed when ``parent`` (this process) dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
-
-    def die_with_parent() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-        if os.getppid() != parent:  # it died before the line above ran
-            os._exit(70)
-
-    return die_with_parent
