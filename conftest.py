@@ -208,17 +208,12 @@ def _missing_browser(notebook: str) -> str:
 
 
 def _kernel_env(config) -> dict[str, str | None]:
-    """Environment for a notebook kernel: the committed stubs first, if the learner's differ; the
-    course's capstone seed, not a class's; and a laptop's links, not a hub's (``None`` unsets a
-    variable)."""
-    from labserver.hosting import HOSTING_VARIABLES
+    """Environment for a notebook kernel: the committed stubs first, if the learner's differ;
+    without what would change the saved outputs (``KERNEL_UNSET``: ``None`` unsets a variable)."""
+    from labserver.jupyter import KERNEL_UNSET
 
     course, state = _course(config), config.stash[_STATE]
-    # An instructor's LAB_CAPSTONE_SEED is for exercise 23's suite; notebook 11's saved outputs
-    # are those of the course's own seed. On a hub, links go through its proxy: the saved
-    # outputs show a laptop's.
-    changes: dict[str, str | None] = {"LAB_CAPSTONE_SEED": None}
-    changes.update(dict.fromkeys(HOSTING_VARIABLES))
+    changes: dict[str, str | None] = dict.fromkeys(KERNEL_UNSET)
     if not (course.uses_committed and course.yours("exercises")):
         return changes
     if "stubs_dir" not in state:

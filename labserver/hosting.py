@@ -34,7 +34,8 @@ HUB_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/"
 #: The link everywhere else: the lab's own address.
 LOCAL_LINK = "{scheme}://{host}:{port}/"
 
-#: The hub's variables that change a link; ``start_lab`` in a strict nbval run unsets them.
+#: The variables that change a link: unset for the kernels whose outputs are saved or compared
+#: (``labserver.jupyter.KERNEL_UNSET``), which show a laptop's links.
 HOSTING_VARIABLES = (LINK_VARIABLE, "JUPYTERHUB_SERVICE_PREFIX")
 
 PREFIX_HEADER = "X-Forwarded-Prefix"
@@ -113,13 +114,27 @@ def cookie_path(req: Request, path: str = "/") -> str:
     return forwarded_prefix(req) + path
 
 
+def _forwarded_scheme(req: Request) -> str | None:
+    """The scheme the browser used, as the front proxy says (``X-Forwarded-Proto``: JupyterHub's
+    configurable-http-proxy or an ingress sends it; jupyter-server-proxy passes it on)."""
+    scheme = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return scheme if scheme in ("http", "https") else None
+
+
+def proxied_over_https(req: Request) -> bool:
+    """Whether the browser reached the lab through a proxy's prefix over HTTPS: then its
+    cookies get ``Secure``, though the last hop, from the proxy to the lab, is plain HTTP."""
+    return bool(forwarded_prefix(req)) and _forwarded_scheme(req) == "https"
+
+
 def browser_origins(req: Request, own_url: str) -> frozenset[str]:
     """The origins this request's page may have and still be the lab's own page: the lab's
     address, and, through a proxy, the origin the browser used (the proxy passes the browser's
     ``Host`` on, and a page of another origin can set neither that nor ``X-Forwarded-Prefix``
-    without a CORS preflight, which the lab never grants)."""
+    without a CORS preflight, which the lab never grants). Without ``X-Forwarded-Proto`` the
+    scheme is unknown, so both are taken."""
     if not forwarded_prefix(req):
         return frozenset({own_url})
-    scheme = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
-    scheme = scheme if scheme in ("http", "https") else req.scheme
-    return frozenset({own_url, f"{scheme}://{req.host}"})
+    scheme = _forwarded_scheme(req)
+    schemes = (scheme,) if scheme else ("http", "https")
+    return frozenset({own_url, *(f"{s}://{req.host}" for s in schemes)})

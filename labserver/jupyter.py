@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from .hosting import HOSTING_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_NOTEBOOK = "notebooks/00_start_the_lab.ipynb"
 
@@ -79,17 +81,24 @@ def open_course(*, port: int | None = None, token: str | None = None, browser: b
     os.execve(command[0], command, jupyter_env())
 
 
+#: What changes a notebook's outputs, unset for every kernel whose outputs are saved or compared:
+#: a real Redis (the saved outputs show the embedded store), a class's capstone seed (they show
+#: the course's own) and a hub's links (they show a laptop's).
+KERNEL_UNSET = ("REDIS_URL", "LAB_CAPSTONE_SEED", *HOSTING_VARIABLES)
+
+
 def execute_notebooks(paths: list[Path] | None = None, timeout: int = 120) -> list[Path]:
     """Run each notebook top to bottom in a fresh kernel and save it with its outputs.
 
-    The kernel is this environment's; ``REDIS_URL`` is removed so that outputs show the
-    embedded store; no widget state or timing metadata is stored (both change every run).
+    The kernel is this environment's, without :data:`KERNEL_UNSET`; no widget state or timing
+    metadata is stored (both change every run).
     """
     import nbformat
     from nbclient import NotebookClient
 
     env = jupyter_env()
-    env.pop("REDIS_URL", None)
+    for name in KERNEL_UNSET:
+        env.pop(name, None)
     saved_environ = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)  # the kernel manager passes os.environ to the kernel
@@ -107,7 +116,9 @@ def execute_notebooks(paths: list[Path] | None = None, timeout: int = 120) -> li
             ).execute()
             nb.metadata.pop("widgets", None)
             nbformat.write(nb, path)
-            print(f"executed and saved {path.relative_to(ROOT)}")
+            print(
+                f"executed and saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+            )
     finally:
         os.environ.clear()
         os.environ.update(saved_environ)

@@ -119,8 +119,11 @@ def test_through_the_proxy_the_bff_takes_the_origin_the_browser_used(lab):
     assert proxied_login(lab, "http://hub.example.org", **through).status_code == 303
     assert proxied_login(lab, "https://hub.example.org", **https).status_code == 303
     assert proxied_login(lab, "http://127.0.0.1:9", **through).status_code == 403
-    assert proxied_login(lab, "https://hub.example.org", **through).status_code == 403
-    # Without the proxy's header the Host is not trusted: the lab's own address is the origin.
+    assert proxied_login(lab, "https://hub.example.org", **through).status_code == 303
+    http_only = {**through, "X-Forwarded-Proto": "http"}
+    assert proxied_login(lab, "https://hub.example.org", **http_only).status_code == 403
+    # Without X-Forwarded-Proto the scheme is unknown: both are taken (above). Without the
+    # proxy's prefix the Host is not trusted: the lab's own address is the origin.
     assert proxied_login(lab, "http://hub.example.org").status_code == 403
 
 
@@ -154,3 +157,36 @@ def test_the_pages_use_only_relative_urls_so_a_proxys_prefix_is_kept(page, scrip
     assert [u for u in parser.urls if u.startswith("/") or "//" in u] == []
     calls = re.findall(r"fetch\(([^,)]*)", web.joinpath(f"{script}.js").read_text())
     assert calls and all(c.startswith(call) for c in calls), calls
+
+
+def test_notebooks_are_executed_with_a_laptops_links_and_the_courses_store_and_seed(
+    tmp_path, monkeypatch
+):
+    """`make notebooks` on a hub (or with a Redis or a class's seed) must save what strict nbval
+    compares against on a laptop."""
+    import nbformat
+
+    from labserver.jupyter import KERNEL_UNSET, execute_notebooks
+
+    for name in KERNEL_UNSET:
+        monkeypatch.setenv(name, "/user/alice/" if name.startswith("JUPYTERHUB") else "x")
+    path = tmp_path / "environ.ipynb"
+    code = f"import os; print([os.environ.get(n) for n in {KERNEL_UNSET!r}])"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
+    execute_notebooks([path])
+    (output,) = nbformat.read(path, as_version=4).cells[0].outputs
+    assert output["text"].strip() == str([None] * len(KERNEL_UNSET))
+    assert {"REDIS_URL", "LAB_CAPSTONE_SEED", "JUPYTERHUB_SERVICE_PREFIX"} <= set(KERNEL_UNSET)
+
+
+def test_through_the_proxy_over_https_the_cookie_is_secure_but_keeps_its_plain_name(lab):
+    https = {"X-Forwarded-Prefix": prefix(lab), "X-Forwarded-Proto": "https"}
+    for login in ("/session/login", "/bff/login"):
+        cookie = lab.client().post(login, json=FORM, headers=https).headers["Set-Cookie"]
+        assert "; Secure" in cookie and not cookie.startswith("__Host-"), cookie  # needs Path=/
+        plain = {**https, "X-Forwarded-Proto": "http"}
+        cookie = lab.client().post(login, json=FORM, headers=plain).headers["Set-Cookie"]
+        assert "Secure" not in cookie
+    no_prefix = {"X-Forwarded-Proto": "https"}  # no proxy the lab knows of: its own scheme
+    cookie = lab.client().post("/session/login", json=FORM, headers=no_prefix)
+    assert "Secure" not in cookie.headers["Set-Cookie"]

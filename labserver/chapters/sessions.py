@@ -46,7 +46,7 @@ from ..auth import (
     require_role,
 )
 from ..config import Option
-from ..hosting import cookie_path
+from ..hosting import cookie_path, proxied_over_https
 from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
@@ -124,9 +124,13 @@ def store_ttl() -> int:
 def cookie_attributes(req: Request) -> dict:
     """The lab's one policy for session cookies (this chapter's and the BFF's): ``HttpOnly``,
     ``Path=/`` (under a proxy's prefix: see :func:`~labserver.hosting.cookie_path`), ``SameSite``
-    from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE``."""
+    from ``SESSION_SAMESITE``, ``Secure`` from ``SESSION_COOKIE_SECURE`` ("auto": over HTTPS, to
+    the lab or through a proxy's prefix)."""
     configured = _config("SESSION_COOKIE_SECURE")
-    secure = req.is_secure if configured == "auto" else bool(configured)
+    if configured == "auto":
+        secure = req.is_secure or proxied_over_https(req)
+    else:
+        secure = bool(configured)
     return {
         "path": cookie_path(req),
         "httponly": True,
