@@ -116,9 +116,8 @@ def execute_notebooks(paths: list[Path] | None = None, timeout: int = 120) -> li
             ).execute()
             nb.metadata.pop("widgets", None)
             nbformat.write(nb, path)
-            print(
-                f"executed and saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
-            )
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            print(f"executed and saved {shown}")
     finally:
         os.environ.clear()
         os.environ.update(saved_environ)
