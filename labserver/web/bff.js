@@ -38,6 +38,11 @@ function cookieNote(seen) {
   if (names.length === 0) {
     return "No cookie is visible to this script: the BFF's cookie is HttpOnly.";
   }
+  if (location.pathname.includes("/proxy/")) {  // JupyterHub's, Binder's: /user/NAME/proxy/PORT/
+    return "The BFF's cookie is not among these: it is HttpOnly. " + names.join(", ") +
+      " belong" + (names.length > 1 ? "" : "s") + " to the Jupyter server whose proxy serves " +
+      "this page: through the proxy, this page has JupyterLab's own origin.";
+  }
   return "The BFF's cookie is not among these: it is HttpOnly. " + names.join(", ") +
     " belong" + (names.length > 1 ? "" : "s") + " to " + host + ", whichever server on it set " +
     (names.length > 1 ? "them" : "it") + " (JupyterLab's _xsrf, when JupyterLab runs at " + host +

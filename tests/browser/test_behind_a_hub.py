@@ -250,6 +250,12 @@ def test_the_bff_page_works_through_the_proxy(page, jupyterlab, lab, monkeypatch
     assert ("/bff/login", prefix) in browsers and ("/bff/api/me", prefix) in browsers
     assert ("/api/me", "(none)") in lab.forwarded, "the BFF calls the API on loopback, unproxied"
 
+    # Through the proxy the page has JupyterLab's origin: its script sees Jupyter's _xsrf.
+    page.goto(f"{jupyterlab.url}lab", wait_until="commit")  # JupyterLab's page sets its _xsrf
+    page.goto(root + "bff/")
+    expect(page.locator("#cookies")).to_contain_text("_xsrf")
+    expect(page.locator("#cookie-note")).to_contain_text("this page has JupyterLab's own origin")
+
     (bff,) = [c for c in page.context.cookies() if c["name"] == "bff"]
     assert bff["path"] == prefix + "/", "scoped to this learner's lab, not the whole host"
     assert bff["httpOnly"]
