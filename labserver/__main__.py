@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=30.0, help="seconds one suite may take (default 30)"
     )
     p.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="learners graded at once (default 1)"
+    )
+    p.add_argument(
         "--memory",
         type=int,
         default=2048,
@@ -231,6 +234,8 @@ def _grade(parser, args) -> int:
 
     if not args.timeout > 0:
         parser.error("--timeout must be a positive number of seconds")
+    if args.jobs < 1:
+        parser.error("--jobs must be a whole number of at least 1")
     only = [e.strip() for e in args.exercises.split(",") if e.strip()] if args.exercises else None
     try:
         print(
@@ -240,6 +245,7 @@ def _grade(parser, args) -> int:
                 timeout=args.timeout,
                 csv_path=args.csv,
                 memory_mb=args.memory,
+                jobs=args.jobs,
             )
         )
     except (ValueError, OSError) as exc:

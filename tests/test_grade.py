@@ -64,6 +64,8 @@ def a_class(tmp_path):
 
 
 def test_a_class_table_and_csv(a_class, tmp_path):
+    """Graded two learners at a time (--jobs 2): the table keeps the learners' order, and the
+    hostile learner harms no other. (One learner at a time: the next test.)"""
     klass, pid_file = a_class
     learners = ["solved", "untouched", "looping", "hostile"]
     out = tmp_path / "grades.csv"
@@ -75,8 +77,11 @@ def test_a_class_table_and_csv(a_class, tmp_path):
         "5",
         "--csv",
         str(out),
+        "--jobs",
+        "2",
     )
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "grading 4 learners, 2 at a time" in run.stderr
     table = run.stdout
     assert table.splitlines()[0].split() == learners
     cells = rows(table)
@@ -141,8 +146,9 @@ def _gone(pid: int) -> bool:
 
 def test_every_exercise_for_a_solved_learner(tmp_path):
     copy_of("solutions", tmp_path / "alice" / "exercises")  # named after the parent folder
-    run = grade(str(tmp_path / "alice" / "exercises"))
+    run = grade(str(tmp_path / "alice" / "exercises"), "--jobs", "4")  # 1 learner: 1 at a time
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "grading alice (" in run.stderr
     count = len(grading.exercises(ROOT))
     assert count == 23 and f"alice: {count} of {count} pass\n" in run.stdout
     assert "First failing check" not in run.stdout
@@ -155,6 +161,7 @@ def test_every_exercise_for_a_solved_learner(tmp_path):
         (["{tmp}/a", "--exercises", "ex01,ex99"], "no exercise 'ex99'"),
         (["{tmp}/a/exercises", "{tmp}/b/a"], "two folders have the learner name 'a'"),
         (["{tmp}/a", "--timeout", "0"], "--timeout must be a positive"),
+        (["{tmp}/a", "--jobs", "0"], "--jobs must be a whole number of at least 1"),
         (["{tmp}/a", "--csv", "{tmp}/no/g.csv"], "no folder"),
         ([], "the following arguments are required: DIR"),
     ],
