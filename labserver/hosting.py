@@ -69,11 +69,28 @@ def link_template(environ: Mapping[str, str] | None = None) -> str:
     return HUB_LINK if environ.get("JUPYTERHUB_SERVICE_PREFIX") else LOCAL_LINK
 
 
+def _fill(template: str, values: Mapping[str, object]) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]``. Names only: a format spec
+    (``{port:>999999999}``, a gigabyte of spaces), a conversion, or an attribute or index
+    (``{port.__class__}``) make no address, so they are refused, as garbage is."""
+    parts = []
+    for text, name, spec, conversion in string.Formatter().parse(template):
+        parts.append(text)
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            field = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"{{{field}}} is not a plain {{name}}")
+        parts.append(str(values[name]))
+    return "".join(parts)
+
+
 def browser_url(
     url: str, path: str = "/", *, environ: Mapping[str, str] | None = None
 ) -> BrowserLink:
     """The address of ``path`` on the lab at ``url`` (its own address, e.g.
-    ``http://127.0.0.1:8000``), as the learner's browser must open it."""
+    ``http://127.0.0.1:8000``), as the learner's browser must open it. A template that makes
+    no address raises ValueError (and only that), saying why."""
     environ = dict(os.environ if environ is None else environ)
     template = link_template(environ)
     prefix = environ.get("JUPYTERHUB_SERVICE_PREFIX", "")
@@ -81,10 +98,12 @@ def browser_url(
     parts = urlsplit(url)
     where = {"scheme": parts.scheme, "host": parts.hostname, "port": parts.port}
     try:
-        base = string.Formatter().vformat(template, (), {**environ, **where})
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        base = _fill(template, {**environ, **where})
+        base.encode("utf-8")
+    except (KeyError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        why = "not UTF-8" if isinstance(exc, UnicodeError) else f"{type(exc).__name__}: {exc}"
         raise ValueError(
-            f"{LINK_VARIABLE}={template!r} cannot be formatted ({type(exc).__name__}: {exc}): "
+            f"{LINK_VARIABLE}={template!r} cannot be formatted ({why}): "
             "use {scheme}, {host}, {port} and environment variables, e.g. "
             "'{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/'"
         ) from None

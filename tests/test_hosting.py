@@ -45,6 +45,40 @@ def test_a_bad_template_is_explained(template):
         browser_url("http://127.0.0.1:8000", environ={"LAB_BROWSER_LINK": template})
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{port[0]}",  # TypeError from str.format, not ValueError
+        "{HOME[x]}",
+        "{port:>100000000}",  # a width: 100 MB of spaces (more: a MemoryError)
+        "{port:{port}}",
+        "{port.__class__}",  # attribute access: no link is made of an object's repr
+        "{port!r}",
+        "{HOME.__len__}",
+    ],
+)
+def test_a_template_takes_names_only_and_says_so(template):
+    environ = {"LAB_BROWSER_LINK": template, "HOME": "/root"}
+    with pytest.raises(ValueError, match="LAB_BROWSER_LINK=.*cannot be formatted"):
+        browser_url("http://127.0.0.1:8000", environ=environ)
+
+
+def test_a_link_that_is_not_text_is_explained():
+    environ = {
+        "LAB_BROWSER_LINK": "/user/\udcff/proxy/{port}/"
+    }  # a non-UTF-8 byte, as os.environ has it
+    with pytest.raises(ValueError, match="LAB_BROWSER_LINK=.*not UTF-8"):
+        browser_url("http://127.0.0.1:8000", environ=environ)
+
+
+@pytest.mark.parametrize(
+    "template", ["{port[0]}", "{port:>100000000}", "{port.__class__}", "\udcff{port}"]
+)
+def test_the_labs_repr_never_fails_on_a_template(lab, monkeypatch, template):
+    monkeypatch.setenv("LAB_BROWSER_LINK", template)
+    assert "cannot be formatted" in repr(lab)
+
+
 def test_a_link_shows_as_a_link_in_jupyterlab_and_as_text_elsewhere():
     link = BrowserLink('/user/a"b/proxy/1/')
     assert repr(link) == str(link) == '/user/a"b/proxy/1/'
