@@ -42,6 +42,9 @@ _MAX_PREFIX = 512
 # One or more path segments of RFC 3986 pchar, minus what a cookie's Path cannot hold (";", ",")
 # and the quote and backslash.
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+=:@%-]+)+/?")
+# An address a notebook may show as a link: http(s), or a path on the page's own origin; with
+# no space or control character (browsers drop some of them, so "java\tscript:" is javascript:).
+_LINKABLE = re.compile(r"(?:https?://|/)[^\x00-\x20\x7f]*", re.IGNORECASE)
 
 
 class BrowserLink(str):
@@ -58,6 +61,10 @@ class BrowserLink(str):
     def _repr_html_(self) -> str:
         from html import escape
 
+        # A link only to http(s) or a path: a template could make ``javascript:...``, and a
+        # kernel's own output is trusted HTML in JupyterLab (not sanitized).
+        if not _LINKABLE.fullmatch(self):
+            return f"<code>{escape(self)}</code>"
         return f'<a href="{escape(self)}" target="_blank">{escape(self)}</a>'
 
 

@@ -79,6 +79,20 @@ def test_the_labs_repr_never_fails_on_a_template(lab, monkeypatch, template):
     assert "cannot be formatted" in repr(lab)
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)//8000/",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,x",
+    ],
+)
+def test_a_link_of_another_scheme_shows_as_text(link):
+    html = BrowserLink(link)._repr_html_()
+    assert "<a" not in html and "href" not in html, html
+
+
 def test_a_link_shows_as_a_link_in_jupyterlab_and_as_text_elsewhere():
     link = BrowserLink('/user/a"b/proxy/1/')
     assert repr(link) == str(link) == '/user/a"b/proxy/1/'
