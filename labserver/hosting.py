@@ -139,6 +139,16 @@ def cookie_path(req: Request, path: str = "/") -> str:
     return forwarded_prefix(req) + path
 
 
+def secure_cookie_name(req: Request, name: str) -> str:
+    """``name`` with the strongest prefix browsers will keep for this request's cookie:
+    ``__Host-`` over HTTPS (Secure, ``Path=/``, no Domain), ``__Secure-`` over HTTPS under a
+    proxy's prefix (whose ``Path`` is not ``/``, so ``__Host-`` would make browsers drop the
+    cookie), none over plain HTTP (both prefixes require Secure)."""
+    if not req.is_secure:
+        return name
+    return ("__Secure-" if forwarded_prefix(req) else "__Host-") + name
+
+
 def browser_origins(req: Request, own_url: str) -> frozenset[str]:
     """The origins this request's page may have and still be the lab's own page: the lab's
     address, and, through a proxy, the origin the browser used (the proxy passes the browser's

@@ -202,3 +202,40 @@ def test_the_pages_use_only_relative_urls_so_a_proxys_prefix_is_kept(page, scrip
     assert [u for u in parser.urls if u.startswith("/") or "//" in u] == []
     calls = re.findall(r"fetch\(([^,)]*)", web.joinpath(f"{script}.js").read_text())
     assert calls and all(c.startswith(call) for c in calls), calls
+
+
+@pytest.mark.parametrize("login", ["/session/login", "/bff/login"])
+def test_over_https_under_a_prefix_the_cookie_is_one_browsers_keep(lab, login):
+    """``__Host-`` requires ``Path=/``, which a cookie scoped to the prefix cannot have: browsers
+    would drop it, and the login would seem to work but leave no cookie. ``__Secure-`` keeps
+    the prefix's Path and still requires Secure."""
+    from labserver.tools.cookies import inspect
+
+    client = lab.app.test_client(use_cookies=False)
+    https = {"base_url": "https://127.0.0.1", "headers": {"X-Forwarded-Prefix": prefix(lab)}}
+    r = client.post(login, json=FORM, **https)
+    assert r.status_code == 200, r.text
+    report = inspect(r.headers["Set-Cookie"], url="https://127.0.0.1" + prefix(lab) + login)
+    assert report.problems == [] and report.name.startswith("__Secure-"), report.problems
+    # Read back and cleared under the same name.
+    me = "/session/me" if login == "/session/login" else "/bff/me"
+    call = {"Cookie": r.headers["Set-Cookie"].split(";", 1)[0], "X-CSRF": "1"}
+    assert (
+        client.get(me, base_url=https["base_url"], headers={**https["headers"], **call}).status_code
+        == 200
+    )
+    plain = client.post(login, json=FORM, base_url="https://127.0.0.1")
+    assert plain.headers["Set-Cookie"].startswith("__Host-")  # no prefix: the stricter name
+
+
+def test_the_bffs_sign_in_cookie_under_a_prefix_is_one_browsers_keep(lab):
+    from labserver.chapters.bff import _login_cookie_name
+
+    with lab.app.test_request_context(
+        "/bff/login",
+        base_url="https://127.0.0.1",
+        headers={"X-Forwarded-Prefix": "/user/a/proxy/1"},
+    ):
+        from flask import request
+
+        assert _login_cookie_name(request) == "__Secure-bff-login"
