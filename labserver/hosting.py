@@ -43,6 +43,9 @@ _MAX_PREFIX = 512
 # One or more path segments of RFC 3986 pchar, minus what a cookie's Path cannot hold (";", ",")
 # and the quote and backslash.
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+=:@%-]+)+/?")
+# An address a notebook may show as a link: http(s), or a path on the page's own origin; with
+# no space or control character (browsers drop some of them, so "java\tscript:" is javascript:).
+_LINKABLE = re.compile(r"(?:https?://|/)[^\x00-\x20\x7f]*", re.IGNORECASE)
 
 
 class BrowserLink(str):
@@ -59,6 +62,10 @@ class BrowserLink(str):
     def _repr_html_(self) -> str:
         from html import escape
 
+        # A link only to http(s) or a path: a template could make ``javascript:...``, and a
+        # kernel's own output is trusted HTML in JupyterLab (not sanitized).
+        if not _LINKABLE.fullmatch(self):
+            return f"<code>{escape(self)}</code>"
         return f'<a href="{escape(self)}" target="_blank">{escape(self)}</a>'
 
 
@@ -70,11 +77,28 @@ def link_template(environ: Mapping[str, str] | None = None) -> str:
     return HUB_LINK if environ.get("JUPYTERHUB_SERVICE_PREFIX") else LOCAL_LINK
 
 
+def _fill(template: str, values: Mapping[str, object]) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]``. Names only: a format spec
+    (``{port:>999999999}``, a gigabyte of spaces), a conversion, or an attribute or index
+    (``{port.__class__}``) make no address, so they are refused, as garbage is."""
+    parts = []
+    for text, name, spec, conversion in string.Formatter().parse(template):
+        parts.append(text)
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            field = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"{{{field}}} is not a plain {{name}}")
+        parts.append(str(values[name]))
+    return "".join(parts)
+
+
 def browser_url(
     url: str, path: str = "/", *, environ: Mapping[str, str] | None = None
 ) -> BrowserLink:
     """The address of ``path`` on the lab at ``url`` (its own address, e.g.
-    ``http://127.0.0.1:8000``), as the learner's browser must open it."""
+    ``http://127.0.0.1:8000``), as the learner's browser must open it. A template that makes
+    no address raises ValueError (and only that), saying why."""
     environ = dict(os.environ if environ is None else environ)
     template = link_template(environ)
     prefix = environ.get("JUPYTERHUB_SERVICE_PREFIX", "")
@@ -82,10 +106,12 @@ def browser_url(
     parts = urlsplit(url)
     where = {"scheme": parts.scheme, "host": parts.hostname, "port": parts.port}
     try:
-        base = string.Formatter().vformat(template, (), {**environ, **where})
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        base = _fill(template, {**environ, **where})
+        base.encode("utf-8")
+    except (KeyError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        why = "not UTF-8" if isinstance(exc, UnicodeError) else f"{type(exc).__name__}: {exc}"
         raise ValueError(
-            f"{LINK_VARIABLE}={template!r} cannot be formatted ({type(exc).__name__}: {exc}): "
+            f"{LINK_VARIABLE}={template!r} cannot be formatted ({why}): "
             "use {scheme}, {host}, {port} and environment variables, e.g. "
             "'{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/'"
         ) from None
@@ -125,6 +151,16 @@ def proxied_over_https(req: Request) -> bool:
     """Whether the browser reached the lab through a proxy's prefix over HTTPS: then its
     cookies get ``Secure``, though the last hop, from the proxy to the lab, is plain HTTP."""
     return bool(forwarded_prefix(req)) and _forwarded_scheme(req) == "https"
+
+
+def secure_cookie_name(req: Request, name: str) -> str:
+    """``name`` with the strongest prefix browsers will keep for this request's cookie:
+    ``__Host-`` over HTTPS (Secure, ``Path=/``, no Domain), ``__Secure-`` over HTTPS under a
+    proxy's prefix (whose ``Path`` is not ``/``, so ``__Host-`` would make browsers drop the
+    cookie), none over plain HTTP (both prefixes require Secure)."""
+    if not req.is_secure:
+        return name
+    return ("__Secure-" if forwarded_prefix(req) else "__Host-") + name
 
 
 def browser_origins(req: Request, own_url: str) -> frozenset[str]:

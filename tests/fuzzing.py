@@ -452,6 +452,20 @@ def credential_headers(
     # A proxy's prefix (cookie paths, the BFF's origins), odd or with an odd scheme beside it.
     proxied = {"X-Forwarded-Prefix": "/user/alice/proxy/1", "X-Forwarded-Proto": "é"}
     sets += [{"X-Forwarded-Prefix": v} for v in ("é", "/a;Domain=x")] + [proxied]
+    # ... with each session (its cookie path, its clearing, the BFF's CSRF check), and with odd
+    # Host values the BFF then builds an origin of (IPv6, userinfo, non-ASCII, none, a list).
+    for cookie in sessions.values():
+        sets += [{**cookie, "X-Forwarded-Prefix": v} for v in ("/user/alice/proxy/1", "/%ZZ/..")]
+    odd_hosts = [
+        ("[::1]:1", "null"),
+        ("a@hub.example", "http://[::1]:1"),
+        ("hüb.example", "https://hüb.example"),
+        ("", "http://"),
+        ("hub.example, evil.example", "é"),
+    ]
+    bff = next(reversed(sessions.values()))
+    scheme = {"X-Forwarded-Prefix": "/p", "X-Forwarded-Proto": "https, http"}
+    sets += [{**bff, **scheme, "Host": host, "Origin": origin} for host, origin in odd_hosts]
     return sets
 
 

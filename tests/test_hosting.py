@@ -45,6 +45,54 @@ def test_a_bad_template_is_explained(template):
         browser_url("http://127.0.0.1:8000", environ={"LAB_BROWSER_LINK": template})
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{port[0]}",  # TypeError from str.format, not ValueError
+        "{HOME[x]}",
+        "{port:>100000000}",  # a width: 100 MB of spaces (more: a MemoryError)
+        "{port:{port}}",
+        "{port.__class__}",  # attribute access: no link is made of an object's repr
+        "{port!r}",
+        "{HOME.__len__}",
+    ],
+)
+def test_a_template_takes_names_only_and_says_so(template):
+    environ = {"LAB_BROWSER_LINK": template, "HOME": "/root"}
+    with pytest.raises(ValueError, match="LAB_BROWSER_LINK=.*cannot be formatted"):
+        browser_url("http://127.0.0.1:8000", environ=environ)
+
+
+def test_a_link_that_is_not_text_is_explained():
+    environ = {
+        "LAB_BROWSER_LINK": "/user/\udcff/proxy/{port}/"
+    }  # a non-UTF-8 byte, as os.environ has it
+    with pytest.raises(ValueError, match="LAB_BROWSER_LINK=.*not UTF-8"):
+        browser_url("http://127.0.0.1:8000", environ=environ)
+
+
+@pytest.mark.parametrize(
+    "template", ["{port[0]}", "{port:>100000000}", "{port.__class__}", "\udcff{port}"]
+)
+def test_the_labs_repr_never_fails_on_a_template(lab, monkeypatch, template):
+    monkeypatch.setenv("LAB_BROWSER_LINK", template)
+    assert "cannot be formatted" in repr(lab)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)//8000/",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,x",
+    ],
+)
+def test_a_link_of_another_scheme_shows_as_text(link):
+    html = BrowserLink(link)._repr_html_()
+    assert "<a" not in html and "href" not in html, html
+
+
 def test_a_link_shows_as_a_link_in_jupyterlab_and_as_text_elsewhere():
     link = BrowserLink('/user/a"b/proxy/1/')
     assert repr(link) == str(link) == '/user/a"b/proxy/1/'
@@ -190,3 +238,40 @@ def test_through_the_proxy_over_https_the_cookie_is_secure_but_keeps_its_plain_n
     no_prefix = {"X-Forwarded-Proto": "https"}  # no proxy the lab knows of: its own scheme
     cookie = lab.client().post("/session/login", json=FORM, headers=no_prefix)
     assert "Secure" not in cookie.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("login", ["/session/login", "/bff/login"])
+def test_over_https_under_a_prefix_the_cookie_is_one_browsers_keep(lab, login):
+    """``__Host-`` requires ``Path=/``, which a cookie scoped to the prefix cannot have: browsers
+    would drop it, and the login would seem to work but leave no cookie. ``__Secure-`` keeps
+    the prefix's Path and still requires Secure."""
+    from labserver.tools.cookies import inspect
+
+    client = lab.app.test_client(use_cookies=False)
+    https = {"base_url": "https://127.0.0.1", "headers": {"X-Forwarded-Prefix": prefix(lab)}}
+    r = client.post(login, json=FORM, **https)
+    assert r.status_code == 200, r.text
+    report = inspect(r.headers["Set-Cookie"], url="https://127.0.0.1" + prefix(lab) + login)
+    assert report.problems == [] and report.name.startswith("__Secure-"), report.problems
+    # Read back and cleared under the same name.
+    me = "/session/me" if login == "/session/login" else "/bff/me"
+    call = {"Cookie": r.headers["Set-Cookie"].split(";", 1)[0], "X-CSRF": "1"}
+    assert (
+        client.get(me, base_url=https["base_url"], headers={**https["headers"], **call}).status_code
+        == 200
+    )
+    plain = client.post(login, json=FORM, base_url="https://127.0.0.1")
+    assert plain.headers["Set-Cookie"].startswith("__Host-")  # no prefix: the stricter name
+
+
+def test_the_bffs_sign_in_cookie_under_a_prefix_is_one_browsers_keep(lab):
+    from labserver.chapters.bff import _login_cookie_name
+
+    with lab.app.test_request_context(
+        "/bff/login",
+        base_url="https://127.0.0.1",
+        headers={"X-Forwarded-Prefix": "/user/a/proxy/1"},
+    ):
+        from flask import request
+
+        assert _login_cookie_name(request) == "__Secure-bff-login"

@@ -691,3 +691,15 @@ def test_a_basic_header_that_is_not_base64_of_utf8_is_invalid_client(fed):
         )
         assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
         assert answer.headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("path", ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"])
+@pytest.mark.parametrize("host", ["hub.example.org", "a@hub.example", ""])
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_with_its_rule(fed, path, host):
+    """Authlib refuses OAuth over plain HTTP except to loopback (a proxy passes the browser's
+    Host on, a hub's say): a 400 that says so, not a 500."""
+    client = fed.idp.app.test_client(use_cookies=False)
+    r = client.post(path, data={"grant_type": "client_credentials"}, headers={"Host": host})
+    assert r.status_code == 400, r.get_data()
+    assert r.get_json()["error"] == "invalid_request"
+    assert "HTTPS" in r.get_json()["error_description"]

@@ -248,3 +248,46 @@ def test_a_process_with_a_store_and_an_open_connection_still_exits():
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True)
     assert run.returncode == 0, run.stderr
+
+
+@posix
+@pytest.mark.parametrize("when", ["before the master is known", "waiting for the workers"])
+def test_an_interrupt_while_a_fleet_starts_leaves_no_process(monkeypatch, when):
+    """A kernel interrupt (KeyboardInterrupt) in Fleet(...) stops what it started: the thread
+    that reads the master's output holds the fleet, so it would never be collected."""
+    from labserver.experiments import processes
+
+    started: list[subprocess.Popen] = []
+    popen = subprocess.Popen
+
+    def recorded(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    class FirstGetInterrupted(processes.queue.Queue):
+        def get(self, *args, **kwargs):
+            if not getattr(self, "interrupted", False):
+                self.interrupted = True
+                raise KeyboardInterrupt
+            return super().get(*args, **kwargs)
+
+    monkeypatch.setattr(processes.subprocess, "Popen", recorded)
+    if when == "waiting for the workers":
+        monkeypatch.setattr(Fleet, "workers", interrupt)
+    else:
+        monkeypatch.setattr(processes.queue, "Queue", FirstGetInterrupted)
+    with SharedStore(redis_url="") as store:
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                Fleet(store.url, 2)
+            eventually(lambda: started, "the fleet's master was never started")
+            assert alive_in_group(started[0].pid) == 0, "the interrupted fleet still runs"
+        finally:
+            for process in started:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass

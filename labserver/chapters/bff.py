@@ -55,7 +55,7 @@ from ..app import lab_state
 from ..auth import login_still_current, password_login, require_credential
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
-from ..hosting import browser_origins
+from ..hosting import browser_origins, secure_cookie_name
 from ..http_errors import (
     AuthenticationRequired,
     BadGateway,
@@ -93,7 +93,8 @@ OPTIONS = (
     Option(
         "BFF_COOKIE",
         "auto",
-        "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS.",
+        "The BFF's cookie name; 'auto' is 'bff' over HTTP and '__Host-bff' over HTTPS "
+        "('__Secure-bff' under a proxy's prefix, where Path cannot be /).",
     ),
     Option("BFF_API_URL", None, "Where the BFF finds the API; default: this same lab server."),
     Option(
@@ -127,7 +128,7 @@ def _cookie_name(req: Request) -> str:
     configured = current_app.config["BFF_COOKIE"]
     if configured != "auto":
         return configured
-    return "__Host-bff" if req.is_secure else "bff"
+    return secure_cookie_name(req, "bff")
 
 
 def _own_origin() -> str:
@@ -212,7 +213,7 @@ def _identity_provider() -> ConfidentialClient | None:
 
 
 def _login_cookie_name(req: Request) -> str:
-    return "__Host-bff-login" if req.is_secure else "bff-login"
+    return secure_cookie_name(req, "bff-login")
 
 
 def _redirect_uri() -> str:

@@ -24,6 +24,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..app import lab_state
@@ -105,12 +106,19 @@ def jwks():
 def _quoting_safely(view):
     """Answer ``invalid_request`` where Authlib cannot build its own error: it quotes some
     parameters in ``error_description`` (``response_type``, ``redirect_uri``) and refuses a
-    description with characters RFC 6749 does not allow there (:mod:`labserver.oauth.errors`)."""
+    description with characters RFC 6749 does not allow there (:mod:`labserver.oauth.errors`);
+    and it raises, outside its own error handling, on plain HTTP to a host that is not loopback
+    (a proxy's Host, say)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
             return view(*args, **kwargs)
+        except InsecureTransportError:
+            raise InvalidRequest(
+                f"OAuth 2 requires HTTPS (RFC 6749 section 1.6): this request came over plain "
+                f"HTTP to {request.host[:80] or 'no valid Host'!r}, which is not loopback"
+            ) from None
         except ValueError as exc:
             if not is_description_refusal(exc):
                 raise

@@ -46,7 +46,7 @@ from ..auth import (
     require_role,
 )
 from ..config import Option
-from ..hosting import cookie_path, proxied_over_https
+from ..hosting import cookie_path, proxied_over_https, secure_cookie_name
 from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
@@ -68,7 +68,8 @@ OPTIONS = (
     Option(
         "SESSION_COOKIE",
         "auto",
-        "Cookie name; 'auto' is 'session' over HTTP and '__Host-session' over HTTPS.",
+        "Cookie name; 'auto' is 'session' over HTTP and '__Host-session' over HTTPS "
+        "('__Secure-session' under a proxy's prefix, where Path cannot be /).",
     ),
     Option(
         "SESSION_SAMESITE",
@@ -112,7 +113,7 @@ def cookie_name(req: Request) -> str:
     configured = _config("SESSION_COOKIE")
     if configured != "auto":
         return configured
-    return "__Host-session" if req.is_secure else "session"
+    return secure_cookie_name(req, "session")
 
 
 def store_ttl() -> int:

@@ -212,24 +212,36 @@ class Fleet:
         threading.Thread(
             target=self._run, args=(command, environment, lines), name="fleet", daemon=True
         ).start()
-        first = lines.get()
+        try:
+            first = lines.get()
+        except BaseException:  # a kernel interrupt, say: stop the master the thread is starting
+            first = lines.get(timeout=DEADLINE)
+            if not isinstance(first, BaseException):
+                _kill_group(first)
+            raise
         if isinstance(first, BaseException):
             raise first
         self.process: subprocess.Popen = first
         self._finalizer = weakref.finalize(self, _kill_group, self.process)  # also at exit
+        try:
+            self._wait_for(workers, lines)
+        except BaseException:  # the thread reading the output holds self: it is never collected
+            self.stop()
+            raise
+
+    def _wait_for(self, workers: int, lines: queue.Queue) -> None:
+        """Until the master says where it listens and its ``workers`` processes run."""
         end = time.monotonic() + DEADLINE
         while True:
             try:
                 line = lines.get(timeout=max(0.0, end - time.monotonic()))
             except queue.Empty:
-                self.stop()
                 raise AssertionError("no 'on http://' line:\n" + "".join(self.output)) from None
             if " on http://127.0.0.1:" in line:
                 self.url = line.split(" on ", 1)[1].split()[0]
                 break
         while len(self.workers()) < workers:  # gunicorn forks them after printing the line
             if time.monotonic() > end or self.process.poll() is not None:
-                self.stop()
                 raise AssertionError(f"{workers} workers did not start:\n" + "".join(self.output))
             time.sleep(0.02)
 

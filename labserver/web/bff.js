@@ -32,7 +32,7 @@ function show(result) {
 function cookieNote(seen) {
   const names = seen ? seen.split("; ").map((pair) => pair.split("=")[0]) : [];
   const host = location.hostname;
-  if (names.some((name) => name === "bff" || name === "__Host-bff")) {
+  if (names.some((name) => ["bff", "__Host-bff", "__Secure-bff"].includes(name))) {
     return "The BFF's cookie is visible to script: it is not HttpOnly!";
   }
   if (names.length === 0) {
