@@ -150,6 +150,8 @@ class _RelayHandler(socketserver.BaseRequestHandler):
             upstream.connect(address)
         except OSError:
             return  # the client sees its connection closed, as with a Redis that is down
+        # A client that never reads its replies fails its sendall, instead of holding stop().
+        self.request.settimeout(1.0)
         with upstream:
             ends = {self.request: upstream, upstream: self.request}
             try:
