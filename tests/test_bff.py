@@ -325,6 +325,17 @@ def idp_login(lab, user="alice"):
     return browser, done
 
 
+def test_behind_a_hubs_proxy_the_idp_sign_in_says_why_it_cannot_start(fed):
+    """The provider and the registered redirect_uri are loopback addresses: no dead redirect."""
+    proxied = {"X-Forwarded-Prefix": "/user/alice/proxy/8000"}
+    r = fed.client().get("/bff/login", headers=proxied, allow_redirects=False)
+    assert r.status_code == 503 and "Location" not in r.headers
+    assert r.json()["error_description"].startswith(
+        f"this BFF's identity provider is at {fed.idp.url}, which a browser behind a proxy's"
+    )
+    assert fed.client().get("/bff/login", allow_redirects=False).status_code == 302
+
+
 def test_idp_login_starts_the_code_flow_with_pkce_and_keeps_the_verifier_server_side(fed):
     browser, start, params = start_sign_in(fed)
     assert start.headers["Location"].startswith(fed.idp.url + "/oauth2/authorize?")

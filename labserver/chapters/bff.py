@@ -55,7 +55,7 @@ from ..app import lab_state
 from ..auth import login_still_current, password_login, require_credential
 from ..bff import csrf_problem, token_for_session
 from ..config import Option
-from ..hosting import browser_origins, secure_cookie_name
+from ..hosting import browser_origins, forwarded_prefix, secure_cookie_name
 from ..http_errors import (
     AuthenticationRequired,
     BadGateway,
@@ -290,6 +290,14 @@ def start_login():
         raise NotFound(
             "this BFF has no identity provider (BFF_ISSUER_URL): log in with the password form, "
             "POST /bff/login (the lab shortcut)"
+        )
+    if forwarded_prefix(request):
+        # The provider and this BFF's redirect_uri are loopback addresses, registered as such:
+        # a browser behind a hub's proxy could reach neither. Said now, not as a dead redirect.
+        raise ServiceUnavailable(
+            f"this BFF's identity provider is at {client.issuer}, which a browser behind a "
+            "proxy's prefix (JupyterHub's, Binder's) cannot reach: sign in from the notebook "
+            "(chapter 05, section 11), or on a laptop"
         )
     login = new_login()
     try:
