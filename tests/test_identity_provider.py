@@ -693,7 +693,9 @@ def test_a_basic_header_that_is_not_base64_of_utf8_is_invalid_client(fed):
         assert answer.headers["WWW-Authenticate"].startswith("Basic")
 
 
-@pytest.mark.parametrize("path", ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"])
+@pytest.mark.parametrize(
+    "path", ["/oauth2/authorize", "/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"]
+)
 @pytest.mark.parametrize("host", ["hub.example.org", "a@hub.example", ""])
 def test_plain_http_to_a_host_that_is_not_loopback_is_refused_with_its_rule(fed, path, host):
     """Authlib refuses OAuth over plain HTTP except to loopback (a proxy passes the browser's

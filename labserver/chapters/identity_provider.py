@@ -23,8 +23,8 @@ import threading
 from html import escape
 from urllib.parse import urlencode
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..app import lab_state
@@ -103,22 +103,27 @@ def jwks():
     return jsonify(lab_state().keys.jwks())
 
 
+@bp.before_request
+def _https_or_loopback():
+    """OAuth over HTTPS, or plain HTTP to loopback only (RFC 6749 section 1.6; Authlib's own
+    rule, :func:`is_secure_transport`), said once for every OAuth endpoint: Authlib would raise
+    it inside its error handling at one endpoint and outside it (a 500) at the others."""
+    if request.path.startswith("/oauth2/") and not is_secure_transport(request.url):
+        raise InvalidRequest(
+            f"OAuth 2 requires HTTPS (RFC 6749 section 1.6): this request came over plain "
+            f"HTTP to {request.host[:80] or 'no valid Host'!r}, which is not loopback"
+        )
+
+
 def _quoting_safely(view):
     """Answer ``invalid_request`` where Authlib cannot build its own error: it quotes some
     parameters in ``error_description`` (``response_type``, ``redirect_uri``) and refuses a
-    description with characters RFC 6749 does not allow there (:mod:`labserver.oauth.errors`);
-    and it raises, outside its own error handling, on plain HTTP to a host that is not loopback
-    (a proxy's Host, say)."""
+    description with characters RFC 6749 does not allow there (:mod:`labserver.oauth.errors`)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
             return view(*args, **kwargs)
-        except InsecureTransportError:
-            raise InvalidRequest(
-                f"OAuth 2 requires HTTPS (RFC 6749 section 1.6): this request came over plain "
-                f"HTTP to {request.host[:80] or 'no valid Host'!r}, which is not loopback"
-            ) from None
         except ValueError as exc:
             if not is_description_refusal(exc):
                 raise
