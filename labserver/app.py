@@ -154,7 +154,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.after_request
     def json_redirects(response):
         # werkzeug's own redirects (a missing trailing slash, merged double slashes) bypass the
-        # error handlers and carry an HTML page; the lab answers JSON, redirects included.
+        # error handlers, carry an HTML page and name this host in full. A redirect on this same
+        # host goes as a path, which a proxy serving the lab under a prefix rewrites to keep it
+        # (jupyter-server-proxy leaves a full URL alone); and the lab answers JSON, redirects
+        # included.
+        location = response.headers.get("Location", "")
+        if 300 <= response.status_code < 400 and location.startswith(request.host_url):
+            response.headers["Location"] = "/" + location[len(request.host_url) :]
         if 300 <= response.status_code < 400 and response.mimetype == "text/html":
             location = response.headers.get("Location", "")
             response.set_data(json.dumps({"redirect_to": location}))

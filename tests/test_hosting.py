@@ -275,3 +275,13 @@ def test_the_bffs_sign_in_cookie_under_a_prefix_is_one_browsers_keep(lab):
         from flask import request
 
         assert _login_cookie_name(request) == "__Secure-bff-login"
+
+
+@pytest.mark.parametrize("path, to", [("/bff", "/bff/"), ("/bff//me", "/bff/me")])
+def test_werkzeugs_own_redirects_are_paths_so_a_proxys_prefix_is_kept(lab, path, to):
+    """jupyter-server-proxy rewrites an absolute-path Location to keep its prefix, and leaves a
+    full URL alone: werkzeug names the Host in full (the hub's, through the proxy)."""
+    through = {"X-Forwarded-Prefix": prefix(lab), "Host": "hub.example.org"}
+    r = lab.client().get(path, headers=through, allow_redirects=False)
+    assert 300 <= r.status_code < 400 and r.headers["Location"] == to, r.headers.get("Location")
+    assert r.json() == {"redirect_to": to}
