@@ -147,9 +147,12 @@ def _forwarded_scheme(req: Request) -> str | None:
     return scheme if scheme in ("http", "https") else None
 
 
-def proxied_over_https(req: Request) -> bool:
-    """Whether the browser reached the lab through a proxy's prefix over HTTPS: then its
-    cookies get ``Secure``, though the last hop, from the proxy to the lab, is plain HTTP."""
+def over_https(req: Request) -> bool:
+    """Whether the browser reached the lab over HTTPS: directly, or through a proxy's prefix
+    whose front proxy says so (``X-Forwarded-Proto``), though the last hop, from the proxy to
+    the lab, is plain HTTP. Such a browser's cookies get ``Secure`` and a prefixed name."""
+    if req.is_secure:
+        return True
     return bool(forwarded_prefix(req)) and _forwarded_scheme(req) == "https"
 
 
@@ -158,7 +161,7 @@ def secure_cookie_name(req: Request, name: str) -> str:
     ``__Host-`` over HTTPS (Secure, ``Path=/``, no Domain), ``__Secure-`` over HTTPS under a
     proxy's prefix (whose ``Path`` is not ``/``, so ``__Host-`` would make browsers drop the
     cookie), none over plain HTTP (both prefixes require Secure)."""
-    if not req.is_secure:
+    if not over_https(req):
         return name
     return ("__Secure-" if forwarded_prefix(req) else "__Host-") + name
 

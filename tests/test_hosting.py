@@ -227,14 +227,19 @@ def test_notebooks_are_executed_with_a_laptops_links_and_the_courses_store_and_s
     assert {"REDIS_URL", "LAB_CAPSTONE_SEED", "JUPYTERHUB_SERVICE_PREFIX"} <= set(KERNEL_UNSET)
 
 
-def test_through_the_proxy_over_https_the_cookie_is_secure_but_keeps_its_plain_name(lab):
+def test_through_the_proxy_over_https_the_cookie_is_secure_and_named_for_it(lab):
+    """The front proxy's X-Forwarded-Proto decides both, as one rule (hosting.over_https)."""
     https = {"X-Forwarded-Prefix": prefix(lab), "X-Forwarded-Proto": "https"}
-    for login in ("/session/login", "/bff/login"):
-        cookie = lab.client().post(login, json=FORM, headers=https).headers["Set-Cookie"]
-        assert "; Secure" in cookie and not cookie.startswith("__Host-"), cookie  # needs Path=/
+    for login, name in (("/session/login", "session"), ("/bff/login", "bff")):
+        r = lab.client().post(login, json=FORM, headers=https)
+        assert r.headers["Set-Cookie"].startswith(f"__Secure-{name}="), r.headers["Set-Cookie"]
+        assert "; Secure" in r.headers["Set-Cookie"]
+        me = "/session/me" if name == "session" else "/bff/me"
+        back = lab.client().get(me, headers={**https, **cookie_of(r), "X-CSRF": "1"})
+        assert back.status_code == 200, back.text
         plain = {**https, "X-Forwarded-Proto": "http"}
         cookie = lab.client().post(login, json=FORM, headers=plain).headers["Set-Cookie"]
-        assert "Secure" not in cookie
+        assert cookie.startswith(f"{name}=") and "Secure" not in cookie
     no_prefix = {"X-Forwarded-Proto": "https"}  # no proxy the lab knows of: its own scheme
     cookie = lab.client().post("/session/login", json=FORM, headers=no_prefix)
     assert "Secure" not in cookie.headers["Set-Cookie"]

@@ -46,7 +46,7 @@ from ..auth import (
     require_role,
 )
 from ..config import Option
-from ..hosting import cookie_path, proxied_over_https, secure_cookie_name
+from ..hosting import cookie_path, over_https, secure_cookie_name
 from ..http_errors import CsrfRejected, InvalidSession, NotFound
 from ..inputs import json_object, string_field
 from ..session_records import (
@@ -129,7 +129,7 @@ def cookie_attributes(req: Request) -> dict:
     the lab or through a proxy's prefix)."""
     configured = _config("SESSION_COOKIE_SECURE")
     if configured == "auto":
-        secure = req.is_secure or proxied_over_https(req)
+        secure = over_https(req)
     else:
         secure = bool(configured)
     return {
