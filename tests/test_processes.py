@@ -110,6 +110,12 @@ def test_the_relay_reaches_the_real_store_until_it_stops():
         assert upstream.client().get("lab:via") == "relay"  # only the relay went away
 
 
+def test_a_relay_to_a_redis_with_a_password_knows_its_port():
+    with SharedStore(redis_url="") as upstream:
+        with SharedStore(redis_url=f"redis://:pw@127.0.0.1:{upstream.port}/0") as relay:
+            assert relay.url == f"redis://:pw@127.0.0.1:{relay.port}/0"
+
+
 def test_the_relayed_url_keeps_credentials_and_database():
     assert _local_url("redis://:pw@10.0.0.5:6380/15", 4000) == "redis://:pw@127.0.0.1:4000/15"
     assert _local_url("redis://localhost", 4000) == "redis://127.0.0.1:4000/0"

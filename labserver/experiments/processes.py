@@ -92,7 +92,7 @@ class SharedStore:
     @property
     def port(self) -> int:
         """The loopback port the processes connect to."""
-        return int(self.url.split(":")[2].split("/")[0])
+        return self._server.server_address[1]
 
     def client(self):
         """A redis-py client for this store, as the lab makes them."""
@@ -203,7 +203,6 @@ class Fleet:
     (``LAB_<KEY>`` config). Each request is a new connection, so any worker may accept it."""
 
     def __init__(self, redis_url: str, workers: int = 3, *args: str, env: dict | None = None):
-        self.count = workers
         self.output: list[str] = []
         command = [sys.executable, "-m", "labserver", "serve", "--port", "0"]
         command += ["--workers", str(workers), *args]
