@@ -144,6 +144,25 @@ def _gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="the file finds its grader in /proc")
+def test_with_jobs_a_file_that_kills_its_grader_costs_only_its_learner(tmp_path):
+    """The chain is grader -> warm worker -> check: this file kills the grader, two levels up."""
+    copy_of("solutions", tmp_path / "solved")
+    copy_of("solutions", tmp_path / "killer")
+    (tmp_path / "killer" / "ex01_session_lookup.py").write_text(
+        "import os, signal\n"
+        "stat = open(f'/proc/{os.getppid()}/stat').read()\n"
+        "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), signal.SIGKILL)\n"
+    )
+    copy_of("solutions", tmp_path / "solved2")
+    learners = ["solved", "killer", "solved2"]
+    run = grade(*(str(tmp_path / n) for n in learners), "--exercises", "ex01,ex02", "--jobs", "2")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "solved: 2 of 2 pass\n" in run.stdout and "solved2: 2 of 2 pass\n" in run.stdout
+    assert "killer: 0 of 2 pass (2 could not run)" in run.stdout
+    assert "the grading process ended (exit code -9)" in run.stdout
+
+
 def test_every_exercise_for_a_solved_learner(tmp_path):
     copy_of("solutions", tmp_path / "alice" / "exercises")  # named after the parent folder
     run = grade(str(tmp_path / "alice" / "exercises"), "--jobs", "4")  # 1 learner: 1 at a time
