@@ -9,21 +9,15 @@ process group, killed whole at the end.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
-import jwt
 import pytest
 import requests
 
-from labserver.experiments.processes import DEADLINE, ROOT, Fleet
+from labserver.experiments.processes import ROOT, Fleet, with_kid, worker
 from labserver.users import PASSWORDS
-from labserver.workers import WORKER_HEADER
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="gunicorn runs on POSIX systems only")
 
@@ -43,10 +37,6 @@ def token(fleet: Fleet, alg: str = "ES256", **extra) -> requests.Response:
     return response
 
 
-def pid(response: requests.Response) -> int:
-    return int(response.headers[WORKER_HEADER])
-
-
 @pytest.mark.redis
 def test_requests_are_served_by_several_worker_processes(fleet):
     answers = fleet.until(lambda: fleet.get("/health"), lambda a: len(a) >= 2, "two workers")
@@ -60,7 +50,7 @@ def test_a_session_made_by_one_worker_is_accepted_by_another(fleet):
     assert login.status_code == 200, login.text
     answers = fleet.until(
         lambda: fleet.get("/session/me", cookies=login.cookies),
-        lambda a: set(a) - {pid(login)},
+        lambda a: set(a) - {worker(login)},
         "another worker",
     )
     for response in answers.values():
@@ -85,9 +75,8 @@ def test_a_jwt_issued_by_one_worker_is_accepted_by_every_worker(fleet, alg):
     # RS256 keys are otherwise made on first use, which after the fork would be once per worker.
     issued = token(fleet, alg)
     bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-    answers = fleet.until(
-        lambda: fleet.get("/api/me", headers=bearer), lambda a: len(a) == 3, "every worker"
-    )
+    answers = fleet.every(lambda: fleet.get("/api/me", headers=bearer))
+    assert len(answers) == 3
     for response in answers.values():
         assert response.status_code == 200, response.text
         assert response.json()["verified_with"]["alg"] == alg
@@ -105,17 +94,12 @@ def test_key_rotation_is_refused_because_it_would_split_the_workers(fleet):
 def test_sigkill_of_a_worker_loses_nothing_stored(fleet):
     login = fleet.post("/session/login", json={"username": "bob", "password": PASSWORDS["bob"]})
     refresh = fleet.until(
-        lambda: token(fleet), lambda a: pid(login) in a, "the worker that made the session"
-    )[pid(login)].json()["refresh_token"]
-    victim = pid(login)  # it made both the session and the refresh token
-    originals = fleet.workers()
-    assert victim in originals and len(originals) == 3
-    os.kill(victim, signal.SIGKILL)
-
-    end = time.monotonic() + DEADLINE
-    while len(replacements := fleet.workers() - originals) < 1:
-        assert time.monotonic() < end, "gunicorn did not replace the killed worker"
-        time.sleep(0.05)  # polling for the new process, not waiting for an expiry
+        lambda: token(fleet), lambda a: worker(login) in a, "the worker that made the session"
+    )[worker(login)].json()["refresh_token"]
+    victim = worker(login)  # it made both the session and the refresh token
+    assert len(fleet.workers()) == 3
+    replacements = fleet.kill(victim)  # SIGKILL; returns once a replacement answers
+    assert replacements and victim not in fleet.workers()
     answers = fleet.until(
         lambda: fleet.get("/session/me", cookies=login.cookies),
         lambda a: replacements & set(a),
@@ -147,29 +131,25 @@ def test_each_worker_keeps_its_own_copy_of_the_jwks_and_its_own_rate_limit(redis
         access = issuer.http.post(
             "/oauth/token", json={"username": "alice", "password": PASSWORDS["alice"]}
         ).json()["access_token"]
-        answers = edge.until(
-            lambda: edge.get("/edge/me", headers={"Authorization": f"Bearer {access}"}),
-            lambda a: len(a) == 3,
-            "every worker",
+        answers = edge.every(
+            lambda: edge.get("/edge/me", headers={"Authorization": f"Bearer {access}"})
         )
-        assert {r.status_code for r in answers.values()} == {200}
+        assert len(answers) == 3 and {r.status_code for r in answers.values()} == {200}
 
         # A made-up kid: a fetch, if the rate limit allows. It is sent once, to one worker.
-        header = jwt.get_unverified_header(access)
-        head = base64.urlsafe_b64encode(json.dumps({**header, "kid": "made-up"}).encode())
-        unknown = ".".join([head.decode().rstrip("="), *access.split(".")[1:]])
+        unknown = with_kid(access, "made-up")
         refused = edge.get("/edge/me", headers={"Authorization": f"Bearer {unknown}"})
         assert refused.status_code == 401
 
-        keys = edge.until(lambda: edge.get("/edge/keys"), lambda a: len(a) == 3, "every worker")
+        keys = edge.every(lambda: edge.get("/edge/keys"))
         counts = {
             p: (r.json()["fetches"], r.json()["skipped_by_rate_limit"]) for p, r in keys.items()
         }
         # One JWKS fetch per worker: the issuer serves the fleet's size, not one.
         assert {fetches for fetches, _ in counts.values()} == {1}
         # Only the worker that saw the made-up kid has counted it against its rate limit.
-        assert counts[pid(refused)][1] == 1
-        assert [skipped for p, (_, skipped) in counts.items() if p != pid(refused)] == [0, 0]
+        assert counts[worker(refused)][1] == 1
+        assert [skipped for p, (_, skipped) in counts.items() if p != worker(refused)] == [0, 0]
     finally:
         if edge is not None:
             edge.stop()
