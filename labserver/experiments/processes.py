@@ -18,6 +18,7 @@ the master dies; :meth:`Fleet.stop` and :meth:`SharedStore.stop` run at interpre
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import os
 import queue
@@ -203,7 +204,9 @@ class Fleet:
     (``LAB_<KEY>`` config). Each request is a new connection, so any worker may accept it."""
 
     def __init__(self, redis_url: str, workers: int = 3, *args: str, env: dict | None = None):
-        self.output: list[str] = []
+        # The last lines gunicorn printed (its access log too), for the errors that quote them.
+        self.output: collections.deque[str] = collections.deque(maxlen=500)
+        self._listening = threading.Event()  # then its lines no longer go to the start's queue
         command = [sys.executable, "-m", "labserver", "serve", "--port", "0"]
         command += ["--workers", str(workers), *args]
         environment = {**os.environ, "REDIS_URL": redis_url, **(env or {})}
@@ -240,6 +243,7 @@ class Fleet:
                 raise AssertionError("no 'on http://' line:\n" + "".join(self.output)) from None
             if " on http://127.0.0.1:" in line:
                 self.url = line.split(" on ", 1)[1].split()[0]
+                self._listening.set()
                 break
         while len(self.workers()) < workers:  # gunicorn forks them after printing the line
             if time.monotonic() > end or self.process.poll() is not None:
@@ -265,7 +269,8 @@ class Fleet:
         lines.put(process)
         for line in process.stdout:
             self.output.append(line)
-            lines.put(line)
+            if not self._listening.is_set():
+                lines.put(line)
         process.wait()
 
     def get(self, path: str, **kwargs) -> requests.Response:
