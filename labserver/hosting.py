@@ -11,7 +11,9 @@ Addresses the kernel calls itself stay on 127.0.0.1.
 Through the proxy the lab sees the path without the prefix, and the prefix in
 ``X-Forwarded-Prefix``. Relative links work unchanged, and the proxy rewrites an absolute-path
 ``Location``. A cookie with ``Path=/``, though, would go to the whole Jupyter host, which on a hub
-is every user's server. So the lab's cookies are scoped to the prefix (:func:`cookie_path`).
+is every user's server. So the session cookies (chapter 1's and the BFF's) are scoped to the
+prefix (:func:`cookie_path`). The cookies of pages that the kernel's own Chromium opens on
+127.0.0.1 (chapter 08's ``/browser/``, the capstone's) keep their paths.
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def forwarded_prefix(req: Request) -> str:
     """The path a proxy in front of the lab serves it under (``X-Forwarded-Prefix``, as
     jupyter-server-proxy sends it), without its trailing slash; "" when there is none.
 
-    Anyone may send the header, but it only narrows where the sender's own cookies go."""
+    Anyone may send the header: it narrows where the sender's own cookies go, and names the
+    origin the BFF's page has (:func:`browser_origins`, which says why that is safe)."""
     value = req.headers.get(PREFIX_HEADER)
     if value is None or value in ("", "/"):
         return ""

@@ -29,19 +29,22 @@ def _prctl():
         return None
 
 
-def die_with_parent(parent: int, exit_code: int = 70) -> bool:
+def die_with_parent(parent: int, exit_code: int = 70) -> None:
     """Have this process killed when ``parent`` dies; if it already has, exit at once with
-    ``exit_code``. False where the platform cannot do it (then only the exit check is made)."""
+    ``exit_code``. Where the platform cannot do it, only the exit check is made."""
     prctl = _prctl()
     if prctl is not None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the line above ran
         os._exit(exit_code)
-    return prctl is not None
 
 
 def preexec_die_with_parent():
-    """A ``subprocess.Popen`` ``preexec_fn`` that makes the child die with this process."""
+    """A ``subprocess.Popen`` ``preexec_fn`` that makes the child die with this process.
+
+    The kernel sends the signal when the *thread* that forked the child ends, not the process:
+    start the child from a thread that lives as long as it should (the main one, or one that
+    waits for the child)."""
     _prctl()  # before the fork
     parent = os.getpid()
     return lambda: die_with_parent(parent)

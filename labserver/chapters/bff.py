@@ -12,7 +12,9 @@ Endpoints, for the browser:
 * ``GET  /bff/login-options``    how this BFF signs users in (the page asks)
 * ``GET  /bff/login``            with an identity provider (``BFF_ISSUER_URL``, chapter 04):
   start the authorization code flow (state, nonce and PKCE verifier kept server-side, under a
-  short-lived ``bff-login`` cookie) and redirect the browser to the provider
+  short-lived ``bff-login`` cookie) and redirect the browser to the provider; behind a hub's
+  proxy, a 503 that says why (the provider and the registered ``redirect_uri`` are loopback
+  addresses the browser cannot reach there)
 * ``GET  /bff/callback``         the provider's redirect: check state and iss, redeem the code
   (client_secret_basic + code_verifier), check the ID token, set the session cookie
 * ``POST /bff/login``            the lab shortcut, without an identity provider: a form (or
@@ -31,6 +33,8 @@ and one more API endpoint, reached through the proxy:
   user in the store (still there, still has the ``user`` role, token version current)
 
 Every BFF request that uses the session must carry ``X-CSRF: 1`` (see :mod:`labserver.bff`).
+Its ``Origin``, when present, must be the page's: the lab's address, or through a hub's proxy
+the origin the browser used (:func:`labserver.hosting.browser_origins`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ a ``Secure`` cookie over HTTP; browsers make an exception for localhost. Under H
 is named ``__Host-session``: the ``__Host-`` prefix makes browsers insist on ``Secure``,
 ``Path=/`` and no ``Domain``, so no subdomain can plant or overwrite it.
 
+Behind a proxy that serves the lab under a prefix (JupyterHub's jupyter-server-proxy, which says
+so in ``X-Forwarded-Prefix``), the cookie's ``Path`` is the prefix, ``Secure`` follows the front
+proxy's ``X-Forwarded-Proto``, and over HTTPS the name is ``__Secure-session`` (``__Host-``
+needs ``Path=/``): see :mod:`labserver.hosting`.
+
 CSRF (OWASP CSRF Prevention Cheat Sheet): every state-changing request authenticated by the
 cookie must carry the session's token in ``X-CSRF-Token``. The layers, outermost first:
 ``SameSite=Lax`` keeps the cookie off cross-site POSTs and subresource requests (but not off

@@ -1,6 +1,7 @@
 """The lab in separate processes: a store they can share, and gunicorn worker processes on it.
 
-Chapter 10's section on worker processes, and tests/test_gunicorn_workers.py, use these two:
+Chapter 10's sections on worker processes, tests/test_processes.py and
+tests/test_gunicorn_workers.py use these two (and :func:`worker`, :func:`with_kid`):
 
 * :class:`SharedStore`: a Redis that other processes reach on a loopback port. With
   ``$REDIS_URL`` it is that Redis, through a relay in this process; without, it is fakeredis's
