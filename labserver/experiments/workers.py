@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..lifetime import preexec_die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CLIENT_PROCESSES = 2
@@ -88,9 +90,10 @@ def gunicorn(workers: int, redis_url: str):
     process = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # its access log: read, it would cost the measurement a core
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=preexec_die_with_parent(),  # a measurement killed leaves no gunicorn behind
     )
     try:
         _wait_for_port(port)
