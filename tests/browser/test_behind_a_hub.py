@@ -21,7 +21,6 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +30,7 @@ import pytest
 import requests
 
 from labserver import PASSWORDS, start_lab
-from labserver.jupyter import jupyter_env
+from labserver.jupyter import jupyter_env, lab_command
 
 from .conftest import ARTIFACTS, rewriting_headers
 from .jupyter_folders import free_port, throwaway_folders
@@ -72,23 +71,11 @@ class HubJupyterLab:
         self.url = f"http://127.0.0.1:{self.port}{PREFIX}"  # ends with "/"
         root = home / "root"
         root.mkdir()
-        command = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.base_url={PREFIX}",
-            f"--ServerApp.root_dir={root}",
-            f"--IdentityProvider.token={self.token}",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-        ]
-        if os.geteuid() == 0:
-            command.append("--allow-root")
+        # The course's own command (loopback, no network calls), as a hub's server for alice,
+        # in a folder of its own.
+        course = lab_command(port=self.port, token=self.token, browser=False)
+        command = [arg for arg in course if not arg.startswith("--ServerApp.root_dir=")]
+        command += [f"--ServerApp.base_url={PREFIX}", f"--ServerApp.root_dir={root}"]
         self.runtime_dir = home / "jupyter_runtime_dir"  # kernels' connection files
         self.log_path = home / "jupyterlab.log"
         self.log = open(self.log_path, "w")
