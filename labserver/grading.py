@@ -9,7 +9,7 @@ which the worker and every check inherit: address space (``--memory``) and the s
 written (a flood of output fills a log file, not the disk).
 
 ``--jobs N`` grades N learners at once, each in a forked process with its own warm worker
-(×1.9 for 2 on 2 cores, measured on four learners).
+(×1.8 for 2 on 2 cores, measured on four learners).
 
 What it cannot stop: a submission runs as the grader's user, so it can read the environment and
 files, or signal any process that user owns. Grade untrusted code in a container or as a user
