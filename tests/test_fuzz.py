@@ -457,6 +457,19 @@ def _attacker_queries(rng: random.Random, count: int) -> list[str]:
     return queries
 
 
+def _not_a_lab_answer(response, request: str) -> str | None:
+    """Why ``response`` breaks the rule (a 5xx, or a 4xx without the lab's JSON error body),
+    or None."""
+    parsed = response.get_json(silent=True) if response.is_json else None
+    if response.status_code >= 500:
+        return f"{response.status_code} {request}"
+    if response.status_code >= 400 and not (
+        parsed is not None and set(parsed) >= {"error", "error_description"}
+    ):
+        return f"{response.status_code} not the lab's JSON error: {request}"
+    return None
+
+
 @pytest.mark.parametrize(
     ("rule", "method"), ATTACKER_RULES, ids=[f"attacker {m} {r}" for r, m in ATTACKER_RULES]
 )
@@ -477,13 +490,8 @@ def test_no_input_to_the_attacker_site_gets_a_5xx(rule, method):
         body, content_type = bodies[i % len(bodies)]
         headers = {"Content-Type": content_type} if content_type else {}
         response = client.open(path, method=method, query_string=query, data=body, headers=headers)
-        parsed = response.get_json(silent=True) if response.is_json else None
-        if response.status_code >= 500:
-            failures.append(f"{response.status_code} {method} {path[:80]}?{query[:200]}")
-        elif response.status_code >= 400 and not (
-            parsed is not None and set(parsed) >= {"error", "error_description"}
-        ):
-            failures.append(f"{response.status_code} not the lab's JSON error: {query[:200]}")
+        if problem := _not_a_lab_answer(response, f"{method} {path[:80]}?{query[:200]}"):
+            failures.append(problem)
     if rule == "/send/<kind>":
         for kind in ("link", "form", "frame", "fetch"):
             for to in ATTACKER_TO_REFUSED:
@@ -533,13 +541,8 @@ def test_no_query_to_the_url_token_routes_gets_a_5xx(clock_module):
             for query in queries:
                 response = client.open(rule, method=method, query_string=query)
                 statuses.add((rule, response.status_code))
-                parsed = response.get_json(silent=True) if response.is_json else None
-                if response.status_code >= 500:
-                    failures.append(f"{response.status_code} {method} {rule}?{query[:200]}")
-                elif response.status_code >= 400 and not (
-                    parsed is not None and set(parsed) >= {"error", "error_description"}
-                ):
-                    failures.append(f"{response.status_code} not the lab's JSON: {query[:200]}")
+                if problem := _not_a_lab_answer(response, f"{method} {rule}?{query[:200]}"):
+                    failures.append(problem)
         for rule, method in RULES:
             if rule in dict(URL_TOKEN_RULES) or rule.startswith("/edge/"):
                 continue
