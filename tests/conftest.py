@@ -131,3 +131,15 @@ def vlab(redis_url, clock):
     yield lab
     lab.stop()
     assert lab.app.extensions["lab"].crashes == [], "a vulnerable endpoint answered with a 500"
+
+
+@pytest.fixture
+def check_worker(monkeypatch):
+    """A warm check worker of this test's own (``labserver.checking``), stopped afterwards."""
+    from labserver import checking
+
+    mine = checking._Worker()
+    monkeypatch.setattr(checking, "_WORKER", mine)
+    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+    yield mine
+    mine.stop()

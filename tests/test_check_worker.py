@@ -17,16 +17,6 @@ from labserver.checking import ROOT, run_suite
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the worker needs os.fork")
 
 
-@pytest.fixture
-def worker(monkeypatch):
-    """A worker of this test's own, stopped afterwards."""
-    mine = checking._Worker()
-    monkeypatch.setattr(checking, "_WORKER", mine)
-    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
-    yield mine
-    mine.stop()
-
-
 def _copy(tmp_path, source: str):
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -40,9 +30,9 @@ def _outcomes(report) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("impl", ["exercises", "solutions"])
 @pytest.mark.parametrize("exercise", ["ex01", "ex14", "ex21"])
-def test_the_worker_reports_what_a_fresh_process_reports(worker, monkeypatch, exercise, impl):
+def test_the_worker_reports_what_a_fresh_process_reports(check_worker, monkeypatch, exercise, impl):
     warm = run_suite(exercise, impl)
-    assert worker._process is not None and worker._process.poll() is None  # it was used
+    assert check_worker._process is not None and check_worker._process.poll() is None  # it was used
     monkeypatch.setattr(checking, "_WORKER", checking._Worker())
     monkeypatch.setenv("LAB_CHECK_WORKER", "0")  # the fallback: python -m pytest
     fresh = run_suite(exercise, impl)
@@ -50,7 +40,7 @@ def test_the_worker_reports_what_a_fresh_process_reports(worker, monkeypatch, ex
     assert warm.total > 0 and _outcomes(warm) == _outcomes(fresh)
 
 
-def test_an_endless_loop_is_killed_and_the_worker_stays(worker, tmp_path):
+def test_an_endless_loop_is_killed_and_the_worker_stays(check_worker, tmp_path):
     folder = _copy(
         tmp_path,
         "from labserver.store import key\n"
@@ -59,26 +49,26 @@ def test_an_endless_loop_is_killed_and_the_worker_stays(worker, tmp_path):
     )
     report = run_suite("ex01", str(folder), timeout=2)
     assert "did not finish within 2 s" in report.text()
-    pid = worker._process.pid
+    pid = check_worker._process.pid
     assert run_suite("ex01", "solutions").ok
-    assert worker._process.pid == pid
+    assert check_worker._process.pid == pid
 
 
-def test_a_file_that_kills_the_worker_costs_one_restart(worker, tmp_path):
+def test_a_file_that_kills_the_worker_costs_one_restart(check_worker, tmp_path):
     folder = _copy(tmp_path, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
     first = run_suite("ex01", str(folder))
     assert "the checking process ended during the checks" in first.error
     assert run_suite("ex01", "solutions").ok  # a new worker, or the fallback
 
 
-def test_a_file_that_exits_is_a_report(worker, tmp_path):
+def test_a_file_that_exits_is_a_report(check_worker, tmp_path):
     folder = _copy(tmp_path, "import os\nos._exit(3)\n")
     report = run_suite("ex01", str(folder))
     assert "does the file exit the process?" in report.error
     assert run_suite("ex01", "solutions").ok
 
 
-def test_a_learners_edit_is_seen_by_the_next_check(worker, tmp_path):
+def test_a_learners_edit_is_seen_by_the_next_check(check_worker, tmp_path):
     folder = tmp_path / "mine"
     shutil.copytree(ROOT / "exercises", folder)
     assert not run_suite("ex01", str(folder)).ok

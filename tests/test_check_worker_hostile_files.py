@@ -44,10 +44,7 @@ def test_a_file_that_signals_its_process_group_does_not_kill_the_kernel(tmp_path
     assert "ex01 · could not be checked" in kernel.stdout
 
 
-def test_an_interrupted_check_leaves_no_answer_for_the_next_one(monkeypatch):
-    worker = checking._Worker()
-    monkeypatch.setattr(checking, "_WORKER", worker)
-    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+def test_an_interrupted_check_leaves_no_answer_for_the_next_one(check_worker, monkeypatch):
     select, calls = checking.select.select, []
 
     def interrupted_once(*args):
@@ -57,13 +54,10 @@ def test_an_interrupted_check_leaves_no_answer_for_the_next_one(monkeypatch):
         return select(*args)
 
     monkeypatch.setattr(checking.select, "select", interrupted_once)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_suite("ex01", "solutions")
-        report = run_suite("ex01", "solutions")
-        assert report.ok, report.text()
-    finally:
-        worker.stop()
+    with pytest.raises(KeyboardInterrupt):
+        run_suite("ex01", "solutions")
+    report = run_suite("ex01", "solutions")
+    assert report.ok, report.text()
 
 
 FLOOD = (
@@ -78,15 +72,12 @@ FLOOD = (
 
 @pytest.mark.parametrize("fresh", [False, True], ids=["worker", "fresh-process"])
 def test_a_file_that_floods_stdout_is_a_report_and_the_kernel_reads_only_the_logs_end(
-    monkeypatch, tmp_path, fresh
+    check_worker, monkeypatch, tmp_path, fresh
 ):
     """Each failing check shows its captured output in pytest's log (here 5 MB a check, some
     60 MB in all): the kernel reads only the log's last lines, never the whole of it."""
     import tracemalloc
 
-    worker = checking._Worker()
-    monkeypatch.setattr(checking, "_WORKER", worker)
-    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
     if fresh:
         monkeypatch.setenv("LAB_CHECK_WORKER", "0")  # the fallback: python -m pytest
     folder = tmp_path / "mine"
@@ -98,15 +89,11 @@ def test_a_file_that_floods_stdout_is_a_report_and_the_kernel_reads_only_the_log
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-        worker.stop()
     assert report.total > 0 and not report.ok and not report.error, report.text()
     assert peak < 8 * 1024 * 1024, f"the kernel held {peak / 2**20:.0f} MiB while checking"
 
 
-def test_a_huge_exception_message_is_cut_short_in_the_report(monkeypatch, tmp_path):
-    worker = checking._Worker()
-    monkeypatch.setattr(checking, "_WORKER", worker)
-    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+def test_a_huge_exception_message_is_cut_short_in_the_report(check_worker, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "ex01_session_lookup.py").write_text(
@@ -114,10 +101,7 @@ def test_a_huge_exception_message_is_cut_short_in_the_report(monkeypatch, tmp_pa
         "def lookup_session(*a, **k):\n    raise ValueError('y' * 1_000_000)\n"
         "def new_session_id(*a, **k):\n    raise ValueError('z' * 1_000_000)\n"
     )
-    try:
-        report = run_suite("ex01", str(folder))
-    finally:
-        worker.stop()
+    report = run_suite("ex01", str(folder))
     assert report.total > 0 and not report.ok and not report.error, report.text()[:500]
     assert len(report.text()) < 10_000
     assert all(len(r.problem) + len(r.hint) < 2_100 for r in report.results)
@@ -133,10 +117,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_process_the_file_forks_ends_with_its_check(monkeypatch, tmp_path):
-    worker = checking._Worker()
-    monkeypatch.setattr(checking, "_WORKER", worker)
-    monkeypatch.delenv("LAB_CHECK_WORKER", raising=False)
+def test_a_process_the_file_forks_ends_with_its_check(check_worker, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     pid_file = tmp_path / "forked.pid"
@@ -147,10 +128,8 @@ def test_a_process_the_file_forks_ends_with_its_check(monkeypatch, tmp_path):
         "    time.sleep(120)\n"
         "    os._exit(0)\n"
     )
-    try:
-        report = run_suite("ex01", str(folder))
-    finally:
-        worker.stop()
+    report = run_suite("ex01", str(folder))
+    check_worker.stop()  # as before the fork's check below: its check, not the worker, ends it
     assert report.total > 0 or report.error, report.text()
     for _ in range(500):  # the fork writes its pid at once; SIGKILL takes effect at once
         if pid_file.exists() and pid_file.read_text():
